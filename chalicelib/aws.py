@@ -1,0 +1,46 @@
+"""boto3 clients, created once per process on first use.
+
+boto3 reads AWS_ENDPOINT_URL itself, so the same code reaches the local emulator and AWS.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_ses import SESClient
+
+# Short timeouts and standard retries: a Lambda call should fail fast and cleanly.
+_CLIENT_CONFIG = Config(
+    connect_timeout=3,
+    read_timeout=5,
+    retries={"max_attempts": 3, "mode": "standard"},
+)
+
+
+def _region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "ca-central-1"
+
+
+@functools.cache
+def dynamodb() -> DynamoDBClient:
+    """Return the process's DynamoDB client."""
+    return boto3.client("dynamodb", region_name=_region(), config=_CLIENT_CONFIG)
+
+
+@functools.cache
+def ses() -> SESClient:
+    """Return the process's SES client."""
+    return boto3.client("ses", region_name=_region(), config=_CLIENT_CONFIG)
+
+
+def reset_clients() -> None:
+    """Forget cached clients (tests switch emulators between cases)."""
+    dynamodb.cache_clear()
+    ses.cache_clear()

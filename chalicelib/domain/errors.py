@@ -1,0 +1,69 @@
+"""Errors the business rules raise; they carry no HTTP status (the web layer maps them)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class DomainError(Exception):
+    """Base class of every error the use cases may raise on purpose."""
+
+
+class InvalidTransition(DomainError):
+    """The request is not in a state that allows this action."""
+
+
+class AlreadyDecided(DomainError):
+    """The step was decided already; says by whom and when."""
+
+    def __init__(self, decided_by: str, decided_at: datetime, outcome: str) -> None:
+        super().__init__(f"already {outcome}")
+        self.decided_by = decided_by
+        self.decided_at = decided_at
+        self.outcome = outcome
+
+
+class InvalidDecision(DomainError):
+    """The decision itself is malformed (e.g. a refusal without a comment)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class NotAnApprover(DomainError):
+    """The person is not an approver of the step."""
+
+
+class Conflict(DomainError):
+    """Someone else changed the same thing first; nothing was written."""
+
+
+class NotFound(DomainError):
+    """The thing asked for does not exist (or the token is unknown)."""
+
+
+class LinkExpired(DomainError):
+    """The e-mail link is past its expiry."""
+
+
+class LinkStale(DomainError):
+    """The request changed after the link was sent."""
+
+
+class ServiceUnavailable(DomainError):
+    """A dependency is throttling or failing; the caller may retry later."""
+
+
+class InvalidPolicy(DomainError):
+    """A policy file is broken; names the file, the field and the reason."""
+
+    def __init__(self, file: str, field: str, reason: str) -> None:
+        super().__init__(f"{file}: {field}: {reason}")
+        self.file = file
+        self.field = field
+        self.reason = reason
+
+
+class LinkUsed(DomainError):
+    """The one-time link was used already."""

@@ -1,0 +1,144 @@
+"""What Sésame stores: access requests, their approval steps, audit events and link tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Lang = Literal["fr", "en"]
+Decision = Literal["approve", "refuse"]
+Via = Literal["link", "console"]
+
+
+class RequestStatus(StrEnum):
+    """Where a request stands."""
+
+    PENDING_CONFIRMATION = "pending_confirmation"
+    PENDING_APPROVAL = "pending_approval"
+    APPROVED = "approved"
+    REFUSED = "refused"
+
+
+class StepStatus(StrEnum):
+    """Where one approval step stands."""
+
+    WAITING = "waiting"
+    PENDING = "pending"
+    APPROVED = "approved"
+    REFUSED = "refused"
+
+
+class LinkKind(StrEnum):
+    """What an e-mail link lets its holder do."""
+
+    CONFIRM = "confirm"
+    DECIDE = "decide"
+    STATUS = "status"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RequestContent(_Model):
+    """What the requester asked for: the part an approver decides on."""
+
+    name: str = Field(min_length=1, max_length=120)
+    email: str = Field(min_length=3, max_length=254)
+    organization: str = Field(min_length=1, max_length=160)
+    manager_email: str = Field(min_length=3, max_length=254)
+    platforms: tuple[str, ...] = Field(min_length=1, max_length=20)
+    purpose: str = Field(max_length=40)
+    level: str = Field(max_length=40)
+    justification: str = Field(min_length=1, max_length=10000)
+    duration_days: int = Field(ge=1, le=730)
+    policy_version: str = Field(max_length=40)
+
+
+class Step(_Model):
+    """One approval step: who may decide it and what was decided."""
+
+    role: Literal["manager", "security"]
+    approvers: tuple[str, ...] = Field(min_length=1)
+    status: StepStatus = StepStatus.WAITING
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    comment: str | None = Field(default=None, max_length=1000)
+    via: Via | None = None
+
+
+class AccessRequest(_Model):
+    """A request for access, its approval chain and its outcome."""
+
+    id: str = Field(pattern=r"^[a-z0-9]{8,40}$")
+    version: int = Field(ge=1)
+    status: RequestStatus
+    lang: Lang
+    created_at: datetime
+    content: RequestContent
+    chain: tuple[str, ...]
+    steps: tuple[Step, ...]
+    confirmed_at: datetime | None = None
+    access_until: datetime | None = None
+
+    @property
+    def reference(self) -> str:
+        """Return the short number people quote (the first 8 characters of the id)."""
+        return self.id[:8].upper()
+
+    def current_step_index(self) -> int | None:
+        """Return the index of the step waiting for a decision, if any."""
+        for index, step in enumerate(self.steps):
+            if step.status == StepStatus.PENDING:
+                return index
+        return None
+
+
+class AuditEvent(_Model):
+    """One thing that happened to a request: who, what, when, how and from where."""
+
+    request_id: str
+    event_id: str
+    at: datetime
+    action: Literal["submitted", "confirmed", "approved", "refused"]
+    actor: str
+    via: Literal["form", "link", "console"]
+    step: int | None = None
+    comment: str | None = None
+    source_ip: str = Field(default="", max_length=64)
+    user_agent: str = Field(default="", max_length=512)
+
+
+class LinkToken(_Model):
+    """What an e-mail link's token is bound to (stored under the token's SHA-256 only)."""
+
+    token_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    kind: LinkKind
+    request_id: str
+    step: int | None = None
+    approver: str | None = None
+    content_hash: str
+    created_at: datetime
+    expires_at: datetime | None = None
+    used_at: datetime | None = None
+
+
+class ClientInfo(_Model):
+    """Where an action came from, for the audit log."""
+
+    source_ip: str = Field(default="", max_length=64)
+    user_agent: str = Field(default="", max_length=512)
+
+
+class OutboxEntry(_Model):
+    """An e-mail a transition must cause, written in the same transaction as the transition."""
+
+    id: str
+    request_id: str
+    template: str = Field(max_length=60)
+    recipients: tuple[str, ...] = Field(min_length=1)
+    created_at: datetime
+    status: Literal["pending", "sent", "failed"] = "pending"

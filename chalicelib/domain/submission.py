@@ -1,0 +1,164 @@
+"""Validate a filed form into request content, or say what is wrong with each field."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from .models import RequestContent
+from .policy import Policy
+
+FIELDS = (
+    "name",
+    "email",
+    "organization",
+    "manager_email",
+    "platforms",
+    "purpose",
+    "level",
+    "justification",
+    "duration_days",
+    "accept_policy",
+)
+EMAIL_RE = re.compile(r"^[a-z0-9._%+'-]+@[a-z0-9-]+(\.[a-z0-9-]+)+$")
+# Bidirectional overrides and isolates can disguise what an approver reads.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+MAX_SHORT_TEXT = 120
+MAX_ORGANIZATION = 160
+MAX_EMAIL = 254
+
+
+@dataclass(frozen=True)
+class SubmissionResult:
+    """Either valid content, or an error code per field (never both)."""
+
+    content: RequestContent | None
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def _unsafe_text(value: str, *, multiline: bool) -> bool:
+    """Tell whether text holds control, bidi-override or unpaired surrogate characters."""
+    allowed = {"\n", "\r", "\t"} if multiline else set()
+    for char in value:
+        if char in allowed:
+            continue
+        if char in BIDI_CONTROLS or unicodedata.category(char) in {"Cc", "Cs", "Co", "Cn"}:
+            return True
+    return False
+
+
+def _single(form: Mapping[str, Sequence[str]], name: str) -> str:
+    values = form.get(name) or [""]
+    return values[0].strip()
+
+
+def _text(
+    form: Mapping[str, Sequence[str]], name: str, errors: dict[str, str], max_len: int
+) -> str:
+    value = _single(form, name)
+    if not value:
+        errors[name] = "required"
+    elif len(value) > max_len:
+        errors[name] = "too_long"
+    elif _unsafe_text(value, multiline=False):
+        errors[name] = "invalid_characters"
+    return value
+
+
+def _email(
+    form: Mapping[str, Sequence[str]], name: str, errors: dict[str, str], policy: Policy
+) -> str:
+    value = _single(form, name).lower()
+    if not value:
+        errors[name] = "required"
+    elif len(value) > MAX_EMAIL or not EMAIL_RE.match(value):
+        errors[name] = "invalid_email"
+    elif not policy.email_domain_allowed(value):
+        errors[name] = "domain_not_allowed"
+    return value
+
+
+def _choices(
+    form: Mapping[str, Sequence[str]], policy: Policy, errors: dict[str, str]
+) -> tuple[list[str], str, str]:
+    catalogue = policy.catalogue
+    platform_ids = {p.id for p in catalogue.platforms}
+    chosen = list(dict.fromkeys(v.strip() for v in form.get("platforms", []) if v.strip()))
+    if not chosen:
+        errors["platforms"] = "required"
+    elif len(chosen) > len(platform_ids) or any(p not in platform_ids for p in chosen):
+        errors["platforms"] = "unknown_choice"
+    picked = {}
+    for name, entries in (("purpose", catalogue.purposes), ("level", catalogue.levels)):
+        picked[name] = _single(form, name)
+        if not picked[name]:
+            errors[name] = "required"
+        elif picked[name] not in {entry.id for entry in entries}:
+            errors[name] = "unknown_choice"
+    return chosen, picked["purpose"], picked["level"]
+
+
+def _justification(
+    form: Mapping[str, Sequence[str]], policy: Policy, errors: dict[str, str]
+) -> str:
+    rules = policy.rules
+    value = _single(form, "justification").replace("\r\n", "\n")
+    if not value:
+        errors["justification"] = "required"
+    elif len(value) < rules.min_justification_chars:
+        errors["justification"] = "too_short"
+    elif len(value) > rules.max_justification_chars:
+        errors["justification"] = "too_long"
+    elif _unsafe_text(value, multiline=True):
+        errors["justification"] = "invalid_characters"
+    return value
+
+
+def _duration(form: Mapping[str, Sequence[str]], policy: Policy, errors: dict[str, str]) -> int:
+    raw = _single(form, "duration_days")
+    if not raw:
+        errors["duration_days"] = "required"
+        return 0
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 4:
+        errors["duration_days"] = "not_a_number"
+        return 0
+    duration = int(raw)
+    if not 1 <= duration <= policy.rules.max_duration_days:
+        errors["duration_days"] = "out_of_range"
+    return duration
+
+
+def validate_submission(form: Mapping[str, Sequence[str]], policy: Policy) -> SubmissionResult:
+    """Check every field of the request form against the policy; collect one error per field."""
+    errors: dict[str, str] = {}
+    name = _text(form, "name", errors, MAX_SHORT_TEXT)
+    email = _email(form, "email", errors, policy)
+    organization = _text(form, "organization", errors, MAX_ORGANIZATION)
+    manager_email = _email(form, "manager_email", errors, policy)
+    if "email" not in errors and "manager_email" not in errors and email == manager_email:
+        errors["manager_email"] = "same_as_requester"
+    platforms, purpose, level = _choices(form, policy, errors)
+    justification = _justification(form, policy, errors)
+    duration = _duration(form, policy, errors)
+    if _single(form, "accept_policy") not in {"yes", "on"}:
+        errors["accept_policy"] = "required"
+    elif _single(form, "policy_version") not in {"", policy.version}:
+        errors["accept_policy"] = "policy_changed"
+
+    if errors:
+        return SubmissionResult(content=None, errors=errors)
+    content = RequestContent(
+        name=name,
+        email=email,
+        organization=organization,
+        manager_email=manager_email,
+        platforms=tuple(platforms),
+        purpose=purpose,
+        level=level,
+        justification=justification,
+        duration_days=duration,
+        policy_version=policy.version,
+    )
+    return SubmissionResult(content=content)

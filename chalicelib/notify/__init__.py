@@ -1,0 +1,1 @@
+"""E-mail: rendering (text + HTML, per language) and delivery through SES."""

@@ -1,0 +1,58 @@
+"""Render an e-mail from its templates, in one language or French then English."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup
+
+from ..domain.models import Lang
+from ..rendering import environment
+from ..web.i18n import Translator, format_date, format_datetime
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    """A ready-to-send message: subject, plain text and HTML."""
+
+    subject: str
+    text: str
+    html: str
+    lang: Lang
+
+
+def _helpers(lang: Lang) -> dict[str, Any]:
+    return {
+        "t": Translator(lang),
+        "lang": lang,
+        "fmt_datetime": lambda moment: format_datetime(moment, lang),
+        "fmt_date": lambda moment: format_date(moment, lang),
+    }
+
+
+def render_email(
+    templates_dir: Path, name: str, langs: Sequence[Lang], context: Mapping[str, Any]
+) -> RenderedEmail:
+    """Render `email/<name>.*`; with two languages, French comes first and English below."""
+    env = environment(templates_dir)
+    subjects, texts, sections = [], [], []
+    for lang in langs:
+        values = {**context, **_helpers(lang)}
+        subject = env.get_template(f"email/{name}.subject.txt").render(values)
+        subjects.append(" ".join(subject.split()))
+        texts.append(env.get_template(f"email/{name}.txt").render(values).strip())
+        sections.append(
+            (lang, Markup(env.get_template(f"email/{name}.html").render(values)))  # noqa: S704
+        )
+    separator = "\n\n" + "-" * 60 + "\n\n"
+    layout = env.get_template("email/_layout.html")
+    html = layout.render(sections=sections, lang=langs[0], subject=subjects[0])
+    return RenderedEmail(
+        subject=" / ".join(subjects),
+        text=separator.join(texts) + "\n",
+        html=html,
+        lang=langs[0],
+    )

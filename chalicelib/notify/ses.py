@@ -1,0 +1,59 @@
+"""Deliver rendered e-mails through SES as multipart (text + HTML) raw messages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .messages import RenderedEmail
+
+if TYPE_CHECKING:
+    from mypy_boto3_ses import SESClient
+
+
+class DeliveryFailed(Exception):
+    """SES did not accept the message; the outbox entry stays pending."""
+
+
+def build_mime(
+    sender: str, recipients: Sequence[str], message: RenderedEmail, now: datetime
+) -> bytes:
+    """Build the MIME message; header values with line breaks are refused by the email package."""
+    mime = EmailMessage()
+    mime["From"] = Address(addr_spec=sender)
+    mime["To"] = ", ".join(recipients)
+    mime["Subject"] = message.subject
+    mime["Date"] = format_datetime(now)
+    mime["Content-Language"] = message.lang
+    mime.set_content(message.text)
+    mime.add_alternative(message.html, subtype="html")
+    return mime.as_bytes()
+
+
+def send_email(
+    client: SESClient,
+    sender: str,
+    recipients: Sequence[str],
+    message: RenderedEmail,
+    now: datetime,
+    configuration_set: str | None = None,
+) -> str:
+    """Send one message; return SES's message id."""
+    kwargs: dict[str, object] = {
+        "Source": sender,
+        "Destinations": list(recipients),
+        "RawMessage": {"Data": build_mime(sender, recipients, message, now)},
+    }
+    if configuration_set:
+        kwargs["ConfigurationSetName"] = configuration_set
+    try:
+        response = client.send_raw_email(**kwargs)  # type: ignore[arg-type]
+    except (ClientError, BotoCoreError) as error:
+        raise DeliveryFailed(type(error).__name__) from error
+    return response["MessageId"]

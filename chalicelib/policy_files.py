@@ -1,0 +1,63 @@
+"""Read the policy folder (TOML) into a validated Policy, or say exactly what is wrong."""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from .domain.errors import InvalidPolicy
+from .domain.policy import Catalogue, Organisation, Policy, Rules
+
+FILES = {"organisation": "organisation.toml", "catalogue": "catalogue.toml", "rules": "rules.toml"}
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise InvalidPolicy(path.name, "-", "file is missing") from None
+    except tomllib.TOMLDecodeError as error:
+        raise InvalidPolicy(path.name, "-", f"not valid TOML: {error}") from None
+
+
+def _first_error(file: str, error: ValidationError) -> InvalidPolicy:
+    detail = error.errors()[0]
+    field = ".".join(str(part) for part in detail["loc"]) or "-"
+    return InvalidPolicy(file, field, detail["msg"])
+
+
+def _usage_policy_texts(folder: Path, raw: dict[str, Any]) -> dict[str, Any]:
+    usage = dict(raw.get("usage_policy") or {})
+    for lang in ("fr", "en"):
+        name = usage.pop(f"file_{lang}", None)
+        if not isinstance(name, str) or "/" in name or name.startswith("."):
+            raise InvalidPolicy(FILES["organisation"], f"usage_policy.file_{lang}", "missing")
+        text_path = folder / name
+        if not text_path.is_file():
+            raise InvalidPolicy(name, "-", "file is missing")
+        usage[f"text_{lang}"] = text_path.read_text(encoding="utf-8").strip()
+    return {**raw, "usage_policy": usage}
+
+
+def load_policy(folder: Path) -> Policy:
+    """Read and validate every policy file in a folder."""
+    raw = {key: _read_toml(folder / name) for key, name in FILES.items()}
+    raw["organisation"] = _usage_policy_texts(folder, raw["organisation"])
+    parts: dict[str, Any] = {}
+    for key, model in (("organisation", Organisation), ("catalogue", Catalogue), ("rules", Rules)):
+        try:
+            parts[key] = model.model_validate(raw[key])
+        except ValidationError as error:
+            raise _first_error(FILES[key], error) from None
+    return Policy(**parts)
+
+
+@functools.cache
+def cached_policy(folder: Path) -> Policy:
+    """Load the policy of a folder once per process."""
+    return load_policy(folder)

@@ -1,0 +1,1 @@
+"""Use cases: submit, confirm, decide, and the read-only views behind e-mail links."""

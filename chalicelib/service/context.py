@@ -1,0 +1,55 @@
+"""What the use cases depend on, built lazily once per process."""
+
+from __future__ import annotations
+
+import functools
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from .. import aws
+from ..domain.policy import Policy
+from ..policy_files import cached_policy
+from ..settings import Settings, get_settings
+from ..store.requests import RequestStore
+
+
+def utc_now() -> datetime:
+    """Return the server clock in UTC (the only clock the use cases read)."""
+    return datetime.now(UTC)
+
+
+def new_event_id() -> str:
+    """Return a random id for an audit event or outbox entry."""
+    return secrets.token_hex(8)
+
+
+@dataclass
+class Services:
+    """Settings, policy, store and clock of the running process."""
+
+    settings: Settings
+    policy: Policy
+    store: RequestStore
+    clock: Callable[[], datetime] = utc_now
+    new_id: Callable[[], str] = field(default=new_event_id)
+
+
+@functools.cache
+def get_services() -> Services:
+    """Build the services on first use (never at import: settings arrive with the first call)."""
+    settings = get_settings()
+    return Services(
+        settings=settings,
+        policy=cached_policy(settings.policy_dir),
+        store=RequestStore(aws.dynamodb(), settings.main_table, settings.audit_table),
+    )
+
+
+def reset_services() -> None:
+    """Forget the cached services, settings and clients (tests change the environment)."""
+    get_services.cache_clear()
+    get_settings.cache_clear()
+    cached_policy.cache_clear()
+    aws.reset_clients()

@@ -1,0 +1,67 @@
+"""Settings read lazily from the environment (stage variables arrive only during a call)."""
+
+from __future__ import annotations
+
+import functools
+import os
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SECRET_BYTES = 32
+
+
+class Settings(BaseModel):
+    """Everything that differs between the local stack and an AWS stage."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    stage: Literal["local", "test", "dev", "prod"]
+    main_table: str = Field(min_length=3)
+    audit_table: str = Field(min_length=3)
+    public_base_url: str = Field(pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$")
+    policy_dir: Path
+    templates_dir: Path
+    signing_secret: bytes = Field(min_length=SECRET_BYTES)
+    ses_configuration_set: str | None = None
+
+    @property
+    def is_local(self) -> bool:
+        """Tell whether this is the developer's local stack (dev outbox, plain-HTTP cookies)."""
+        return self.stage in ("local", "test")
+
+
+def _signing_secret(stage: str) -> bytes:
+    """Return the secret that signs CSRF tokens; generated and kept under .local/ locally."""
+    from_env = os.environ.get("SESAME_SIGNING_SECRET")
+    if from_env:
+        return from_env.encode("utf-8")
+    if stage not in ("local", "test"):
+        raise RuntimeError("SESAME_SIGNING_SECRET is not set for this stage")
+    secret_file = Path(os.environ.get("SESAME_STATE_DIR", PROJECT_ROOT / ".local")) / "secret"
+    if not secret_file.exists():
+        secret_file.parent.mkdir(parents=True, exist_ok=True)
+        secret_file.write_text(secrets.token_hex(SECRET_BYTES), encoding="ascii")
+        secret_file.chmod(0o600)
+    return secret_file.read_text(encoding="ascii").strip().encode("ascii")
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """Build the settings once per process, on first use."""
+    stage = os.environ.get("SESAME_STAGE", "local")
+    return Settings(
+        stage=stage,
+        main_table=os.environ.get("SESAME_MAIN_TABLE", f"sesame-{stage}-main"),
+        audit_table=os.environ.get("SESAME_AUDIT_TABLE", f"sesame-{stage}-audit"),
+        public_base_url=os.environ.get("SESAME_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip(
+            "/"
+        ),
+        policy_dir=Path(os.environ.get("SESAME_POLICY_DIR", PROJECT_ROOT / "policies")),
+        templates_dir=Path(os.environ.get("SESAME_TEMPLATES_DIR", PROJECT_ROOT / "templates")),
+        signing_secret=_signing_secret(stage),
+        ses_configuration_set=os.environ.get("SESAME_SES_CONFIGURATION_SET") or None,
+    )

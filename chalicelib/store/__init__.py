@@ -1,0 +1,1 @@
+"""DynamoDB persistence: the only place that knows key formats."""

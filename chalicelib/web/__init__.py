@@ -1,0 +1,1 @@
+"""Web layer: languages, forms, CSRF, headers and page rendering."""

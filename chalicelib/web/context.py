@@ -1,0 +1,58 @@
+"""Read what a view needs from Chalice's current request: language, client, form body."""
+
+from __future__ import annotations
+
+from http.cookies import CookieError, SimpleCookie
+
+from chalice.app import Request
+
+from ..domain.models import ClientInfo, Lang
+from .i18n import choose_lang, parse_lang
+
+MAX_USER_AGENT = 512
+
+
+def _cookie(request: Request, name: str) -> str | None:
+    raw = request.headers.get("cookie")
+    if not raw:
+        return None
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(raw)
+    except CookieError:
+        return None
+    morsel = jar.get(name)
+    return morsel.value if morsel else None
+
+
+def _query(request: Request) -> dict[str, str]:
+    raw = request.query_params
+    return {str(k): str(v) for k, v in raw.items()} if raw else {}
+
+
+def page_lang(request: Request, form_lang: str | None = None) -> Lang:
+    """Choose the language of the page for this request."""
+    params = _query(request)
+    query = params.get("lang")
+    return choose_lang(
+        query, form_lang, _cookie(request, "lang"), request.headers.get("accept-language")
+    )
+
+
+def lang_chosen_explicitly(request: Request) -> bool:
+    """Tell whether the visitor picked a language with the switch (so it is remembered)."""
+    params = _query(request)
+    return parse_lang(params.get("lang")) is not None
+
+
+def client_info(request: Request) -> ClientInfo:
+    """Return the source IP and user agent of the request, for the audit log."""
+    context: dict[str, object] = request.context or {}
+    identity = context.get("identity")
+    if not isinstance(identity, dict):
+        identity = {}
+    source_ip = str(identity.get("sourceIp") or "")[:64]
+    user_agent = "".join(c for c in request.headers.get("user-agent", "") if c.isprintable())[
+        :MAX_USER_AGENT
+    ]
+    return ClientInfo(source_ip=source_ip, user_agent=user_agent)

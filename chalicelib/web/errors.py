@@ -1,0 +1,98 @@
+"""The one mapping from domain errors to pages and status codes (views raise, this answers)."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import secrets
+from collections.abc import Callable
+from typing import Any, ParamSpec
+
+from chalice.app import Request, Response
+
+from ..domain.errors import (
+    AlreadyDecided,
+    Conflict,
+    InvalidTransition,
+    LinkExpired,
+    LinkStale,
+    LinkUsed,
+    NotAnApprover,
+    NotFound,
+    ServiceUnavailable,
+)
+from .context import page_lang
+from .pages import render_page
+
+log = logging.getLogger("sesame")
+P = ParamSpec("P")
+RETRY_AFTER_SECONDS = "5"
+
+# (error class, status, problem shown on the page)
+_PROBLEMS: tuple[tuple[type[Exception], int, str], ...] = (
+    (NotFound, 404, "not_found"),
+    (LinkExpired, 410, "expired"),
+    (LinkUsed, 409, "used"),
+    (LinkStale, 409, "stale"),
+    (AlreadyDecided, 409, "already_decided"),
+    (InvalidTransition, 409, "invalid"),
+    (Conflict, 409, "conflict"),
+    (NotAnApprover, 403, "forbidden"),
+    (ServiceUnavailable, 503, "unavailable"),
+)
+
+
+def _problem_page(request: Request, error: Exception, status: int, problem: str) -> Response:
+    headers = {"Retry-After": RETRY_AFTER_SECONDS} if status == 503 else {}
+    decided: dict[str, Any] = {}
+    if isinstance(error, AlreadyDecided):
+        decided = {
+            "decided_by": error.decided_by,
+            "decided_at": error.decided_at,
+            "outcome": error.outcome,
+        }
+    return render_page(
+        "problem.html",
+        page_lang(request),
+        status=status,
+        headers=headers,
+        problem=problem,
+        **decided,
+    )
+
+
+def handles_errors(
+    current_request: Callable[[], Request],
+) -> Callable[[Callable[P, Response]], Callable[P, Response]]:
+    """Wrap a view so every error becomes a page in the visitor's language, never a traceback."""
+
+    def decorator(view: Callable[P, Response]) -> Callable[P, Response]:
+        @functools.wraps(view)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> Response:
+            try:
+                return view(*args, **kwargs)
+            except Exception as error:
+                request = current_request()
+                for kind, status, problem in _PROBLEMS:
+                    if isinstance(error, kind):
+                        return _problem_page(request, error, status, problem)
+                correlation_id = secrets.token_hex(6)
+                log.exception("unhandled error (correlation id %s)", correlation_id)
+                try:
+                    return render_page(
+                        "error.html",
+                        page_lang(request),
+                        status=500,
+                        correlation_id=correlation_id,
+                    )
+                except Exception:
+                    log.exception("error page failed (correlation id %s)", correlation_id)
+                    return Response(
+                        body=f"Erreur interne / Internal error ({correlation_id})",
+                        status_code=500,
+                        headers={"Content-Type": "text/plain; charset=utf-8"},
+                    )
+
+        return wrapper
+
+    return decorator

@@ -1,0 +1,143 @@
+"""French-first translations, language choice, and dates for Québec readers."""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from collections.abc import Mapping
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ..domain.models import Lang
+
+LANGS: tuple[Lang, ...] = ("fr", "en")
+DEFAULT_LANG: Lang = "fr"
+LOCAL_ZONE = ZoneInfo("America/Toronto")
+_LOCALES_DIR = Path(__file__).resolve().parent / "locales"
+_MONTHS_FR = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+]
+_MONTHS_EN = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+
+
+def _flatten(prefix: str, table: Mapping[str, Any], into: dict[str, str]) -> None:
+    for key, value in table.items():
+        full = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            _flatten(f"{full}.", value, into)
+        else:
+            into[full] = str(value)
+
+
+@functools.cache
+def catalogue(lang: Lang) -> dict[str, str]:
+    """Return every message of one language, keyed by dotted name."""
+    with (_LOCALES_DIR / f"{lang}.toml").open("rb") as handle:
+        raw = tomllib.load(handle)
+    messages: dict[str, str] = {}
+    _flatten("", raw, messages)
+    return messages
+
+
+class Translator:
+    """Look messages up in one language; a missing key is a bug and raises KeyError."""
+
+    def __init__(self, lang: Lang) -> None:
+        self.lang: Lang = lang
+        self._messages = catalogue(lang)
+
+    def __call__(self, key: str, **params: object) -> str:
+        """Return the message for a key, with its {placeholders} filled in."""
+        text = self._messages[key]
+        return text.format(**params) if params else text
+
+    def has(self, key: str) -> bool:
+        """Tell whether a key exists in this language."""
+        return key in self._messages
+
+
+def parse_lang(value: str | None) -> Lang | None:
+    """Return a supported language code from a raw value, or None."""
+    if value:
+        code = value.strip().lower()[:2]
+        if code == "fr":
+            return "fr"
+        if code == "en":
+            return "en"
+    return None
+
+
+def from_accept_language(header: str | None) -> Lang | None:
+    """Pick the first supported language of an Accept-Language header (by q order)."""
+    if not header:
+        return None
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate(header.split(",")[:20]):
+        piece, _, q = part.strip().partition(";q=")
+        try:
+            weight = float(q) if q else 1.0
+        except ValueError:
+            weight = 0.0
+        ranked.append((-weight, position, piece))
+    for _, _, piece in sorted(ranked):
+        found = parse_lang(piece)
+        if found:
+            return found
+    return None
+
+
+def choose_lang(
+    query: str | None, form: str | None, cookie: str | None, accept_language: str | None
+) -> Lang:
+    """Choose the page language: explicit choice, then remembered, then browser, then French."""
+    return (
+        parse_lang(query)
+        or parse_lang(form)
+        or parse_lang(cookie)
+        or from_accept_language(accept_language)
+        or DEFAULT_LANG
+    )
+
+
+def format_datetime(moment: datetime, lang: Lang) -> str:
+    """Format an instant in Québec time, e.g. « 29 novembre 2026, 16 h 05 »."""
+    local = moment.astimezone(LOCAL_ZONE)
+    if lang == "fr":
+        return f"{local.day} {_MONTHS_FR[local.month - 1]} {local.year}, {local:%H} h {local:%M}"
+    hour = local.hour % 12 or 12
+    suffix = "a.m." if local.hour < 12 else "p.m."
+    return f"{_MONTHS_EN[local.month - 1]} {local.day}, {local.year}, {hour}:{local:%M} {suffix}"
+
+
+def format_date(moment: datetime | date, lang: Lang) -> str:
+    """Format a day in Québec time, e.g. « 29 novembre 2026 »."""
+    day = moment.astimezone(LOCAL_ZONE).date() if isinstance(moment, datetime) else moment
+    if lang == "fr":
+        return f"{day.day} {_MONTHS_FR[day.month - 1]} {day.year}"
+    return f"{_MONTHS_EN[day.month - 1]} {day.day}, {day.year}"

@@ -1,0 +1,57 @@
+"""`python -m local_stack`: run Sésame on loopback until Ctrl-C (what `make run` starts)."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from chalicelib.domain.errors import InvalidPolicy
+from local_stack.runner import PROJECT_ROOT, start_stack
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start the stack, print where everything is, wait for Ctrl-C, stop cleanly."""
+    parser = argparse.ArgumentParser(prog="python -m local_stack", description=__doc__)
+    parser.add_argument("--port", type=int, default=8000, help="app port (0: any free port)")
+    parser.add_argument("--emulator-port", type=int, default=8001, help="AWS emulator port")
+    parser.add_argument("--state-dir", type=Path, default=PROJECT_ROOT / ".local")
+    args = parser.parse_args(argv)
+
+    try:
+        stack = start_stack(args.state_dir, port=args.port, emulator_port=args.emulator_port)
+    except InvalidPolicy as error:
+        print(f"Policy refused / politique refusée: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"Cannot start the local stack: {error}", file=sys.stderr)
+        return 1
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print(
+        "\nSésame runs locally (stage local):\n"
+        f"  Request form / formulaire : {stack.base_url}/\n"
+        f"  Development outbox        : {stack.base_url}/dev/outbox\n"
+        f"  Outbox as JSON            : {stack.base_url}/dev/outbox.json\n"
+        f"  AWS emulator (moto)       : {stack.emulator_url}\n"
+        f"  State kept in             : {stack.state_dir}\n"
+        "Press Ctrl-C to stop.\n"
+        f"ready {stack.base_url}",
+        flush=True,
+    )
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    print("Stopping…", flush=True)
+    stack.stop()
+    print("Stopped. State kept for the next start.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""Start the local stack in one process: moto's server, the tables, the sender, the app.
+
+State survives restarts through moto's recorder: every call to the emulator is appended to
+`<state>/emulator-recording.jsonl` and replayed on the next start.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.request import Request, urlopen
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+RECORDING_NAME = "emulator-recording.jsonl"
+DUMMY_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_DEFAULT_REGION": "ca-central-1",
+}
+
+
+@dataclass
+class LocalStack:
+    """A running local stack; `stop()` ends it."""
+
+    base_url: str
+    emulator_url: str
+    state_dir: Path
+    _moto: Any = field(repr=False)
+    _app_server: Any = field(repr=False)
+    _thread: threading.Thread = field(repr=False)
+
+    def stop(self) -> None:
+        """Stop the app server, then the emulator."""
+        self._app_server.shutdown()
+        self._app_server.server.server_close()
+        self._thread.join(timeout=10)
+        self._moto.stop()
+
+
+def _post(url: str) -> None:
+    with urlopen(Request(url, method="POST", data=b""), timeout=120) as response:  # noqa: S310
+        response.read()
+
+
+def _start_emulator(host: str, port: int, recording: Path) -> tuple[Any, str]:
+    # The recorder reads its settings when moto is imported: set them first.
+    os.environ["MOTO_RECORDER_FILEPATH"] = str(recording)
+    os.environ.setdefault("MOTO_ENABLE_RECORDING", "")
+    from moto.server import ThreadedMotoServer
+
+    # The emulator's own request log would print every call (and e-mail bodies hold links).
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server.start()
+    bound_host, bound_port = server.get_host_and_port()
+    url = f"http://{bound_host}:{bound_port}"
+    if recording.exists() and recording.stat().st_size > 0:
+        _post(f"{url}/moto-api/recorder/replay-recording")
+    _post(f"{url}/moto-api/recorder/start-recording")
+    return server, url
+
+
+TOKEN_PATH = re.compile(r"/(confirm|decide|status)/[A-Za-z0-9_-]+")
+
+
+def _redact(line: str) -> str:
+    """Hide link tokens from request log lines (a token in a log is a leaked key)."""
+    return TOKEN_PATH.sub(lambda m: f"/{m.group(1)}/[redacted]", line)
+
+
+def _local_server(app_obj: Any, config: Any, host: str, port: int) -> Any:
+    """Chalice's local server, with request logging that never prints a link token."""
+    from chalice.local import (
+        ChaliceRequestHandler,
+        CustomLocalChalice,
+        LocalChalice,
+        LocalDevServer,
+    )
+
+    class RedactingHandler(ChaliceRequestHandler):  # type: ignore[misc]
+        def log_message(self, format: str, *args: Any) -> None:
+            sys.stderr.write(_redact(f"{self.address_string()} - {format % args}") + "\n")
+
+    # What chalice.local.create_local_server does, with our handler class.
+    CustomLocalChalice.__bases__ = (LocalChalice, app_obj.__class__)
+    app_obj.__class__ = CustomLocalChalice
+    return LocalDevServer(app_obj, config, host, port, handler_cls=RedactingHandler)
+
+
+def _provision(stage_env: dict[str, str]) -> None:
+    import boto3
+
+    from chalicelib.policy_files import load_policy
+    from local_stack.aws_setup import create_tables, verify_sender
+
+    policy_dir = Path(stage_env.get("SESAME_POLICY_DIR", PROJECT_ROOT / "policies"))
+    policy = load_policy(policy_dir)
+    create_tables(
+        boto3.client("dynamodb"),
+        {"main": stage_env["SESAME_MAIN_TABLE"], "audit": stage_env["SESAME_AUDIT_TABLE"]},
+    )
+    verify_sender(boto3.client("ses"), policy.organisation.sender)
+
+
+def start_stack(
+    state_dir: Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    emulator_port: int = 8001,
+    stage: str = "local",
+) -> LocalStack:
+    """Start emulator, tables, sender and app on loopback; return once all answer."""
+    from chalice.cli.factory import CLIFactory
+
+    state_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.update(DUMMY_CREDENTIALS)
+    os.environ["SESAME_STATE_DIR"] = str(state_dir)
+    moto_server, emulator_url = _start_emulator(host, emulator_port, state_dir / RECORDING_NAME)
+    os.environ["AWS_ENDPOINT_URL"] = emulator_url
+
+    factory = CLIFactory(str(PROJECT_ROOT), environ=os.environ)
+    config = factory.create_config_obj(chalice_stage_name=stage)
+    app_obj = config.chalice_app  # loading the app applies the stage's variables to os.environ
+    app_server = _local_server(app_obj, config, host, port)
+    bound_port = app_server.server.server_address[1]
+    base_url = f"http://{host}:{bound_port}"
+    # Links in e-mails must point at the port actually bound (tests bind port 0).
+    os.environ["SESAME_PUBLIC_BASE_URL"] = base_url
+    os.environ["AWS_ENDPOINT_URL"] = emulator_url
+    _provision(dict(os.environ))
+
+    from chalicelib.service.context import reset_services
+
+    reset_services()
+    thread = threading.Thread(
+        target=app_server.server.serve_forever, name="chalice-local", daemon=True
+    )
+    thread.start()
+    return LocalStack(base_url, emulator_url, state_dir, moto_server, app_server, thread)

@@ -1,0 +1,74 @@
+"""E-mails: both parts, both languages for approvers, hostile text inert, headers safe."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from chalicelib.domain.submission import validate_submission
+from chalicelib.domain.workflow import confirm, new_request
+from chalicelib.notify.dev_outbox import parse_raw
+from chalicelib.notify.messages import RenderedEmail, render_email
+from chalicelib.notify.ses import build_mime
+from chalicelib.policy_files import load_policy
+from tests.conftest import PROJECT_ROOT, valid_form
+
+pytestmark = pytest.mark.unit
+POLICY = load_policy(PROJECT_ROOT / "policies")
+TEMPLATES = PROJECT_ROOT / "templates"
+NOW = datetime(2026, 11, 29, 21, 5, tzinfo=UTC)
+HOSTILE = '<script>alert(1)</script> "><svg onload=alert(1)> {{7*7}} javascript:alert(1)'
+
+
+def approval_email(justification: str) -> RenderedEmail:
+    content = validate_submission(valid_form(justification=justification), POLICY).content
+    assert content is not None
+    request = confirm(new_request("0123456789abcdef01234567", content, POLICY, "fr", NOW), NOW)
+    return render_email(
+        TEMPLATES,
+        "approval_needed",
+        ["fr", "en"],
+        {
+            "request": request,
+            "policy": POLICY,
+            "decide_url": "https://sesame.example/decide/TOKEN",
+            "step_role": "manager",
+            "link_expires_at": NOW + timedelta(days=7),
+        },
+    )
+
+
+def test_an_approver_reads_french_first_then_english() -> None:
+    mail = approval_email("x" * 30 + " veille des médias sociaux pour le programme")
+    assert mail.subject.startswith("Demande d'accès à LinkedIn, X (anciennement Twitter)")
+    assert "votre approbation est requise" in mail.subject
+    assert "your approval is needed" in mail.subject
+    assert mail.text.index("Bonjour") < mail.text.index("Hello")
+    assert mail.text.count("https://sesame.example/decide/TOKEN") == 2
+    assert '<html lang="fr">' in mail.html and '<div lang="en">' in mail.html
+    assert "6 décembre 2026, 16 h 05" in mail.text
+
+
+def test_hostile_justification_is_inert_in_html_and_literal_in_text() -> None:
+    mail = approval_email(HOSTILE)
+    assert "<script>" not in mail.html and "<svg" not in mail.html
+    assert "&lt;script&gt;" in mail.html
+    assert "{{7*7}}" in mail.text and "49" not in mail.text
+    assert HOSTILE in mail.text
+
+
+def test_the_mime_message_has_both_parts_and_round_trips() -> None:
+    mail = approval_email("x" * 30 + " veille des médias sociaux pour le programme")
+    raw = build_mime("sesame@mcn.gouv.qc.ca", ["jean@mcn.gouv.qc.ca"], mail, NOW)
+    parsed = parse_raw(raw)
+    assert parsed.to == ["jean@mcn.gouv.qc.ca"]
+    assert parsed.subject == mail.subject
+    assert "Bonjour" in parsed.text and "<html" in parsed.html
+    assert parsed.links == ["https://sesame.example/decide/TOKEN"]
+
+
+def test_a_line_break_cannot_smuggle_a_header() -> None:
+    mail = RenderedEmail(subject="Hi\r\nBcc: attacker@example.com", text="t", html="h", lang="fr")
+    with pytest.raises(ValueError, match=r"linefeed|carriage"):
+        build_mime("sesame@mcn.gouv.qc.ca", ["jean@mcn.gouv.qc.ca"], mail, NOW)
