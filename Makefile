@@ -39,8 +39,8 @@ integration: $(STAMP)
 	$(PY) -m pytest -m integration tests/integration
 
 browser: $(STAMP)
-	SESAME_CHROMIUM="$$(bash scripts/ensure_chromium.sh $(PY) | tail -n 1)" && \
-	  export SESAME_CHROMIUM && $(PY) -m pytest -m browser tests/browser
+	@bash tests/browser/ensure_chromium.sh $(PY) > .venv/chromium-path
+	SESAME_CHROMIUM="$$(tail -n 1 .venv/chromium-path)" $(PY) -m pytest -m browser tests/browser
 
 check-policy: $(STAMP)
 	$(PY) -m chalicelib.policy_check $(or $(DIR),policies)

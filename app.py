@@ -8,14 +8,16 @@ from typing import Any
 
 from chalice.app import Chalice, Request, Response
 
-from chalicelib.domain.errors import InvalidDecision, NotFound
+from chalicelib.domain.errors import InvalidDecision, LimitReached, NotFound
 from chalicelib.domain.models import Decision, Lang
-from chalicelib.links import token_hash
+from chalicelib.links import token_hash, well_formed
 from chalicelib.notify.dev_outbox import sent_emails
 from chalicelib.service.confirm import confirm_request
 from chalicelib.service.context import get_services
 from chalicelib.service.decide import decide_step
+from chalicelib.service.delegate import delegate, open_delegation, parse_day
 from chalicelib.service.link_views import open_confirmation, open_decision, status_timeline
+from chalicelib.service.preview import preview_submission
 from chalicelib.service.submit import submit_request
 from chalicelib.settings import get_settings
 from chalicelib.web import signing
@@ -24,12 +26,19 @@ from chalicelib.web.errors import handles_errors
 from chalicelib.web.forms import BadForm, parse_form
 from chalicelib.web.headers import apply_security_headers
 from chalicelib.web.pages import render_page
-from chalicelib.web.request_form import SUBMIT_BINDING, SUBMIT_PURPOSE, form_page, form_values
+from chalicelib.web.request_form import (
+    SUBMIT_BINDING,
+    SUBMIT_PURPOSE,
+    approver_preview,
+    form_page,
+    form_values,
+    preview_note,
+)
 
 app = Chalice(app_name="sesame")
 FORM = ["application/x-www-form-urlencoded"]
 DECISIONS: dict[str, Decision] = {"approve": "approve", "refuse": "refuse"}
-STATIC_CSS = Path(__file__).resolve().parent / "templates" / "static" / "site.css"
+STATIC_DIR = Path(__file__).resolve().parent / "templates" / "static"
 
 
 def current() -> Request:
@@ -57,6 +66,8 @@ def _form(request: Request) -> dict[str, list[str]]:
 
 
 def _csrf_ok(form: dict[str, list[str]], token: str) -> bool:
+    if not well_formed(token):
+        raise NotFound("link")
     services = get_services()
     value = (form.get("csrf") or [""])[0]
     nonce = signing.verify(
@@ -81,7 +92,7 @@ def _csrf_refused(request: Request) -> Response:
     return render_page("problem.html", page_lang(request), status=403, problem="csrf")
 
 
-@app.route("/", methods=["GET"])
+@app.route("/", methods=["GET", "HEAD"])
 @handled
 def request_form() -> Response:
     """Show the empty request form."""
@@ -110,14 +121,20 @@ def file_request() -> Response:
         services.clock(),
         signing.FORM_TOKEN_LIFETIME_SECONDS,
     )
+    values = form_values(form)
+    if (form.get("action") or [""])[0] == "preview":
+        preview = preview_submission(services, form)
+        return form_page(services, lang, values=values, result=preview)
     if key is None:
-        return form_page(
-            services, lang, values=form_values(form), errors={"form": "expired"}, status=400
-        )
-    outcome = submit_request(services, form, key, lang, client_info(request))
+        return form_page(services, lang, values=values, errors={"form": "expired"}, status=400)
+    try:
+        outcome = submit_request(services, form, key, lang, client_info(request))
+    except LimitReached as limit:
+        errors = {"form": f"limit_{limit.limit}"}
+        return form_page(services, lang, values=values, errors=errors, status=429)
     if outcome.errors:
         return form_page(
-            services, lang, values=form_values(form), errors=outcome.errors, status=400
+            services, lang, values=values, errors=outcome.errors, result=outcome.result, status=400
         )
     return render_page(
         "submitted.html",
@@ -132,7 +149,7 @@ def file_request() -> Response:
 @handled
 def show_confirmation(token: str) -> Response:
     """Show what will be confirmed, with a button; never confirms by itself."""
-    view = open_confirmation(get_services(), token)
+    view = open_confirmation(get_services(), token, client_info(current()))
     return render_page(
         "confirm.html",
         page_lang(current()),
@@ -166,7 +183,7 @@ def _decision_page(
     token: str, lang: Lang, *, error: str | None = None, comment: str = "", status: int = 200
 ) -> Response:
     services = get_services()
-    view = open_decision(services, token)
+    view = open_decision(services, token, client_info(current()))
     return render_page(
         "decide.html",
         lang,
@@ -201,12 +218,59 @@ def decide(token: str) -> Response:
     return render_page("decided.html", lang, request=decided, decision=decision)
 
 
+@app.route("/delegate/{token}", methods=["GET", "HEAD"])
+@handled
+def show_delegation(token: str) -> Response:
+    """Show the form naming a deputy (from an approval link; changes nothing)."""
+    request = current()
+    return _delegation_page(token, page_lang(request), {}, None, 200)
+
+
+def _delegation_page(
+    token: str, lang: Lang, values: dict[str, str], error: str | None, status: int
+) -> Response:
+    view = open_delegation(get_services(), token, client_info(current()))
+    return render_page(
+        "delegate.html",
+        lang,
+        status=status,
+        approver=view.link.approver,
+        csrf=_csrf_for(token),
+        values=values,
+        error=error,
+    )
+
+
+@app.route("/delegate/{token}", methods=["POST"], content_types=FORM)
+@handled
+def name_deputy(token: str) -> Response:
+    """Record a deputy for a range of days (the approver pressed the button)."""
+    request = current()
+    form = _form(request)
+    lang = page_lang(request)
+    if not _csrf_ok(form, token):
+        return _csrf_refused(request)
+    values = {k: (form.get(k) or [""])[0] for k in ("deputy", "starts", "ends")}
+    try:
+        delegation, moved = delegate(
+            get_services(),
+            token,
+            values["deputy"],
+            parse_day(values["starts"]),
+            parse_day(values["ends"]),
+            client_info(request),
+        )
+    except InvalidDecision as error:
+        return _delegation_page(token, lang, values, error.code, 400)
+    return render_page("delegated.html", lang, delegation=delegation, moved=moved)
+
+
 @app.route("/status/{token}", methods=["GET", "HEAD"])
 @handled
 def status(token: str) -> Response:
     """Show a request's status and timeline to its requester (read-only)."""
     request = current()
-    access_request, events = status_timeline(get_services(), token)
+    access_request, events = status_timeline(get_services(), token, client_info(request))
     return render_page(
         "status.html",
         page_lang(request),
@@ -216,15 +280,46 @@ def status(token: str) -> Response:
     )
 
 
-@app.route("/static/site.css", methods=["GET"])
-def stylesheet() -> Response:
-    """Serve the one stylesheet (no inline styles, so the CSP can forbid them)."""
+@app.route("/preview.json", methods=["GET"])
+@handled
+def preview_json() -> Response:
+    """Return who will approve the selection given in the query (the form's script asks)."""
+    request = current()
+    params = request.query_params
+    form = {name: params.getlist(name) for name in params} if params else {}
+    services = get_services()
+    lang = page_lang(request)
+    result = preview_submission(services, form)
+    typed = (form.get("manager_email") or [""])[0].strip().lower() or None
+    preview = approver_preview(
+        services.policy, lang, result.routing, result.pinned_manager or typed
+    )
+    body = {
+        "steps": list(preview.steps) if preview else [],
+        "max_duration_days": preview.max_duration_days if preview else None,
+        "note": preview_note(preview, lang),
+    }
     return Response(
-        body=STATIC_CSS.read_text(encoding="utf-8"),
-        headers={
-            "Content-Type": "text/css; charset=utf-8",
-            "Cache-Control": "public, max-age=3600",
-        },
+        body=json.dumps(body, ensure_ascii=False),
+        headers={"Content-Type": "application/json; charset=utf-8"},
+    )
+
+
+STATIC_TYPES = {
+    "site.css": "text/css; charset=utf-8",
+    "preview.js": "text/javascript; charset=utf-8",
+}
+
+
+@app.route("/static/{name}", methods=["GET"])
+@handled
+def static_file(name: str) -> Response:
+    """Serve the stylesheet and the one script (no inline code, so the CSP can forbid it)."""
+    if name not in STATIC_TYPES:
+        raise NotFound("static file")
+    return Response(
+        body=(STATIC_DIR / name).read_text(encoding="utf-8"),
+        headers={"Content-Type": STATIC_TYPES[name], "Cache-Control": "public, max-age=3600"},
     )
 
 
@@ -240,8 +335,11 @@ def dev_outbox() -> Response:
 @app.route("/dev/outbox.json", methods=["GET"])
 @handled
 def dev_outbox_json() -> Response:
-    """Return every e-mail the local emulator sent, as JSON (local stage only)."""
+    """Return every e-mail the local emulator sent, as JSON (local stage only; `?to=` filters)."""
     if not get_settings().is_local:
         raise NotFound("dev outbox")
-    body = json.dumps([e.as_json() for e in sent_emails()], ensure_ascii=False)
+    params = current().query_params
+    recipient = (params.get("to") or "").strip().lower() if params else ""
+    emails = [e for e in sent_emails() if not recipient or recipient in e.to]
+    body = json.dumps([e.as_json() for e in emails], ensure_ascii=False)
     return Response(body=body, headers={"Content-Type": "application/json; charset=utf-8"})

@@ -10,7 +10,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from .domain.errors import InvalidPolicy
-from .domain.policy import Catalogue, Organisation, Policy, Rules
+from .domain.policy import (
+    Catalogue,
+    DirectoryEntry,
+    Organisation,
+    Policy,
+    Rules,
+    reference_errors,
+)
 
 FILES = {"organisation": "organisation.toml", "catalogue": "catalogue.toml", "rules": "rules.toml"}
 
@@ -44,17 +51,42 @@ def _usage_policy_texts(folder: Path, raw: dict[str, Any]) -> dict[str, Any]:
     return {**raw, "usage_policy": usage}
 
 
+def _directory(folder: Path, organisation: dict[str, Any]) -> tuple[DirectoryEntry, ...]:
+    name = organisation.pop("directory_file", None)
+    if name is None:
+        return ()
+    if not isinstance(name, str) or "/" in name or name.startswith("."):
+        raise InvalidPolicy(FILES["organisation"], "directory_file", "must be a file name")
+    raw = _read_toml(folder / name)
+    unknown = set(raw) - {"employees"}
+    if unknown:
+        raise InvalidPolicy(name, sorted(unknown)[0], "unknown field")
+    entries = []
+    for index, entry in enumerate(raw.get("employees", [])):
+        try:
+            entries.append(DirectoryEntry.model_validate(entry))
+        except ValidationError as error:
+            detail = _first_error(name, error)
+            raise InvalidPolicy(name, f"employees.{index}.{detail.field}", detail.reason) from None
+    return tuple(entries)
+
+
 def load_policy(folder: Path) -> Policy:
-    """Read and validate every policy file in a folder."""
+    """Read and validate every policy file in a folder, then what they say of each other."""
     raw = {key: _read_toml(folder / name) for key, name in FILES.items()}
     raw["organisation"] = _usage_policy_texts(folder, raw["organisation"])
+    directory = _directory(folder, raw["organisation"])
     parts: dict[str, Any] = {}
     for key, model in (("organisation", Organisation), ("catalogue", Catalogue), ("rules", Rules)):
         try:
             parts[key] = model.model_validate(raw[key])
         except ValidationError as error:
             raise _first_error(FILES[key], error) from None
-    return Policy(**parts)
+    policy = Policy(**parts, directory=directory)
+    problems = reference_errors(policy)
+    if problems:
+        raise InvalidPolicy(*problems[0])
+    return policy
 
 
 @functools.cache

@@ -52,7 +52,11 @@ def _signing_secret(stage: str) -> bytes:
 @functools.cache
 def get_settings() -> Settings:
     """Build the settings once per process, on first use."""
-    stage = os.environ.get("SESAME_STAGE", "local")
+    # Fail closed: in Lambda, a missing stage or base URL is an error, never "local".
+    in_lambda = "AWS_LAMBDA_FUNCTION_NAME" in os.environ
+    stage = os.environ.get("SESAME_STAGE") or ("" if in_lambda else "local")
+    if stage not in ("local", "test") and not os.environ.get("SESAME_PUBLIC_BASE_URL"):
+        raise RuntimeError("SESAME_PUBLIC_BASE_URL must be set outside the local stage")
     return Settings(
         stage=stage,
         main_table=os.environ.get("SESAME_MAIN_TABLE", f"sesame-{stage}-main"),

@@ -14,7 +14,6 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.request import Request, urlopen
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RECORDING_NAME = "emulator-recording.jsonl"
@@ -44,27 +43,59 @@ class LocalStack:
         self._moto.stop()
 
 
-def _post(url: str) -> None:
-    with urlopen(Request(url, method="POST", data=b""), timeout=120) as response:  # noqa: S310
-        response.read()
+def _serialised_moto_server(host: str, port: int) -> Any:
+    """moto's threaded server, answering one call at a time.
+
+    DynamoDB applies each TransactWriteItems atomically and in isolation. moto's in-memory
+    backend does not under concurrent threads: two racing transactions both pass their checks,
+    or the loser's rollback restores a snapshot that erases the winner's items (seen with two
+    officers deciding at once). Serialising calls gives the emulator DynamoDB's guarantee.
+    """
+    from moto.moto_server.threaded_moto_server import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        ThreadedMotoServer,
+        create_backend_app,
+        make_server,
+    )
+
+    class SerialisedMotoServer(ThreadedMotoServer):  # type: ignore[misc]
+        def _server_entry(self) -> None:
+            app = DomainDispatcherApplication(create_backend_app)
+            one_at_a_time = threading.Lock()
+
+            def serialised(environ: Any, start_response: Any) -> list[bytes]:
+                with one_at_a_time:
+                    return list(app(environ, start_response))
+
+            self._server = make_server(
+                self._ip_address, self._port, serialised, True, request_handler=MotoRequestHandler
+            )
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    server = SerialisedMotoServer(ip_address=host, port=port, verbose=False)
+    return server
 
 
 def _start_emulator(host: str, port: int, recording: Path) -> tuple[Any, str]:
     # The recorder reads its settings when moto is imported: set them first.
     os.environ["MOTO_RECORDER_FILEPATH"] = str(recording)
     os.environ.setdefault("MOTO_ENABLE_RECORDING", "")
-    from moto.server import ThreadedMotoServer
-
     # The emulator's own request log would print every call (and e-mail bodies hold links).
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
-    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server = _serialised_moto_server(host, port)
     server.start()
     bound_host, bound_port = server.get_host_and_port()
     url = f"http://{bound_host}:{bound_port}"
+    from moto.moto_api import recorder
+
     if recording.exists() and recording.stat().st_size > 0:
-        _post(f"{url}/moto-api/recorder/replay-recording")
-    _post(f"{url}/moto-api/recorder/start-recording")
+        # Replayed from here, not through /moto-api: the server answers one call at a time,
+        # and a replay served by the server would wait for itself.
+        recorder.replay_recording(target_host=url)
+    recorder.start_recording()
     return server, url
 
 

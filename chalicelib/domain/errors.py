@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 
 class DomainError(Exception):
@@ -32,7 +32,36 @@ class InvalidDecision(DomainError):
 
 
 class NotAnApprover(DomainError):
-    """The person is not an approver of the step."""
+    """The person may not decide this step; `reason` says which duty rule refused them."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class NoApprover(DomainError):
+    """A step of the chain has nobody left who may decide it (after the duty rules)."""
+
+    def __init__(self, role: str) -> None:
+        super().__init__(role)
+        self.role = role
+
+
+class LimitReached(DomainError):
+    """A per-address limit of the policy is reached; nothing was stored or sent."""
+
+    def __init__(self, limit: str) -> None:
+        super().__init__(limit)
+        self.limit = limit
+
+
+class Delegated(DomainError):
+    """The approver handed their steps to a deputy for now."""
+
+    def __init__(self, deputy: str, until: date) -> None:
+        super().__init__(deputy)
+        self.deputy = deputy
+        self.until = until
 
 
 class Conflict(DomainError):

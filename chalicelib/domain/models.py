@@ -61,13 +61,14 @@ class RequestContent(_Model):
 class Step(_Model):
     """One approval step: who may decide it and what was decided."""
 
-    role: Literal["manager", "security"]
+    role: str = Field(max_length=40)
     approvers: tuple[str, ...] = Field(min_length=1)
     status: StepStatus = StepStatus.WAITING
     decided_by: str | None = None
     decided_at: datetime | None = None
     comment: str | None = Field(default=None, max_length=1000)
     via: Via | None = None
+    on_behalf_of: str | None = None
 
 
 class AccessRequest(_Model):
@@ -100,12 +101,16 @@ class AccessRequest(_Model):
 class AuditEvent(_Model):
     """One thing that happened to a request: who, what, when, how and from where."""
 
-    request_id: str
+    request_id: str | None
     event_id: str
     at: datetime
-    action: Literal["submitted", "confirmed", "approved", "refused"]
+    action: Literal[
+        "submitted", "confirmed", "approved", "refused", "refused_attempt", "delegated",
+        "link_limit",
+    ]  # fmt: skip
     actor: str
     via: Literal["form", "link", "console"]
+    reason: str | None = Field(default=None, max_length=200)
     step: int | None = None
     comment: str | None = None
     source_ip: str = Field(default="", max_length=64)
@@ -120,6 +125,7 @@ class LinkToken(_Model):
     request_id: str
     step: int | None = None
     approver: str | None = None
+    on_behalf_of: str | None = None
     content_hash: str
     created_at: datetime
     expires_at: datetime | None = None

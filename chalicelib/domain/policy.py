@@ -2,28 +2,42 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-StepRole = Literal["manager", "security"]
-DOMAIN_PATTERN = r"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$"
+from .people import same_person
+
+DOMAIN_PATTERN = re.compile(
+    r"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$"
+)
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+ID_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
+MANAGER = "manager"
+SECURITY = "security"
+ANY = "*"
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
-class Person(_Strict):
-    """Someone named in the policy (a security officer)."""
+def _lower_email(value: str) -> str:
+    return value.strip().lower()
 
-    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+
+class Person(_Strict):
+    """Someone named in the policy (a security officer, a group member)."""
+
+    email: str = Field(min_length=3, max_length=254, pattern=EMAIL_PATTERN)
     name: str = Field(min_length=1, max_length=120)
 
     @field_validator("email")
     @classmethod
     def _lower(cls, value: str) -> str:
-        return value.lower()
+        return _lower_email(value)
 
 
 class UsagePolicy(_Strict):
@@ -40,7 +54,7 @@ class Organisation(_Strict):
     name_fr: str = Field(min_length=1, max_length=200)
     name_en: str = Field(min_length=1, max_length=200)
     allowed_email_domains: tuple[str, ...] = Field(min_length=1)
-    sender: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    sender: str = Field(pattern=EMAIL_PATTERN)
     link_lifetime_days: int = Field(ge=1, le=30)
     security_officers: tuple[Person, ...] = Field(min_length=1)
     usage_policy: UsagePolicy
@@ -48,19 +62,17 @@ class Organisation(_Strict):
     @field_validator("allowed_email_domains")
     @classmethod
     def _domains(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        import re
-
-        lowered = tuple(d.lower() for d in value)
+        lowered = tuple(d.strip().lower() for d in value)
         for domain in lowered:
-            if not re.match(DOMAIN_PATTERN, domain):
+            if not DOMAIN_PATTERN.match(domain):
                 raise ValueError(f"not a domain or *.domain: {domain!r}")
         return lowered
 
 
 class CatalogueEntry(_Strict):
-    """A platform, purpose or access level, named in both languages."""
+    """A purpose or access level, named in both languages."""
 
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    id: str = Field(pattern=ID_PATTERN)
     name_fr: str = Field(min_length=1, max_length=120)
     name_en: str = Field(min_length=1, max_length=120)
 
@@ -69,10 +81,16 @@ class CatalogueEntry(_Strict):
         return self.name_fr if lang == "fr" else self.name_en
 
 
+class Platform(CatalogueEntry):
+    """A platform that may be requested, with its risk level (rules route by risk)."""
+
+    risk: str = Field(pattern=ID_PATTERN)
+
+
 class Catalogue(_Strict):
     """Platforms, purposes and access levels that may be requested."""
 
-    platforms: tuple[CatalogueEntry, ...] = Field(min_length=1)
+    platforms: tuple[Platform, ...] = Field(min_length=1)
     purposes: tuple[CatalogueEntry, ...] = Field(min_length=1)
     levels: tuple[CatalogueEntry, ...] = Field(min_length=1)
 
@@ -84,30 +102,101 @@ class Catalogue(_Strict):
                 raise ValueError(f"{kind}: ids must be unique")
         return self
 
+    def risks(self) -> set[str]:
+        """Return the risk levels the catalogue uses."""
+        return {p.risk for p in self.platforms}
 
-class Rules(_Strict):
-    """Routing and bounds of a request."""
 
-    chain: tuple[StepRole, ...] = Field(min_length=1)
+class Group(_Strict):
+    """A named group of approvers (e.g. communications); any one member decides its step."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    name_fr: str = Field(min_length=1, max_length=120)
+    name_en: str = Field(min_length=1, max_length=120)
+    members: tuple[str, ...] = Field(min_length=1)
+
+    @field_validator("members")
+    @classmethod
+    def _emails(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for email in value:
+            if not re.match(EMAIL_PATTERN, email):
+                raise ValueError(f"not an e-mail address: {email!r}")
+        return tuple(_lower_email(e) for e in value)
+
+
+class Route(_Strict):
+    """Which chain, maximum duration and minimum justification apply to a platform and level."""
+
+    risk: str = Field(default=ANY, pattern=rf"^(\*|{ID_PATTERN[1:-1]})$")
+    platforms: tuple[str, ...] = ()
+    level: str = Field(default=ANY, pattern=rf"^(\*|{ID_PATTERN[1:-1]})$")
+    chain: tuple[str, ...] = Field(min_length=1)
     max_duration_days: int = Field(ge=1, le=730)
     min_justification_chars: int = Field(ge=1, le=2000)
-    max_justification_chars: int = Field(ge=1, le=10000)
 
-    @model_validator(mode="after")
-    def _chain_ends_with_security(self) -> Rules:
-        if self.chain[0] != "manager" or self.chain[-1] != "security":
+    @field_validator("chain")
+    @classmethod
+    def _manager_first_security_last(cls, chain: tuple[str, ...]) -> tuple[str, ...]:
+        if len(chain) < 2 or chain[0] != MANAGER or chain[-1] != SECURITY:
             raise ValueError("chain must start with manager and end with security")
-        if self.min_justification_chars > self.max_justification_chars:
-            raise ValueError("min_justification_chars is above max_justification_chars")
-        return self
+        if len(set(chain)) != len(chain):
+            raise ValueError("chain names a step twice")
+        return chain
+
+    def matches(self, platform: Platform, level: str) -> bool:
+        """Tell whether this route applies to a platform at a level."""
+        if self.level not in (ANY, level):
+            return False
+        if self.platforms:
+            return platform.id in self.platforms
+        return self.risk in (ANY, platform.risk)
+
+
+class Limits(_Strict):
+    """Per-address limits, enforced atomically by the store."""
+
+    max_open_requests: int = Field(ge=1, le=100)
+    max_submissions_per_hour: int = Field(ge=1, le=1000)
+    max_invalid_links_per_hour: int = Field(ge=1, le=100000)
+
+
+class Rules(_Strict):
+    """Routing and bounds of requests."""
+
+    max_justification_chars: int = Field(ge=1, le=10000)
+    limits: Limits
+    groups: tuple[Group, ...] = ()
+    routes: tuple[Route, ...] = Field(min_length=1)
+
+
+class DirectoryEntry(_Strict):
+    """One employee and the manager who approves their requests."""
+
+    email: str = Field(pattern=EMAIL_PATTERN)
+    manager: str = Field(pattern=EMAIL_PATTERN)
+
+    @field_validator("email", "manager")
+    @classmethod
+    def _lower(cls, value: str) -> str:
+        return _lower_email(value)
+
+
+@dataclass(frozen=True)
+class Routing:
+    """What applies to one request: the ordered chain and its bounds."""
+
+    chain: tuple[str, ...]
+    max_duration_days: int
+    min_justification_chars: int
 
 
 class Policy(_Strict):
-    """The whole policy: organisation, catalogue and rules."""
+    """The whole policy: organisation, catalogue, rules and the optional directory."""
 
     organisation: Organisation
     catalogue: Catalogue
     rules: Rules
+    directory: tuple[DirectoryEntry, ...] = ()
 
     @property
     def version(self) -> str:
@@ -125,7 +214,7 @@ class Policy(_Strict):
                 return True
         return False
 
-    def platform(self, platform_id: str) -> CatalogueEntry | None:
+    def platform(self, platform_id: str) -> Platform | None:
         """Return the catalogue entry of a platform, if listed."""
         return next((p for p in self.catalogue.platforms if p.id == platform_id), None)
 
@@ -133,9 +222,46 @@ class Policy(_Strict):
         """Return the addresses of the security officers."""
         return tuple(p.email for p in self.organisation.security_officers)
 
-    def officer_name(self, email: str) -> str | None:
-        """Return the name of a security officer by address."""
-        return next((p.name for p in self.organisation.security_officers if p.email == email), None)
+    def group(self, group_id: str) -> Group | None:
+        """Return a named group of approvers."""
+        return next((g for g in self.rules.groups if g.id == group_id), None)
+
+    def members_of(self, role: str) -> tuple[str, ...]:
+        """Return who may decide a step of a role other than manager."""
+        if role == SECURITY:
+            return self.officer_emails()
+        group = self.group(role)
+        return group.members if group else ()
+
+    def pinned_manager(self, email: str) -> str | None:
+        """Return the manager the directory names for an employee, if any."""
+        return next((e.manager for e in self.directory if same_person(e.email, email)), None)
+
+    def route_for(self, platform_ids: tuple[str, ...], level: str) -> Routing | None:
+        """Combine the routes of the chosen platforms: union of chains, strictest bounds."""
+        chains: list[tuple[str, ...]] = []
+        durations: list[int] = []
+        justifications: list[int] = []
+        for platform_id in platform_ids:
+            platform = self.platform(platform_id)
+            route = next(
+                (r for r in self.rules.routes if platform and r.matches(platform, level)), None
+            )
+            if route is None:
+                return None
+            chains.append(route.chain)
+            durations.append(route.max_duration_days)
+            justifications.append(route.min_justification_chars)
+        if not chains:
+            return None
+        middle = [s for chain in chains for s in chain[1:-1]]
+        chain = (MANAGER, *dict.fromkeys(middle), SECURITY)
+        return Routing(chain, min(durations), max(justifications))
+
+    def role_name(self, role: str, lang: str) -> str | None:
+        """Return the name of a group role (None for manager and security: translated text)."""
+        group = self.group(role)
+        return (group.name_fr if lang == "fr" else group.name_en) if group else None
 
     def label(
         self, kind: Literal["platforms", "purposes", "levels"], entry_id: str, lang: str
@@ -153,3 +279,48 @@ class Policy(_Strict):
         """Return the usage policy text in a language."""
         usage = self.organisation.usage_policy
         return usage.text_fr if lang == "fr" else usage.text_en
+
+
+def _route_errors(policy: Policy, index: int, route: Route) -> list[tuple[str, str, str]]:
+    catalogue, rules = policy.catalogue, policy.rules
+    where = f"routes.{index}"
+    problems = [
+        ("rules.toml", f"{where}.platforms", f"unknown platform {platform_id!r}")
+        for platform_id in route.platforms
+        if policy.platform(platform_id) is None
+    ]
+    if route.risk not in (ANY, *catalogue.risks()):
+        problems.append(("rules.toml", f"{where}.risk", f"no platform has risk {route.risk!r}"))
+    if route.level not in (ANY, *(lv.id for lv in catalogue.levels)):
+        problems.append(("rules.toml", f"{where}.level", f"unknown level {route.level!r}"))
+    problems.extend(
+        ("rules.toml", f"{where}.chain", f"unknown group {step!r}")
+        for step in route.chain[1:-1]
+        if policy.group(step) is None
+    )
+    if route.min_justification_chars > rules.max_justification_chars:
+        problems.append(("rules.toml", f"{where}.min_justification_chars", "above the maximum"))
+    return problems
+
+
+def reference_errors(policy: Policy) -> list[tuple[str, str, str]]:
+    """Check what one file says about another; return (file, field, reason) for each problem."""
+    problems: list[tuple[str, str, str]] = []
+    catalogue, rules = policy.catalogue, policy.rules
+    group_ids = {g.id for g in rules.groups}
+    if len(group_ids) != len(rules.groups) or group_ids & {MANAGER, SECURITY}:
+        problems.append(("rules.toml", "groups", "group ids must be unique, not manager/security"))
+    for index, route in enumerate(rules.routes):
+        problems.extend(_route_errors(policy, index, route))
+    problems.extend(
+        ("rules.toml", "routes", f"no route for {platform.id} at {level.id}")
+        for platform in catalogue.platforms
+        for level in catalogue.levels
+        if not any(r.matches(platform, level.id) for r in rules.routes)
+    )
+    problems.extend(
+        ("directory.toml", f"employees.{index}.manager", "domain not allowed")
+        for index, entry in enumerate(policy.directory)
+        if not policy.email_domain_allowed(entry.manager)
+    )
+    return problems

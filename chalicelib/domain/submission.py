@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .models import RequestContent
-from .policy import Policy
+from .people import same_person
+from .policy import Policy, Routing
+from .text import normalise_text, unsafe_text
 
 FIELDS = (
     "name",
@@ -23,8 +24,6 @@ FIELDS = (
     "accept_policy",
 )
 EMAIL_RE = re.compile(r"^[a-z0-9._%+'-]+@[a-z0-9-]+(\.[a-z0-9-]+)+$")
-# Bidirectional overrides and isolates can disguise what an approver reads.
-BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 MAX_SHORT_TEXT = 120
 MAX_ORGANIZATION = 160
 MAX_EMAIL = 254
@@ -32,26 +31,17 @@ MAX_EMAIL = 254
 
 @dataclass(frozen=True)
 class SubmissionResult:
-    """Either valid content, or an error code per field (never both)."""
+    """Either valid content, or an error code per field (never both); and what applies."""
 
     content: RequestContent | None
     errors: dict[str, str] = field(default_factory=dict)
-
-
-def _unsafe_text(value: str, *, multiline: bool) -> bool:
-    """Tell whether text holds control, bidi-override or unpaired surrogate characters."""
-    allowed = {"\n", "\r", "\t"} if multiline else set()
-    for char in value:
-        if char in allowed:
-            continue
-        if char in BIDI_CONTROLS or unicodedata.category(char) in {"Cc", "Cs", "Co", "Cn"}:
-            return True
-    return False
+    routing: Routing | None = None
+    pinned_manager: str | None = None
 
 
 def _single(form: Mapping[str, Sequence[str]], name: str) -> str:
     values = form.get(name) or [""]
-    return values[0].strip()
+    return normalise_text(values[0]).strip()
 
 
 def _text(
@@ -62,7 +52,7 @@ def _text(
         errors[name] = "required"
     elif len(value) > max_len:
         errors[name] = "too_long"
-    elif _unsafe_text(value, multiline=False):
+    elif unsafe_text(value, multiline=False):
         errors[name] = "invalid_characters"
     return value
 
@@ -101,22 +91,31 @@ def _choices(
 
 
 def _justification(
-    form: Mapping[str, Sequence[str]], policy: Policy, errors: dict[str, str]
+    form: Mapping[str, Sequence[str]],
+    policy: Policy,
+    routing: Routing | None,
+    errors: dict[str, str],
 ) -> str:
     rules = policy.rules
-    value = _single(form, "justification").replace("\r\n", "\n")
+    value = _single(form, "justification")
+    minimum = routing.min_justification_chars if routing else min_justification(policy)
     if not value:
         errors["justification"] = "required"
-    elif len(value) < rules.min_justification_chars:
+    elif len(value) < minimum:
         errors["justification"] = "too_short"
     elif len(value) > rules.max_justification_chars:
         errors["justification"] = "too_long"
-    elif _unsafe_text(value, multiline=True):
+    elif unsafe_text(value, multiline=True):
         errors["justification"] = "invalid_characters"
     return value
 
 
-def _duration(form: Mapping[str, Sequence[str]], policy: Policy, errors: dict[str, str]) -> int:
+def _duration(
+    form: Mapping[str, Sequence[str]],
+    policy: Policy,
+    routing: Routing | None,
+    errors: dict[str, str],
+) -> int:
     raw = _single(form, "duration_days")
     if not raw:
         errors["duration_days"] = "required"
@@ -125,7 +124,8 @@ def _duration(form: Mapping[str, Sequence[str]], policy: Policy, errors: dict[st
         errors["duration_days"] = "not_a_number"
         return 0
     duration = int(raw)
-    if not 1 <= duration <= policy.rules.max_duration_days:
+    maximum = routing.max_duration_days if routing else max_duration(policy)
+    if not 1 <= duration <= maximum:
         errors["duration_days"] = "out_of_range"
     return duration
 
@@ -136,19 +136,29 @@ def validate_submission(form: Mapping[str, Sequence[str]], policy: Policy) -> Su
     name = _text(form, "name", errors, MAX_SHORT_TEXT)
     email = _email(form, "email", errors, policy)
     organization = _text(form, "organization", errors, MAX_ORGANIZATION)
-    manager_email = _email(form, "manager_email", errors, policy)
-    if "email" not in errors and "manager_email" not in errors and email == manager_email:
+    pinned = policy.pinned_manager(email) if "email" not in errors else None
+    manager_email = pinned or _email(form, "manager_email", errors, policy)
+    if (
+        "email" not in errors
+        and "manager_email" not in errors
+        and same_person(email, manager_email)
+    ):
         errors["manager_email"] = "same_as_requester"
     platforms, purpose, level = _choices(form, policy, errors)
-    justification = _justification(form, policy, errors)
-    duration = _duration(form, policy, errors)
+    routing = (
+        policy.route_for(tuple(platforms), level)
+        if "platforms" not in errors and "level" not in errors
+        else None
+    )
+    justification = _justification(form, policy, routing, errors)
+    duration = _duration(form, policy, routing, errors)
     if _single(form, "accept_policy") not in {"yes", "on"}:
         errors["accept_policy"] = "required"
     elif _single(form, "policy_version") not in {"", policy.version}:
         errors["accept_policy"] = "policy_changed"
 
     if errors:
-        return SubmissionResult(content=None, errors=errors)
+        return SubmissionResult(None, errors, routing, pinned)
     content = RequestContent(
         name=name,
         email=email,
@@ -161,4 +171,14 @@ def validate_submission(form: Mapping[str, Sequence[str]], policy: Policy) -> Su
         duration_days=duration,
         policy_version=policy.version,
     )
-    return SubmissionResult(content=content)
+    return SubmissionResult(content, {}, routing, pinned)
+
+
+def min_justification(policy: Policy) -> int:
+    """Return the smallest minimum justification of any route (before a selection is known)."""
+    return min(r.min_justification_chars for r in policy.rules.routes)
+
+
+def max_duration(policy: Policy) -> int:
+    """Return the longest maximum duration of any route (before a selection is known)."""
+    return max(r.max_duration_days for r in policy.rules.routes)

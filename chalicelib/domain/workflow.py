@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
-from .errors import AlreadyDecided, InvalidDecision, InvalidTransition, NotAnApprover
+from .errors import AlreadyDecided, InvalidDecision, InvalidTransition, NoApprover, NotAnApprover
 from .models import (
     AccessRequest,
     Decision,
@@ -19,7 +19,9 @@ from .models import (
     StepStatus,
     Via,
 )
-from .policy import Policy
+from .people import same_person
+from .policy import MANAGER, Policy
+from .text import normalise_text, unsafe_text
 
 # Allowed (status, action) pairs. A decision keeps the request pending until the last step.
 TRANSITIONS: dict[tuple[RequestStatus, str], frozenset[RequestStatus]] = {
@@ -43,13 +45,33 @@ def content_hash(request: AccessRequest) -> str:
     return hashlib.sha256(b"request-content:" + canonical).hexdigest()
 
 
+def approvers_for(role: str, content: RequestContent, policy: Policy) -> tuple[str, ...]:
+    """Who may decide a step: never the requester, and never the manager on a later step."""
+    if role == MANAGER:
+        candidates: tuple[str, ...] = (content.manager_email,)
+        excluded: tuple[str, ...] = (content.email,)
+    else:
+        candidates = policy.members_of(role)
+        excluded = (content.email, content.manager_email)
+    return tuple(c for c in candidates if not any(same_person(c, e) for e in excluded))
+
+
 def new_request(
     request_id: str, content: RequestContent, policy: Policy, lang: Lang, now: datetime
 ) -> AccessRequest:
-    """Build a new request, routed through the policy's chain, waiting for e-mail proof."""
+    """Build a new request, routed by the policy, waiting for e-mail proof.
+
+    Raises NoApprover when the duty rules leave a step with nobody (e.g. the only officer
+    filing a request of their own).
+    """
+    routing = policy.route_for(content.platforms, content.level)
+    if routing is None:
+        raise InvalidTransition("no route for this request")
     steps = []
-    for role in policy.rules.chain:
-        approvers = (content.manager_email,) if role == "manager" else policy.officer_emails()
+    for role in routing.chain:
+        approvers = approvers_for(role, content, policy)
+        if not approvers:
+            raise NoApprover(role)
         steps.append(Step(role=role, approvers=approvers))
     return AccessRequest(
         id=request_id,
@@ -58,9 +80,29 @@ def new_request(
         lang=lang,
         created_at=now,
         content=content,
-        chain=policy.rules.chain,
+        chain=routing.chain,
         steps=tuple(steps),
     )
+
+
+def check_duties(
+    request: AccessRequest, step_index: int, approver: str, on_behalf_of: str | None = None
+) -> None:
+    """Refuse a decider the duty rules exclude; the reason names the rule.
+
+    - nobody decides a step of their own request (whatever address they typed as manager);
+    - a deputy acts only for an approver of the step, and is held to the same rules;
+    - one person decides at most one step of a request.
+    """
+    entitled = on_behalf_of or approver
+    step = request.steps[step_index]
+    if same_person(approver, request.content.email) or same_person(entitled, request.content.email):
+        raise NotAnApprover("self_approval")
+    if not any(same_person(entitled, a) for a in step.approvers):
+        raise NotAnApprover("not_an_approver")
+    for index, other in enumerate(request.steps):
+        if index != step_index and other.decided_by and same_person(other.decided_by, approver):
+            raise NotAnApprover("second_step")
 
 
 def confirm(request: AccessRequest, now: datetime) -> AccessRequest:
@@ -79,6 +121,14 @@ def confirm(request: AccessRequest, now: datetime) -> AccessRequest:
     )
 
 
+def raise_if_decided(request: AccessRequest, step_index: int) -> None:
+    """Raise AlreadyDecided (who, when, outcome) when a step was decided already."""
+    step = request.steps[step_index]
+    if step.status in (StepStatus.APPROVED, StepStatus.REFUSED):
+        assert step.decided_by is not None and step.decided_at is not None
+        raise AlreadyDecided(step.decided_by, step.decided_at, step.status.value)
+
+
 def decide(
     request: AccessRequest,
     step_index: int,
@@ -87,21 +137,19 @@ def decide(
     comment: str,
     now: datetime,
     via: Via,
+    on_behalf_of: str | None = None,
 ) -> AccessRequest:
-    """Apply one approver's decision on one step; the last approval grants access."""
+    """Apply one approver's (or their deputy's) decision on one step; the last grants access."""
     if not 0 <= step_index < len(request.steps):
         raise InvalidTransition("no such step")
+    raise_if_decided(request, step_index)
     step = request.steps[step_index]
-    if step.status in (StepStatus.APPROVED, StepStatus.REFUSED):
-        assert step.decided_by is not None and step.decided_at is not None
-        raise AlreadyDecided(step.decided_by, step.decided_at, step.status.value)
     if request.status != RequestStatus.PENDING_APPROVAL or step.status != StepStatus.PENDING:
         raise InvalidTransition(f"step {step_index} is not waiting for a decision")
-    if approver not in step.approvers:
-        raise NotAnApprover("this person does not decide this step")
-    if approver == request.content.email:
-        raise NotAnApprover("nobody approves their own request")
-    comment = comment.strip()
+    check_duties(request, step_index, approver, on_behalf_of)
+    comment = normalise_text(comment).strip()
+    if unsafe_text(comment, multiline=True):
+        raise InvalidDecision("invalid_characters")
     if decision == "refuse" and not comment:
         raise InvalidDecision("comment_required")
     if len(comment) > MAX_COMMENT_CHARS:
@@ -115,6 +163,7 @@ def decide(
             "decided_at": now,
             "comment": comment or None,
             "via": via,
+            "on_behalf_of": on_behalf_of,
         }
     )
     update: dict[str, object] = {"version": request.version + 1}

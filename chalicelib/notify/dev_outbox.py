@@ -5,16 +5,14 @@ from __future__ import annotations
 import email
 import email.policy
 import functools
-import json
-import os
 import re
-import urllib.request
 from dataclasses import asdict, dataclass
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
+from html import unescape
 from typing import Any
 
-LINK_RE = re.compile(r"https?://[^\s<>\"')]+")
+HREF_RE = re.compile(r'href="(https?://[^"]+)"')
 
 
 @dataclass(frozen=True)
@@ -45,22 +43,17 @@ def parse_raw(raw: bytes) -> SentEmail:
     message = email.message_from_bytes(raw, policy=email.policy.default)
     assert isinstance(message, EmailMessage)
     text = _part(message, "plain")
+    body_html = _part(message, "html")
     date = message.get("Date")
     return SentEmail(
         to=[a.strip() for a in str(message.get("To", "")).split(",") if a.strip()],
         subject=str(message.get("Subject", "")),
         time=parsedate_to_datetime(str(date)).isoformat() if date else "",
         text=text,
-        html=_part(message, "html"),
-        links=list(dict.fromkeys(LINK_RE.findall(text))),
+        html=body_html,
+        # Only the links the message itself carries (anchors), never URLs a requester typed.
+        links=list(dict.fromkeys(unescape(h) for h in HREF_RE.findall(body_html))),
     )
-
-
-def _raw_messages_over_http(endpoint: str) -> list[bytes]:
-    with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=5) as response:  # noqa: S310
-        data = json.loads(response.read())
-    raw = data.get("ses", {}).get("RawMessage", [])
-    return [entry["raw_data"].encode("utf-8") for entry in raw if "raw_data" in entry]
 
 
 def _raw_messages_in_process() -> list[bytes]:
@@ -77,7 +70,10 @@ def _raw_messages_in_process() -> list[bytes]:
 
 
 def sent_emails() -> list[SentEmail]:
-    """Return every e-mail the emulator sent, newest first."""
-    endpoint = os.environ.get("AWS_ENDPOINT_URL")
-    raws = _raw_messages_over_http(endpoint) if endpoint else _raw_messages_in_process()
-    return [parse_raw(raw) for raw in reversed(raws)]
+    """Return every e-mail the emulator sent, newest first.
+
+    The local stack runs moto in the app's own process (as do the tests), so the sent
+    messages are read from moto's backend directly: no HTTP round trip, no dump of every
+    table through /moto-api/data.json.
+    """
+    return [parse_raw(raw) for raw in reversed(_raw_messages_in_process())]

@@ -10,8 +10,10 @@ from typing import Any
 from markupsafe import Markup
 
 from ..domain.models import Lang
+from ..domain.policy import Policy
 from ..rendering import environment
 from ..web.i18n import Translator, format_date, format_datetime
+from ..web.labels import role_labeller
 
 
 @dataclass(frozen=True)
@@ -24,9 +26,11 @@ class RenderedEmail:
     lang: Lang
 
 
-def _helpers(lang: Lang) -> dict[str, Any]:
+def _helpers(lang: Lang, policy: Policy) -> dict[str, Any]:
+    t = Translator(lang)
     return {
-        "t": Translator(lang),
+        "t": t,
+        "role_label": role_labeller(policy, t),
         "lang": lang,
         "fmt_datetime": lambda moment: format_datetime(moment, lang),
         "fmt_date": lambda moment: format_date(moment, lang),
@@ -40,7 +44,7 @@ def render_email(
     env = environment(templates_dir)
     subjects, texts, sections = [], [], []
     for lang in langs:
-        values = {**context, **_helpers(lang)}
+        values = {**context, **_helpers(lang, context["policy"])}
         subject = env.get_template(f"email/{name}.subject.txt").render(values)
         subjects.append(" ".join(subject.split()))
         texts.append(env.get_template(f"email/{name}.txt").render(values).strip())

@@ -5,11 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ..domain.errors import AlreadyDecided, LinkExpired, LinkStale, LinkUsed, NotFound
-from ..domain.models import AccessRequest, AuditEvent, LinkKind, LinkToken
-from ..domain.workflow import content_hash
+from ..domain.errors import (
+    Delegated,
+    LimitReached,
+    LinkExpired,
+    LinkStale,
+    LinkUsed,
+    NotFound,
+)
+from ..domain.models import AccessRequest, AuditEvent, ClientInfo, LinkKind, LinkToken
+from ..domain.workflow import content_hash, raise_if_decided
 from ..links import token_hash, well_formed
+from .audit import refused_attempt
 from .context import Services
+from .steps import deputy_for
 
 
 class LinkState(StrEnum):
@@ -30,13 +39,38 @@ class LinkView:
     state: LinkState
 
 
-def resolve_link(services: Services, token: str, kind: LinkKind) -> LinkView:
-    """Find a link of one kind; unknown, forged and other-kind tokens all raise NotFound."""
+def _unknown_link(services: Services, client: ClientInfo) -> NotFound:
+    """Count an unknown or forged link against its source; audit the source crossing the limit."""
+    count = services.store.count_invalid_link(client.source_ip, services.clock())
+    if count == services.policy.rules.limits.max_invalid_links_per_hour + 1:
+        refused_attempt(
+            services,
+            None,
+            client.source_ip or "unknown",
+            "invalid_links",
+            client,
+            action="link_limit",
+        )
+    return NotFound("link")
+
+
+def resolve_link(
+    services: Services, token: str, kind: LinkKind, client: ClientInfo | None = None
+) -> LinkView:
+    """Find a link of one kind; unknown, forged and other-kind tokens all raise NotFound.
+
+    A source that tried too many unknown links this hour is refused (LimitReached) before any
+    lookup, whatever the token: the answer no longer tells a valid token from a guess.
+    """
+    client = client or ClientInfo()
+    limit = services.policy.rules.limits.max_invalid_links_per_hour
+    if services.store.invalid_links(client.source_ip, services.clock()) > limit:
+        raise LimitReached("links")
     if not well_formed(token):
-        raise NotFound("link")
+        raise _unknown_link(services, client)
     link = services.store.load_link(token_hash(token))
     if link is None or link.kind != kind:
-        raise NotFound("link")
+        raise _unknown_link(services, client)
     request = services.store.load_request(link.request_id)
     if request is None:
         raise NotFound("request")
@@ -52,15 +86,17 @@ def resolve_link(services: Services, token: str, kind: LinkKind) -> LinkView:
     return LinkView(link=link, request=request, state=state)
 
 
-def status_timeline(services: Services, token: str) -> tuple[AccessRequest, list[AuditEvent]]:
+def status_timeline(
+    services: Services, token: str, client: ClientInfo
+) -> tuple[AccessRequest, list[AuditEvent]]:
     """Return a request and its audit timeline for the requester's read-only status link."""
-    view = resolve_link(services, token, LinkKind.STATUS)
+    view = resolve_link(services, token, LinkKind.STATUS, client)
     return view.request, services.store.events_for(view.request.id)
 
 
-def open_confirmation(services: Services, token: str) -> LinkView:
+def open_confirmation(services: Services, token: str, client: ClientInfo) -> LinkView:
     """Return a confirmation link that can still be used, or raise why it cannot."""
-    view = resolve_link(services, token, LinkKind.CONFIRM)
+    view = resolve_link(services, token, LinkKind.CONFIRM, client)
     if view.state == LinkState.USED:
         raise LinkUsed("confirm")
     if view.state == LinkState.EXPIRED:
@@ -68,13 +104,15 @@ def open_confirmation(services: Services, token: str) -> LinkView:
     return view
 
 
-def open_decision(services: Services, token: str) -> LinkView:
+def open_decision(services: Services, token: str, client: ClientInfo) -> LinkView:
     """Return a decision link whose step still waits, or raise why it cannot be used."""
-    view = resolve_link(services, token, LinkKind.DECIDE)
-    assert view.link.step is not None
-    step = view.request.steps[view.link.step]
-    if step.decided_by is not None and step.decided_at is not None:
-        raise AlreadyDecided(step.decided_by, step.decided_at, step.status.value)
+    view = resolve_link(services, token, LinkKind.DECIDE, client)
+    assert view.link.step is not None and view.link.approver is not None
+    raise_if_decided(view.request, view.link.step)
+    if view.link.on_behalf_of is None:
+        delegation = deputy_for(services, view.link.approver, services.clock())
+        if delegation is not None:
+            raise Delegated(delegation.deputy, delegation.ends)
     if view.state == LinkState.EXPIRED:
         raise LinkExpired("decide")
     if view.state != LinkState.OPEN:

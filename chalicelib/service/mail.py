@@ -36,19 +36,25 @@ def issue_link(
     *,
     step: int | None = None,
     approver: str | None = None,
+    on_behalf_of: str | None = None,
+    not_after: datetime | None = None,
 ) -> tuple[str, LinkToken]:
     """Draw a link for a request; return its URL (sent once) and the record to store."""
     token = new_token()
     lifetime = timedelta(days=services.policy.organisation.link_lifetime_days)
+    expires_at = None if kind == LinkKind.STATUS else now + lifetime
+    if expires_at is not None and not_after is not None:
+        expires_at = min(expires_at, not_after)
     record = LinkToken(
         token_hash=token_hash(token),
         kind=kind,
         request_id=request.id,
         step=step,
         approver=approver,
+        on_behalf_of=on_behalf_of,
         content_hash=content_hash(request),
         created_at=now,
-        expires_at=None if kind == LinkKind.STATUS else now + lifetime,
+        expires_at=expires_at,
     )
     return link_url(services.settings.public_base_url, kind.value, token), record
 

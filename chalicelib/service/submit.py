@@ -6,10 +6,11 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ..domain.errors import Conflict
+from ..domain.errors import Conflict, NoApprover
 from ..domain.models import AccessRequest, AuditEvent, ClientInfo, Lang, LinkKind
-from ..domain.submission import validate_submission
+from ..domain.submission import SubmissionResult, validate_submission
 from ..domain.workflow import new_request
+from .audit import refused_attempt
 from .context import Services
 from .mail import compose, deliver, issue_link
 
@@ -21,6 +22,7 @@ class SubmitOutcome:
     errors: dict[str, str] = field(default_factory=dict)
     request: AccessRequest | None = None
     duplicate: bool = False
+    result: SubmissionResult | None = None
 
 
 def request_id_for(submission_key: str) -> str:
@@ -35,15 +37,25 @@ def submit_request(
     lang: Lang,
     client: ClientInfo,
 ) -> SubmitOutcome:
-    """Validate a filed form; on success store it and e-mail the requester a confirmation link."""
+    """Validate a filed form; on success store it and e-mail the requester a confirmation link.
+
+    Raises LimitReached when the requester is over a limit of the policy (nothing stored).
+    """
     result = validate_submission(form, services.policy)
     if result.content is None:
-        return SubmitOutcome(errors=result.errors)
+        if result.errors.get("manager_email") == "same_as_requester":
+            requester = (form.get("email") or [""])[0].strip().lower()
+            refused_attempt(services, None, requester, "self_approval", client)
+        return SubmitOutcome(errors=result.errors, result=result)
 
     now = services.clock()
-    request = new_request(
-        request_id_for(submission_key), result.content, services.policy, lang, now
-    )
+    try:
+        request = new_request(
+            request_id_for(submission_key), result.content, services.policy, lang, now
+        )
+    except NoApprover as error:
+        refused_attempt(services, None, result.content.email, f"no_approver:{error.role}", client)
+        return SubmitOutcome(errors={"form": "no_approver"}, result=result)
     confirm_url, confirm_link = issue_link(services, request, LinkKind.CONFIRM, now)
     status_url, status_link = issue_link(services, request, LinkKind.STATUS, now)
     email = compose(
@@ -62,13 +74,23 @@ def submit_request(
         action="submitted",
         actor=request.content.email,
         via="form",
+        reason=f"policy {services.policy.version}; chain {' > '.join(request.chain)}",
         source_ip=client.source_ip,
         user_agent=client.user_agent,
     )
     try:
-        services.store.create_request(request, event, [confirm_link, status_link], [email.entry])
+        services.store.create_request(
+            request,
+            event,
+            [confirm_link, status_link],
+            [email.entry],
+            services.policy.rules.limits,
+        )
     except Conflict:
         existing = services.store.load_request(request.id)
-        return SubmitOutcome(request=existing, duplicate=True)
+        if existing is None or existing.content != request.content:
+            # The same one-time key with other content is not a resubmission: ask again.
+            return SubmitOutcome(errors={"form": "expired"}, result=result)
+        return SubmitOutcome(request=existing, duplicate=True, result=result)
     deliver(services, [email])
-    return SubmitOutcome(request=request)
+    return SubmitOutcome(request=request, result=result)

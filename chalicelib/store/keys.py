@@ -28,14 +28,44 @@ def requester_index(email: str, created_at: datetime, request_id: str) -> dict[s
     }
 
 
-def audit_key(request_id: str, at: datetime, event_id: str) -> dict[str, dict[str, str]]:
-    """Key of an audit event: the request's events sort by time."""
-    return {"PK": {"S": f"REQUEST#{request_id}"}, "SK": {"S": f"{at.isoformat()}#{event_id}"}}
+def audit_key(
+    request_id: str | None, actor: str, at: datetime, event_id: str
+) -> dict[str, dict[str, str]]:
+    """Key of an audit event: a request's events (or an actor's, outside any request) by time."""
+    subject = f"REQUEST#{request_id}" if request_id else f"ACTOR#{actor}"
+    return {"PK": {"S": subject}, "SK": {"S": f"{at.isoformat()}#{event_id}"}}
 
 
-def audit_day_index(at: datetime, request_id: str, event_id: str) -> dict[str, dict[str, str]]:
+def audit_day_index(
+    at: datetime, request_id: str | None, event_id: str
+) -> dict[str, dict[str, str]]:
     """Index attributes listing one day's audit events in time order."""
     return {
         "GSI1PK": {"S": f"DAY#{at.date().isoformat()}"},
-        "GSI1SK": {"S": f"{at.isoformat()}#{request_id}#{event_id}"},
+        "GSI1SK": {"S": f"{at.isoformat()}#{request_id or '-'}#{event_id}"},
     }
+
+
+def open_requests_key(person: str) -> dict[str, dict[str, str]]:
+    """Key of the counter of a requester's open requests."""
+    return {"PK": {"S": f"LIMIT#{person}"}, "SK": {"S": "OPEN"}}
+
+
+def hourly_submissions_key(person: str, at: datetime) -> dict[str, dict[str, str]]:
+    """Key of the counter of a requester's submissions in one clock hour (UTC)."""
+    return {"PK": {"S": f"LIMIT#{person}"}, "SK": {"S": f"HOUR#{at:%Y-%m-%dT%H}"}}
+
+
+def invalid_links_key(source: str, at: datetime) -> dict[str, dict[str, str]]:
+    """Key of the counter of unknown or forged links tried from one source in one hour."""
+    return {"PK": {"S": f"BADLINK#{source or 'unknown'}"}, "SK": {"S": f"HOUR#{at:%Y-%m-%dT%H}"}}
+
+
+def assignment_key(person: str, request_id: str, step: int) -> dict[str, dict[str, str]]:
+    """Key of "this step waits for this approver" (a Query lists an approver's pending steps)."""
+    return {"PK": {"S": f"ASSIGN#{person}"}, "SK": {"S": f"{request_id}#{step:02d}"}}
+
+
+def delegation_key(person: str, starts: str, delegation_id: str) -> dict[str, dict[str, str]]:
+    """Key of a delegation (a Query lists an approver's delegations)."""
+    return {"PK": {"S": f"DELEGATION#{person}"}, "SK": {"S": f"{starts}#{delegation_id}"}}

@@ -9,7 +9,18 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..domain.models import AccessRequest, AuditEvent, LinkToken, OutboxEntry
+from ..domain.delegation import Delegation
+from ..domain.errors import Conflict, LimitReached
+from ..domain.models import (
+    AccessRequest,
+    AuditEvent,
+    LinkToken,
+    OutboxEntry,
+    RequestStatus,
+    StepStatus,
+)
+from ..domain.people import person_key
+from ..domain.policy import Limits
 from . import keys
 from .errors import translate
 
@@ -78,7 +89,7 @@ class RequestStore:
 
     def _event_put(self, event: AuditEvent) -> Item:
         item: Item = {
-            **keys.audit_key(event.request_id, event.at, event.event_id),
+            **keys.audit_key(event.request_id, event.actor, event.at, event.event_id),
             **keys.audit_day_index(event.at, event.request_id, event.event_id),
             "action": {"S": event.action},
             "actor": {"S": event.actor},
@@ -109,31 +120,112 @@ class RequestStore:
             }
         }
 
+    def _assignment_changes(self, before: AccessRequest | None, after: AccessRequest) -> list[Item]:
+        """Put "waits for" items for steps that opened, delete them for steps that closed."""
+        items: list[Item] = []
+        for index, step in enumerate(after.steps):
+            was = before.steps[index].status if before else StepStatus.WAITING
+            if was != StepStatus.PENDING and step.status == StepStatus.PENDING:
+                for approver in step.approvers:
+                    key = keys.assignment_key(person_key(approver), after.id, index)
+                    item = {**key, "request_id": {"S": after.id}, "step": {"N": str(index)}}
+                    items.append({"Put": {"TableName": self._main, "Item": item}})
+            if was == StepStatus.PENDING and step.status != StepStatus.PENDING:
+                for approver in step.approvers:
+                    key = keys.assignment_key(person_key(approver), after.id, index)
+                    items.append({"Delete": {"TableName": self._main, "Key": key}})
+        return items
+
     def _transact(self, items: Sequence[Item]) -> None:
         writes: list[TransactWriteItemTypeDef] = list(items)  # type: ignore[arg-type]
         with _aws_errors():
             self._client.transact_write_items(TransactItems=writes)
 
     # ----- commands ----------------------------------------------------------------------
+    def _limit_update(self, key: Item, counter: str, maximum: int, ttl: int | None) -> Item:
+        update: Item = {
+            "TableName": self._main,
+            "Key": key,
+            "UpdateExpression": f"ADD {counter} :one" + (" SET expires_ttl = :ttl" if ttl else ""),
+            "ConditionExpression": f"attribute_not_exists({counter}) OR {counter} < :max",
+            "ExpressionAttributeValues": {":one": {"N": "1"}, ":max": {"N": str(maximum)}},
+        }
+        if ttl:
+            update["ExpressionAttributeValues"][":ttl"] = {"N": str(ttl)}
+        return {"Update": update}
+
     def create_request(
         self,
         request: AccessRequest,
         event: AuditEvent,
         tokens: Sequence[LinkToken],
         outbox: Sequence[OutboxEntry],
+        limits: Limits,
     ) -> None:
-        """Store a new request with its first audit event, links and e-mails, all or nothing."""
+        """Store a new request with its first audit event, links and e-mails, all or nothing.
+
+        The requester's open-request and hourly counters rise in the same transaction, each
+        conditioned on the policy's limit: over a limit nothing is written (LimitReached).
+        """
+        person = person_key(request.content.email)
+        hour_ttl = int(request.created_at.timestamp()) + 2 * 3600
         items = [
             self._request_put(request, "attribute_not_exists(PK)", {}),
             self._event_put(event),
             *(self._token_put(t) for t in tokens),
             *(self._outbox_put(o) for o in outbox),
+            self._limit_update(
+                keys.open_requests_key(person), "open_count", limits.max_open_requests, None
+            ),
+            self._limit_update(
+                keys.hourly_submissions_key(person, request.created_at),
+                "submissions",
+                limits.max_submissions_per_hour,
+                hour_ttl,
+            ),
         ]
-        self._transact(items)
+        try:
+            self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+        except ClientError as error:
+            reasons = [r.get("Code", "") for r in error.response.get("CancellationReasons", [])]
+            failed = [i for i, code in enumerate(reasons) if code == "ConditionalCheckFailed"]
+            if failed and failed[0] == 0:
+                raise Conflict("request exists") from error
+            if failed:
+                limit = "open" if failed[0] == len(items) - 2 else "hourly"
+                raise LimitReached(limit) from error
+            raise translate(error) from error
+        except BotoCoreError as error:
+            raise translate(error) from error
+
+    def record_event(self, event: AuditEvent) -> None:
+        """Append one audit event that changes no request (a refused attempt, a limit hit)."""
+        with _aws_errors():
+            self._client.put_item(**self._event_put(event)["Put"])
+
+    def count_invalid_link(self, source: str, now: datetime) -> int:
+        """Count one more unknown or forged link from a source this hour; return the count."""
+        with _aws_errors():
+            response = self._client.update_item(
+                TableName=self._main,
+                Key=keys.invalid_links_key(source, now),
+                UpdateExpression="ADD attempts :one SET expires_ttl = :ttl",
+                ExpressionAttributeValues={
+                    ":one": {"N": "1"},
+                    ":ttl": {"N": str(int(now.timestamp()) + 2 * 3600)},
+                },
+                ReturnValues="UPDATED_NEW",
+            )
+        return int(response["Attributes"]["attempts"]["N"])
+
+    def invalid_links(self, source: str, now: datetime) -> int:
+        """Return how many unknown or forged links a source tried this hour."""
+        item = self._get(keys.invalid_links_key(source, now))
+        return int(item["attempts"]["N"]) if item else 0
 
     def apply_transition(
         self,
-        previous_version: int,
+        previous: AccessRequest,
         request: AccessRequest,
         event: AuditEvent,
         burnt: LinkToken,
@@ -142,7 +234,9 @@ class RequestStore:
         outbox: Sequence[OutboxEntry] = (),
     ) -> None:
         """Write a state change as one transaction, conditioned on the version that was read."""
+        previous_version = previous.version
         items = [
+            *self._assignment_changes(previous, request),
             self._request_put(
                 request, "version = :previous", {":previous": {"N": str(previous_version)}}
             ),
@@ -151,12 +245,61 @@ class RequestStore:
             *(self._token_put(t) for t in tokens),
             *(self._outbox_put(o) for o in outbox),
         ]
+        if request.status in (RequestStatus.APPROVED, RequestStatus.REFUSED):
+            # A decided request no longer counts against the requester's open-request limit.
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self._main,
+                        "Key": keys.open_requests_key(person_key(request.content.email)),
+                        "UpdateExpression": "ADD open_count :minus_one",
+                        "ExpressionAttributeValues": {":minus_one": {"N": "-1"}},
+                    }
+                }
+            )
         self._transact(items)
 
-    def add_link(self, token: LinkToken) -> None:
-        """Store one more read-only link (a status link in a later e-mail)."""
+    def add_links(self, tokens: Sequence[LinkToken], outbox: Sequence[OutboxEntry]) -> None:
+        """Store links and the e-mails that carry them, together (a step handed to a deputy)."""
+        self._transact(
+            [*(self._token_put(t) for t in tokens), *(self._outbox_put(o) for o in outbox)]
+        )
+
+    def add_delegation(self, delegation: Delegation, event: AuditEvent) -> None:
+        """Store a delegation with its audit event."""
+        item: Item = {
+            **keys.delegation_key(
+                person_key(delegation.approver), delegation.starts.isoformat(), delegation.id
+            ),
+            "body": {"S": delegation.model_dump_json()},
+        }
+        put = {"Put": {"TableName": self._main, "Item": item}}
+        self._transact([put, self._event_put(event)])
+
+    def delegations_of(self, approver: str) -> list[Delegation]:
+        """Return an approver's delegations (one Query)."""
+        items = self._query_all(f"DELEGATION#{person_key(approver)}")
+        return [Delegation.model_validate_json(i["body"]["S"]) for i in items]
+
+    def pending_steps_of(self, approver: str) -> list[tuple[str, int]]:
+        """Return (request id, step) of every step waiting for an approver (one Query)."""
+        items = self._query_all(f"ASSIGN#{person_key(approver)}")
+        return [(i["request_id"]["S"], int(i["step"]["N"])) for i in items]
+
+    def _query_all(self, partition: str) -> list[Item]:
+        found: list[Item] = []
+        kwargs: Item = {
+            "TableName": self._main,
+            "KeyConditionExpression": "PK = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": partition}},
+        }
         with _aws_errors():
-            self._client.put_item(**self._token_put(token)["Put"])
+            while True:
+                page = self._client.query(**kwargs)
+                found.extend(page.get("Items", []))
+                if "LastEvaluatedKey" not in page:
+                    return found
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def mark_outbox_sent(self, outbox_id: str, message_id: str, now: datetime) -> None:
         """Record a delivered e-mail and drop it from the pending index."""

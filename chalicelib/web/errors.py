@@ -13,7 +13,9 @@ from chalice.app import Request, Response
 from ..domain.errors import (
     AlreadyDecided,
     Conflict,
+    Delegated,
     InvalidTransition,
+    LimitReached,
     LinkExpired,
     LinkStale,
     LinkUsed,
@@ -22,6 +24,7 @@ from ..domain.errors import (
     ServiceUnavailable,
 )
 from .context import page_lang
+from .forms import BadForm
 from .pages import render_page
 
 log = logging.getLogger("sesame")
@@ -39,11 +42,16 @@ _PROBLEMS: tuple[tuple[type[Exception], int, str], ...] = (
     (Conflict, 409, "conflict"),
     (NotAnApprover, 403, "forbidden"),
     (ServiceUnavailable, 503, "unavailable"),
+    (LimitReached, 429, "too_many"),
+    (BadForm, 400, "bad_form"),
+    (Delegated, 409, "delegated"),
 )
 
 
 def _problem_page(request: Request, error: Exception, status: int, problem: str) -> Response:
     headers = {"Retry-After": RETRY_AFTER_SECONDS} if status == 503 else {}
+    if status == 429:
+        headers = {"Retry-After": "3600"}
     decided: dict[str, Any] = {}
     if isinstance(error, AlreadyDecided):
         decided = {
@@ -51,6 +59,10 @@ def _problem_page(request: Request, error: Exception, status: int, problem: str)
             "decided_at": error.decided_at,
             "outcome": error.outcome,
         }
+    if isinstance(error, Delegated):
+        decided = {"deputy": error.deputy, "until": error.until}
+    if isinstance(error, NotAnApprover):
+        decided = {"reason": error.reason}
     return render_page(
         "problem.html",
         page_lang(request),

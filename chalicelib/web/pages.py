@@ -8,9 +8,11 @@ from urllib.parse import urlencode, urlsplit
 from chalice.app import Response
 
 from ..domain.models import Lang
+from ..policy_files import cached_policy
 from ..rendering import environment
 from ..settings import get_settings
 from .i18n import Translator, format_date, format_datetime
+from .labels import role_labeller
 
 HTML = "text/html; charset=utf-8"
 LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -46,6 +48,7 @@ def render_page(
             fmt_datetime=lambda moment: format_datetime(moment, lang),
             fmt_date=lambda moment: format_date(moment, lang),
             local_stage=settings.is_local,
+            role_label=role_labeller(cached_policy(settings.policy_dir), t),
             **context,
         )
     )

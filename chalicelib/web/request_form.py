@@ -1,19 +1,32 @@
-"""The request form page: its choices from the policy, the typed values, and the errors."""
+"""The request form page: its choices from the policy, the typed values, errors and preview."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from chalice.app import Response
 
 from ..domain.models import Lang
-from ..domain.submission import FIELDS
+from ..domain.policy import MANAGER, Policy, Routing
+from ..domain.submission import FIELDS, SubmissionResult, max_duration, min_justification
 from ..service.context import Services
+from .i18n import Translator
+from .labels import role_labeller
 from .pages import render_page
 from .signing import issue
 
 SUBMIT_PURPOSE = "submit"
 SUBMIT_BINDING = "request-form"
+
+
+@dataclass(frozen=True)
+class Preview:
+    """Who will approve, in order, and the bounds that apply, as people read them."""
+
+    steps: tuple[str, ...]
+    max_duration_days: int
+    min_justification_chars: int
 
 
 def form_values(form: Mapping[str, Sequence[str]]) -> dict[str, object]:
@@ -23,20 +36,51 @@ def form_values(form: Mapping[str, Sequence[str]]) -> dict[str, object]:
     return values
 
 
+def approver_preview(
+    policy: Policy, lang: Lang, routing: Routing | None, manager: str | None
+) -> Preview | None:
+    """Name each step of the chain that applies (None until platforms and level are chosen)."""
+    if routing is None:
+        return None
+    label = role_labeller(policy, Translator(lang))
+    steps = tuple(
+        f"{label(role)} ({manager})" if role == MANAGER and manager else label(role)
+        for role in routing.chain
+    )
+    return Preview(steps, routing.max_duration_days, routing.min_justification_chars)
+
+
+def preview_note(preview: Preview | None, lang: Lang) -> str:
+    """Return the sentence under the preview (bounds, or what to choose first)."""
+    t = Translator(lang)
+    if preview is None:
+        return t("preview.empty")
+    return t(
+        "preview.bounds",
+        days=preview.max_duration_days,
+        min=preview.min_justification_chars,
+    )
+
+
 def form_page(
     services: Services,
     lang: Lang,
     *,
     values: Mapping[str, object] | None = None,
     errors: Mapping[str, str] | None = None,
+    result: SubmissionResult | None = None,
     status: int = 200,
     remember_lang: bool = False,
 ) -> Response:
-    """Render the form, empty or with values and errors, carrying a fresh one-time key."""
+    """Render the form, empty or with values, errors and preview, carrying a fresh one-time key."""
     policy = services.policy
     token = issue(
         services.settings.signing_secret, SUBMIT_PURPOSE, SUBMIT_BINDING, services.clock()
     )
+    routing = result.routing if result else None
+    pinned = result.pinned_manager if result else None
+    typed_manager = str((values or {}).get("manager_email") or "") or None
+    bounds = routing or Routing((), max_duration(policy), min_justification(policy))
     return render_page(
         "request_form.html",
         lang,
@@ -47,4 +91,7 @@ def form_page(
         errors=dict(errors or {}),
         form_token=token,
         field_order=FIELDS,
+        bounds=bounds,
+        pinned_manager=pinned,
+        preview=approver_preview(policy, lang, routing, pinned or typed_manager),
     )

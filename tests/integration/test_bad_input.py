@@ -102,7 +102,9 @@ def test_bad_field_gives_400_with_its_message_and_changes_nothing(
     assert f'<html lang="{lang}">' in page
     # What was typed is kept.
     assert "Marie Tremblay" in page or case == "missing name"
-    assert item_counts() == {"sesame-test-main": 0, "sesame-test-audit": 0}
+    # A self-approval attempt is refused and audited; nothing else is ever stored.
+    audited = 1 if case == "manager is requester" else 0
+    assert item_counts() == {"sesame-test-main": 0, "sesame-test-audit": audited}
     assert outbox() == []
 
 
@@ -170,5 +172,16 @@ def test_a_double_submission_files_one_request(client: Client) -> None:
     second = post_form(client, "/", form)
     assert first.status_code == second.status_code == 200
     assert "aucun doublon" in html(second)
+    assert len(_request_ids()) == 1
+    assert len(outbox()) == 1
+
+
+def test_a_reused_form_key_with_other_content_files_nothing_new(client: Client) -> None:
+    page = html(client.http.get("/"))
+    token = hidden(page, "form_token")
+    post_form(client, "/", {**valid_form(), "form_token": [token]})
+    other = post_form(client, "/", {**valid_form(name="Quelqu'un d'autre"), "form_token": [token]})
+    assert other.status_code == 400
+    assert "Le formulaire a expiré" in html(other)
     assert len(_request_ids()) == 1
     assert len(outbox()) == 1

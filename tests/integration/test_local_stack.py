@@ -3,70 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from html import unescape
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
-from urllib.request import Request, urlopen
+from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import PROJECT_ROOT, valid_form
+from tests.conftest import valid_form
+from tests.integration.stack_process import fetch, running_stack
 
 pytestmark = pytest.mark.integration
-START_DEADLINE_SECONDS = 60
-STACK_ARGS = ("--port", "0", "--emulator-port", "0")
-
-
-@contextmanager
-def running_stack(state_dir: Path) -> Iterator[str]:
-    """Start the stack in its own process; yield its base URL; stop it with Ctrl-C (SIGINT)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SESAME_", "MOTO_"))}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "local_stack",
-            "--port",
-            "0",
-            "--emulator-port",
-            "0",
-            "--state-dir",
-            str(state_dir),
-        ],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        deadline = time.monotonic() + START_DEADLINE_SECONDS
-        base_url = ""
-        for line in process.stdout:  # blocks until the runner prints; the deadline bounds it
-            if line.startswith("ready "):
-                base_url = line.split()[1]
-                break
-            assert time.monotonic() < deadline, "the local stack did not start in time"
-        assert base_url, "the local stack exited before it was ready"
-        yield base_url
-    finally:
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=30) == 0
-
-
-def fetch(url: str, data: dict[str, list[str]] | None = None) -> str:
-    body = urlencode(data, doseq=True).encode() if data is not None else None
-    with urlopen(Request(url, data=body), timeout=10) as response:  # noqa: S310
-        return str(response.read().decode("utf-8"))
 
 
 def test_requests_and_outbox_survive_a_restart(tmp_path: Path) -> None:

@@ -35,6 +35,7 @@ def approval_email(justification: str) -> RenderedEmail:
             "decide_url": "https://sesame.example/decide/TOKEN",
             "step_role": "manager",
             "link_expires_at": NOW + timedelta(days=7),
+            "delegation": None,
         },
     )
 
@@ -46,6 +47,7 @@ def test_an_approver_reads_french_first_then_english() -> None:
     assert "your approval is needed" in mail.subject
     assert mail.text.index("Bonjour") < mail.text.index("Hello")
     assert mail.text.count("https://sesame.example/decide/TOKEN") == 2
+    assert mail.text.count("https://sesame.example/delegate/TOKEN") == 2
     assert '<html lang="fr">' in mail.html and '<div lang="en">' in mail.html
     assert "6 décembre 2026, 16 h 05" in mail.text
 
@@ -65,7 +67,10 @@ def test_the_mime_message_has_both_parts_and_round_trips() -> None:
     assert parsed.to == ["jean@mcn.gouv.qc.ca"]
     assert parsed.subject == mail.subject
     assert "Bonjour" in parsed.text and "<html" in parsed.html
-    assert parsed.links == ["https://sesame.example/decide/TOKEN"]
+    assert parsed.links == [
+        "https://sesame.example/decide/TOKEN",
+        "https://sesame.example/delegate/TOKEN",
+    ]
 
 
 def test_a_line_break_cannot_smuggle_a_header() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,11 @@ def policy_copy(tmp_path: Path) -> Path:
     return target
 
 
+def edit(folder: Path, name: str, change: Callable[[str], str]) -> None:
+    path = folder / name
+    path.write_text(change(path.read_text(encoding="utf-8")), encoding="utf-8")
+
+
 def test_the_default_policy_matches_what_the_product_promises() -> None:
     policy = load_policy(PROJECT_ROOT / "policies")
     assert {p.id for p in policy.catalogue.platforms} == {
@@ -35,44 +41,136 @@ def test_the_default_policy_matches_what_the_product_promises() -> None:
     assert policy.email_domain_allowed("a@gouv.qc.ca")
     assert policy.email_domain_allowed("a@mcn.gouv.qc.ca")
     assert not policy.email_domain_allowed("a@gouv.qc.ca.evil.com")
-    assert policy.rules.chain == ("manager", "security")
+    read_low = policy.route_for(("linkedin",), "read")
+    publish = policy.route_for(("linkedin",), "publish")
+    assert read_low and read_low.chain == ("manager", "security")
+    assert publish and publish.chain == ("manager", "communications", "security")
     assert policy.organisation.security_officers
     assert policy.organisation.link_lifetime_days == 7
     assert policy.usage_policy_text("fr") and policy.usage_policy_text("en")
+    assert policy.pinned_manager("Camille.Demo@mcn.gouv.qc.ca") == "direction.demo@mcn.gouv.qc.ca"
 
 
-def test_a_broken_field_is_named(policy_copy: Path) -> None:
-    rules = policy_copy / "rules.toml"
-    rules.write_text(rules.read_text().replace("max_duration_days = 180", "max_duration_days = 0"))
+def test_several_platforms_take_the_strictest_bounds_and_every_step() -> None:
+    policy = load_policy(PROJECT_ROOT / "policies")
+    routing = policy.route_for(("linkedin", "tiktok"), "read")
+    assert routing is not None
+    assert routing.chain == ("manager", "security")
+    assert routing.max_duration_days == 30  # TikTok is high risk
+    assert routing.min_justification_chars == 100
+
+
+BROKEN: list[tuple[str, str, Callable[[str], str], str, str]] = [
+    (
+        "unknown platform in a rule",
+        "rules.toml",
+        lambda t: t.replace('risk = "high"\n', 'platforms = ["myspace"]\n', 1),
+        "rules.toml",
+        "routes.3.platforms",
+    ),
+    (
+        "empty chain",
+        "rules.toml",
+        lambda t: t.replace('chain = ["manager", "communications", "security"]', "chain = []"),
+        "rules.toml",
+        "routes.0.chain",
+    ),
+    (
+        "negative duration",
+        "rules.toml",
+        lambda t: t.replace("max_duration_days = 90", "max_duration_days = -5"),
+        "rules.toml",
+        "routes.0.max_duration_days",
+    ),
+    (
+        "bad domain pattern",
+        "organisation.toml",
+        lambda t: t.replace('"*.gouv.qc.ca"', '"*.gouv..qc.ca"'),
+        "organisation.toml",
+        "allowed_email_domains",
+    ),
+    (
+        "missing French name",
+        "catalogue.toml",
+        lambda t: t.replace('name_fr = "LinkedIn"\n', ""),
+        "catalogue.toml",
+        "platforms.2.name_fr",
+    ),
+    (
+        "unknown group in a chain",
+        "rules.toml",
+        lambda t: t.replace('"communications", "security"]', '"legal", "security"]'),
+        "rules.toml",
+        "routes.0.chain",
+    ),
+    (
+        "chain not ending with security",
+        "rules.toml",
+        lambda t: t.replace(
+            'chain = ["manager", "communications", "security"]', 'chain = ["manager"]'
+        ),
+        "rules.toml",
+        "routes.0.chain",
+    ),
+    (
+        "unknown field",
+        "organisation.toml",
+        lambda t: 'auto_approve = "everyone"\n' + t,
+        "organisation.toml",
+        "auto_approve",
+    ),
+    (
+        "directory manager outside the domains",
+        "directory.toml",
+        lambda t: t.replace(
+            'manager = "direction.demo@mcn.gouv.qc.ca"', 'manager = "boss@gmail.com"', 1
+        ),
+        "directory.toml",
+        "employees.0.manager",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "file", "change", "expected_file", "expected_field"),
+    BROKEN,
+    ids=[b[0] for b in BROKEN],
+)
+def test_a_broken_policy_names_the_file_and_field(
+    policy_copy: Path,
+    case: str,
+    file: str,
+    change: Callable[[str], str],
+    expected_file: str,
+    expected_field: str,
+) -> None:
+    edit(policy_copy, file, change)
     with pytest.raises(InvalidPolicy) as refused:
         load_policy(policy_copy)
-    assert (refused.value.file, refused.value.field) == ("rules.toml", "max_duration_days")
+    assert (refused.value.file, refused.value.field) == (expected_file, expected_field), case
+    assert refused.value.reason
 
 
-def test_invalid_toml_and_missing_files_are_named(policy_copy: Path) -> None:
+def test_missing_texts_and_invalid_toml_are_named(policy_copy: Path) -> None:
+    (policy_copy / "usage-policy.fr.md").unlink()
+    with pytest.raises(InvalidPolicy) as missing:
+        load_policy(policy_copy)
+    assert missing.value.file == "usage-policy.fr.md"
     (policy_copy / "catalogue.toml").write_text("[[platforms]\n")
     with pytest.raises(InvalidPolicy) as refused:
         load_policy(policy_copy)
     assert refused.value.file == "catalogue.toml"
-    (policy_copy / "usage-policy.en.md").unlink()
-    shutil.copy(PROJECT_ROOT / "policies" / "catalogue.toml", policy_copy)
-    with pytest.raises(InvalidPolicy) as missing:
-        load_policy(policy_copy)
-    assert missing.value.file == "usage-policy.en.md"
-
-
-def test_unknown_fields_are_refused(policy_copy: Path) -> None:
-    organisation = policy_copy / "organisation.toml"
-    organisation.write_text('auto_approve = "everyone"\n' + organisation.read_text())
-    with pytest.raises(InvalidPolicy) as refused:
-        load_policy(policy_copy)
-    assert refused.value.field == "auto_approve"
 
 
 def test_the_check_command_exits_non_zero_and_says_why(
     policy_copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert policy_check([str(policy_copy)]) == 0
-    (policy_copy / "rules.toml").write_text('chain = ["security"]\n')
+    edit(
+        policy_copy,
+        "rules.toml",
+        lambda t: t.replace("max_duration_days = 90", "max_duration_days = 0"),
+    )
     assert policy_check([str(policy_copy)]) == 1
-    assert "rules.toml" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "rules.toml" in err and "routes.0.max_duration_days" in err

@@ -1,0 +1,61 @@
+"""Deputies: an approver hands their steps to someone else for a range of days."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .errors import InvalidDecision
+from .people import same_person
+from .policy import Policy
+
+MAX_DELEGATION_DAYS = 120
+
+
+class Delegation(BaseModel):
+    """From `starts` to `ends` (inclusive, Québec days), `deputy` decides for `approver`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9]{8,40}$")
+    approver: str = Field(max_length=254)
+    deputy: str = Field(max_length=254)
+    starts: date
+    ends: date
+    created_at: datetime
+
+    def covers(self, day: date) -> bool:
+        """Tell whether the delegation is in force on a day."""
+        return self.starts <= day <= self.ends
+
+
+def new_delegation(
+    delegation_id: str,
+    approver: str,
+    deputy: str,
+    starts: date,
+    ends: date,
+    today: date,
+    now: datetime,
+    policy: Policy,
+) -> Delegation:
+    """Check and build a delegation; raise InvalidDecision with a code people can read."""
+    if not policy.email_domain_allowed(deputy):
+        raise InvalidDecision("deputy_domain")
+    if same_person(deputy, approver):
+        raise InvalidDecision("deputy_self")
+    if ends < starts or starts < today:
+        raise InvalidDecision("delegation_dates")
+    if (ends - starts).days > MAX_DELEGATION_DAYS:
+        raise InvalidDecision("delegation_too_long")
+    return Delegation(
+        id=delegation_id, approver=approver, deputy=deputy, starts=starts, ends=ends, created_at=now
+    )
+
+
+def active_delegation(delegations: Iterable[Delegation], day: date) -> Delegation | None:
+    """Return the delegation in force on a day (the most recently created wins)."""
+    current = [d for d in delegations if d.covers(day)]
+    return max(current, key=lambda d: d.created_at) if current else None

@@ -1,0 +1,81 @@
+"""Name a deputy from an approval link: pending and new steps go to them for a range of days."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from ..domain.delegation import Delegation, new_delegation
+from ..domain.errors import InvalidDecision, LinkExpired, NotAnApprover
+from ..domain.models import AuditEvent, ClientInfo, LinkKind, StepStatus
+from ..web.i18n import LOCAL_ZONE
+from .context import Services
+from .link_views import LinkState, LinkView, resolve_link
+from .mail import deliver
+from .steps import ask_deputy, deputy_may_decide
+
+
+def open_delegation(services: Services, token: str, client: ClientInfo) -> LinkView:
+    """Return the approval link a delegation is made from (a deputy cannot delegate again)."""
+    view = resolve_link(services, token, LinkKind.DECIDE, client)
+    if view.link.on_behalf_of is not None:
+        raise NotAnApprover("deputy_cannot_delegate")
+    if view.state == LinkState.EXPIRED:
+        raise LinkExpired("delegate")
+    return view
+
+
+def delegate(
+    services: Services, token: str, deputy: str, starts: date, ends: date, client: ClientInfo
+) -> tuple[Delegation, int]:
+    """Record a delegation; hand the approver's pending steps to the deputy if it starts today.
+
+    Returns the delegation and how many pending steps were handed over.
+    """
+    view = open_delegation(services, token, client)
+    approver = view.link.approver
+    assert approver is not None
+    now = services.clock()
+    today = now.astimezone(LOCAL_ZONE).date()
+    delegation = new_delegation(
+        services.new_id() + services.new_id(),
+        approver,
+        deputy.strip().lower(),
+        starts,
+        ends,
+        today,
+        now,
+        services.policy,
+    )
+    event = AuditEvent(
+        request_id=None,
+        event_id=services.new_id(),
+        at=now,
+        action="delegated",
+        actor=approver,
+        via="link",
+        reason=f"deputy {delegation.deputy} from {starts} to {ends}",
+        source_ip=client.source_ip,
+        user_agent=client.user_agent,
+    )
+    services.store.add_delegation(delegation, event)
+    moved = 0
+    if delegation.covers(today):
+        for request_id, step_index in services.store.pending_steps_of(approver):
+            request = services.store.load_request(request_id)
+            if request is None or request.steps[step_index].status != StepStatus.PENDING:
+                continue
+            if not deputy_may_decide(request, step_index, delegation):
+                continue
+            link, emails = ask_deputy(services, request, step_index, delegation, now)
+            services.store.add_links([link], [e.entry for e in emails])
+            deliver(services, emails)
+            moved += 1
+    return delegation, moved
+
+
+def parse_day(value: str) -> date:
+    """Read a date typed in the delegation form (YYYY-MM-DD)."""
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidDecision("delegation_dates") from None

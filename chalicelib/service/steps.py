@@ -1,0 +1,112 @@
+"""Open an approval step: a link and an e-mail for each approver, or for their deputy."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from ..domain.delegation import Delegation, active_delegation
+from ..domain.errors import NotAnApprover
+from ..domain.models import AccessRequest, LinkKind, LinkToken
+from ..domain.people import same_person
+from ..domain.workflow import check_duties
+from ..web.i18n import LOCAL_ZONE
+from .context import Services
+from .mail import PendingEmail, compose, issue_link
+
+
+def end_of_day(day: date) -> datetime:
+    """Return the instant a Québec day ends (a delegation ends at midnight after its last day)."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=LOCAL_ZONE)
+
+
+def deputy_for(services: Services, approver: str, now: datetime) -> Delegation | None:
+    """Return the delegation of an approver in force now (Québec day), if any."""
+    today = now.astimezone(LOCAL_ZONE).date()
+    return active_delegation(services.store.delegations_of(approver), today)
+
+
+def deputy_may_decide(request: AccessRequest, step_index: int, delegation: Delegation) -> bool:
+    try:
+        check_duties(request, step_index, delegation.deputy, on_behalf_of=delegation.approver)
+    except NotAnApprover:
+        return False
+    return True
+
+
+def ask_deputy(
+    services: Services,
+    request: AccessRequest,
+    step_index: int,
+    delegation: Delegation,
+    now: datetime,
+) -> tuple[LinkToken, list[PendingEmail]]:
+    """Give a deputy a link valid until the delegation ends; tell the approver for information."""
+    step = request.steps[step_index]
+    url, link = issue_link(
+        services,
+        request,
+        LinkKind.DECIDE,
+        now,
+        step=step_index,
+        approver=delegation.deputy,
+        on_behalf_of=delegation.approver,
+        not_after=end_of_day(delegation.ends),
+    )
+    context = {"step_role": step.role, "delegation": delegation}
+    to_deputy = compose(
+        services,
+        request,
+        "approval_needed",
+        [delegation.deputy],
+        ["fr", "en"],
+        now,
+        {**context, "decide_url": url, "link_expires_at": link.expires_at},
+    )
+    copy = compose(
+        services, request, "delegation_copy", [delegation.approver], ["fr", "en"], now, context
+    )
+    return link, [to_deputy, copy]
+
+
+def open_step(
+    services: Services, request: AccessRequest, step_index: int, now: datetime
+) -> tuple[list[LinkToken], list[PendingEmail]]:
+    """Links and e-mails for a step that just opened.
+
+    Nobody who decided an earlier step is asked; an approver with a deputy in force today is
+    replaced by the deputy (when the duty rules allow the deputy) and gets a copy.
+    """
+    step = request.steps[step_index]
+    deciders = [s.decided_by for s in request.steps if s.decided_by]
+    links: list[LinkToken] = []
+    emails: list[PendingEmail] = []
+    for approver in step.approvers:
+        if any(same_person(approver, d) for d in deciders):
+            continue
+        delegation = deputy_for(services, approver, now)
+        if delegation and deputy_may_decide(request, step_index, delegation):
+            link, messages = ask_deputy(services, request, step_index, delegation, now)
+            links.append(link)
+            emails.extend(messages)
+            continue
+        url, link = issue_link(
+            services, request, LinkKind.DECIDE, now, step=step_index, approver=approver
+        )
+        links.append(link)
+        emails.append(
+            compose(
+                services,
+                request,
+                "approval_needed",
+                [approver],
+                ["fr", "en"],
+                now,
+                {
+                    "decide_url": url,
+                    "step_role": step.role,
+                    "link_expires_at": link.expires_at,
+                    "delegation": None,
+                },
+            )
+        )
+    return links, emails
