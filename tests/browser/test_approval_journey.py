@@ -453,3 +453,22 @@ def test_pages_have_no_axe_violations(page: Page, open_page: OpenPage, base_url:
     # axe really runs under the app's CSP: a page broken on purpose is caught.
     page.evaluate("() => document.documentElement.removeAttribute('lang')")
     assert any(" html-has-lang " in line for line in axe_violations(page, "status page, no lang"))
+
+
+# --------------------------------------------------------------------------- preview
+
+
+def test_the_approver_preview_follows_the_selection(page: Page) -> None:
+    page.goto("/")
+    preview = page.locator("#approver-preview")
+    expect(preview).to_contain_text("Choisissez les plateformes")
+    page.get_by_label("LinkedIn", exact=True).check()
+    page.get_by_label("Publier au nom de l'organisation").check()
+    expect(preview).to_contain_text("Direction des communications")
+    expect(preview).to_contain_text("Durée maximale : 90 jours")
+    page.get_by_label("Consulter et suivre").check()
+    expect(preview).not_to_contain_text("Direction des communications")
+    expect(preview).to_contain_text("Durée maximale : 180 jours")
+    page.get_by_label("TikTok").check()
+    expect(preview).to_contain_text("Durée maximale : 30 jours")
+    expect(page.locator("#duration_days")).to_have_attribute("max", "30")

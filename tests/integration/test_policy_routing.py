@@ -115,3 +115,23 @@ def test_a_directory_pins_the_manager_and_the_form_shows_it(client: Client) -> N
     post_form(client, "/", form)
     press(client, link_with(outbox()[0], "confirm"))
     assert outbox()[0].to == ["direction.demo@mcn.gouv.qc.ca"]
+
+
+def test_a_policy_change_does_not_reroute_a_filed_request(client: Client) -> None:
+    # Given a publish request filed under the shipped policy
+    file_request(client, level="publish", justification=PUBLISH_JUSTIFICATION)
+    press(client, link_with(outbox()[0], "confirm"))
+    # When the policy changes: publishing no longer needs communications, and the group changes
+    services = get_services()
+    rules = services.policy.rules
+    routes = tuple(
+        r.model_copy(update={"chain": ("manager", "security")}) if r.level == "publish" else r
+        for r in rules.routes
+    )
+    group = rules.groups[0].model_copy(update={"members": ("nouveau@mcn.gouv.qc.ca",)})
+    services.policy = services.policy.model_copy(
+        update={"rules": rules.model_copy(update={"routes": routes, "groups": (group,)})}
+    )
+    # Then the filed request still goes to the communications members it was routed to
+    press(client, newest_to("jean.gestion@mcn.gouv.qc.ca"), decision="approve")
+    assert {m.to[0] for m in outbox()[:2]} == set(COMMUNICATIONS)
