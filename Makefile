@@ -6,7 +6,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint types unit integration browser check-policy clean help
+STAGE ?= dev
+CFN_VENV := .venv-cfnlint
+CFN_STAMP := $(CFN_VENV)/.installed
+
+.PHONY: refuse-local run test lint types unit integration browser check-policy package template-lint deploy clean help
 
 help:
 	@echo "make run    - start the local stack on http://127.0.0.1:8000 (Ctrl-C stops)"
@@ -42,10 +46,36 @@ browser: $(STAMP)
 	@bash tests/browser/ensure_chromium.sh $(PY) > .venv/chromium-path
 	SESAME_CHROMIUM="$$(tail -n 1 .venv/chromium-path)" $(PY) -m pytest -m browser tests/browser
 
+$(CFN_STAMP):
+	$(PYTHON) -m venv $(CFN_VENV)
+	$(CFN_VENV)/bin/python -m pip install --quiet --upgrade pip
+	# cfn-lint's SAM support pins an older pydantic: it gets a virtualenv of its own.
+	$(CFN_VENV)/bin/python -m pip install --quiet cfn-lint==1.58.0 aws-sam-translator==1.115.0
+	@touch $(CFN_STAMP)
+
+refuse-local:
+	@if [ "$(STAGE)" = "local" ]; then \
+	  echo "The local stage is never deployed: it trusts loopback and has a development outbox."; \
+	  echo "Use STAGE=dev or STAGE=prod."; exit 2; fi
+
+package: refuse-local $(STAMP) $(CFN_STAMP)
+	rm -rf build/$(STAGE)
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-ca-central-1} $(VENV)/bin/chalice package \
+	  --stage $(STAGE) --merge-template infra/template.json build/$(STAGE)
+	$(CFN_VENV)/bin/cfn-lint build/$(STAGE)/sam.json
+	@echo "Template: build/$(STAGE)/sam.json  Package: build/$(STAGE)/deployment.zip"
+
+template-lint: package
+
+deploy: refuse-local package
+	@command -v sam >/dev/null 2>&1 || { echo "Deploying needs the AWS SAM CLI and credentials; see docs/deploy.md."; exit 1; }
+	sam deploy --template-file build/$(STAGE)/sam.json --stack-name sesame-$(STAGE) \
+	  --capabilities CAPABILITY_IAM --resolve-s3 --parameter-overrides SenderIdentity=$(SENDER_IDENTITY)
+
 check-policy: $(STAMP)
 	$(PY) -m chalicelib.policy_check $(or $(DIR),policies)
 
-test: lint types unit integration browser
+test: lint types package unit integration browser
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache test-artifacts
+	rm -rf $(VENV) $(CFN_VENV) build .mypy_cache .ruff_cache .pytest_cache test-artifacts

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
-from chalice.app import Chalice, Request, Response
+from chalice.app import Chalice, Request, Response, SNSEvent
 
 from chalicelib.domain.errors import InvalidDecision, LimitReached, NotFound
 from chalicelib.domain.models import Decision, Lang
@@ -16,11 +17,13 @@ from chalicelib.service.confirm import confirm_request
 from chalicelib.service.context import get_services
 from chalicelib.service.decide import decide_step
 from chalicelib.service.delegate import delegate, open_delegation, parse_day
+from chalicelib.service.delivery_events import record_delivery_event
 from chalicelib.service.link_views import open_confirmation, open_decision, status_timeline
 from chalicelib.service.preview import preview_submission
 from chalicelib.service.submit import submit_request
 from chalicelib.settings import get_settings
 from chalicelib.web import signing
+from chalicelib.web.access_log import log_request
 from chalicelib.web.context import client_info, lang_chosen_explicitly, page_lang
 from chalicelib.web.errors import handles_errors
 from chalicelib.web.forms import BadForm, parse_form
@@ -36,6 +39,8 @@ from chalicelib.web.request_form import (
 )
 
 app = Chalice(app_name="sesame")
+# The SNS topic the SES configuration set reports bounces and complaints to (infra/template.json).
+EMAIL_EVENTS_TOPIC = "sesame-email-events"
 FORM = ["application/x-www-form-urlencoded"]
 DECISIONS: dict[str, Decision] = {"approve": "approve", "refuse": "refuse"}
 STATIC_DIR = Path(__file__).resolve().parent / "templates" / "static"
@@ -54,10 +59,18 @@ handled = handles_errors(current)
 
 @app.middleware("http")
 def security_headers(event: Request, get_response: Any) -> Response:
-    """Add the security headers to every response."""
+    """Add the security headers to every response, and log one JSON line per request."""
+    started = time.perf_counter()
     response: Response = get_response(event)
     apply_security_headers(response.headers, local=get_settings().is_local)
+    log_request(event, response.status_code, time.perf_counter() - started)
     return response
+
+
+@app.on_sns_message(topic=EMAIL_EVENTS_TOPIC)
+def email_delivery_events(event: SNSEvent) -> None:
+    """Mark e-mails SES could not deliver for good (bounces, complaints) as failed."""
+    record_delivery_event(get_services(), event.message)
 
 
 def _form(request: Request) -> dict[str, list[str]]:

@@ -15,6 +15,7 @@ from botocore.config import Config
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_ses import SESClient
+    from mypy_boto3_ssm import SSMClient
 
 # Short timeouts and standard retries: a Lambda call should fail fast and cleanly.
 _CLIENT_CONFIG = Config(
@@ -40,7 +41,14 @@ def ses() -> SESClient:
     return boto3.client("ses", region_name=_region(), config=_CLIENT_CONFIG)
 
 
+@functools.cache
+def ssm() -> SSMClient:
+    """Return the process's SSM client (read once per cold start, for the signing secret)."""
+    return boto3.client("ssm", region_name=_region(), config=_CLIENT_CONFIG)
+
+
 def reset_clients() -> None:
     """Forget cached clients (tests switch emulators between cases)."""
     dynamodb.cache_clear()
     ses.cache_clear()
+    ssm.cache_clear()

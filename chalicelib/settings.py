@@ -39,6 +39,13 @@ def _signing_secret(stage: str) -> bytes:
     from_env = os.environ.get("SESAME_SIGNING_SECRET")
     if from_env:
         return from_env.encode("utf-8")
+    parameter = os.environ.get("SESAME_SIGNING_SECRET_PARAMETER")
+    if parameter:
+        # A SecureString in SSM Parameter Store, read once per cold start (settings are cached).
+        from . import aws
+
+        response = aws.ssm().get_parameter(Name=parameter, WithDecryption=True)
+        return response["Parameter"]["Value"].encode("utf-8")
     if stage not in ("local", "test"):
         raise RuntimeError("SESAME_SIGNING_SECRET is not set for this stage")
     secret_file = Path(os.environ.get("SESAME_STATE_DIR", PROJECT_ROOT / ".local")) / "secret"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 import threading
@@ -19,6 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--emulator-port", type=int, default=8001, help="AWS emulator port")
     parser.add_argument("--state-dir", type=Path, default=PROJECT_ROOT / ".local")
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
 
     try:
         stack = start_stack(args.state_dir, port=args.port, emulator_port=args.emulator_port)

@@ -1,4 +1,4 @@
-"""Create the tables from infra/tables.json (the template deployment uses) and verify the sender."""
+"""Create the tables from infra/template.json (what deployment merges) and verify the sender."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-TABLES_TEMPLATE = PROJECT_ROOT / "infra" / "tables.json"
+TABLES_TEMPLATE = PROJECT_ROOT / "infra" / "template.json"
 # Logical id in the template -> settings key of its name.
 TABLE_IDS = {"MainTable": "main", "AuditTable": "audit"}
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,6 +98,7 @@ def _start_emulator(host: str, port: int, recording: Path) -> tuple[Any, str]:
     return server, url
 
 
+request_log = logging.getLogger("sesame.local")
 TOKEN_PATH = re.compile(r"/(confirm|decide|status)/[A-Za-z0-9_-]+")
 
 
@@ -118,7 +118,7 @@ def _local_server(app_obj: Any, config: Any, host: str, port: int) -> Any:
 
     class RedactingHandler(ChaliceRequestHandler):  # type: ignore[misc]
         def log_message(self, format: str, *args: Any) -> None:
-            sys.stderr.write(_redact(f"{self.address_string()} - {format % args}") + "\n")
+            request_log.info(_redact(f"{self.address_string()} - {format % args}"))
 
     # What chalice.local.create_local_server does, with our handler class.
     CustomLocalChalice.__bases__ = (LocalChalice, app_obj.__class__)

@@ -43,8 +43,13 @@ def send_email(
     message: RenderedEmail,
     now: datetime,
     configuration_set: str | None = None,
+    outbox_id: str | None = None,
 ) -> str:
-    """Send one message; return SES's message id."""
+    """Send one message; return SES's message id.
+
+    The outbox id travels as a message tag, so a bounce or complaint that SES reports later
+    (through the configuration set's topic) finds the entry to mark as failed.
+    """
     kwargs: dict[str, object] = {
         "Source": sender,
         "Destinations": list(recipients),
@@ -52,6 +57,8 @@ def send_email(
     }
     if configuration_set:
         kwargs["ConfigurationSetName"] = configuration_set
+    if outbox_id:
+        kwargs["Tags"] = [{"Name": "outbox_id", "Value": outbox_id}]
     try:
         response = client.send_raw_email(**kwargs)  # type: ignore[arg-type]
     except (ClientError, BotoCoreError) as error:

@@ -98,6 +98,7 @@ def deliver(services: Services, emails: Sequence[PendingEmail]) -> None:
                 pending.message,
                 now,
                 services.settings.ses_configuration_set,
+                outbox_id=pending.entry.id,
             )
             services.store.mark_outbox_sent(pending.entry.id, message_id, now)
         except DeliveryFailed as error:

@@ -317,6 +317,34 @@ class RequestStore:
                 },
             )
 
+    def mark_outbox_failed(self, outbox_id: str, reason: str, now: datetime) -> bool:
+        """Mark an entry failed for good (a permanent bounce, a complaint); False if unknown."""
+        try:
+            with _aws_errors():
+                self._client.update_item(
+                    TableName=self._main,
+                    Key=keys.outbox_key(outbox_id),
+                    UpdateExpression="SET #s = :failed, last_error = :reason, failed_at = :now "
+                    "REMOVE GSI2PK, GSI2SK",
+                    ConditionExpression="attribute_exists(PK)",
+                    ExpressionAttributeNames={"#s": "status"},
+                    ExpressionAttributeValues={
+                        ":failed": {"S": "failed"},
+                        ":reason": {"S": reason[:500]},
+                        ":now": {"S": now.isoformat()},
+                    },
+                )
+        except Conflict:
+            return False
+        return True
+
+    def outbox_status(self, outbox_id: str) -> tuple[str, str | None] | None:
+        """Return an entry's status and last error, or None."""
+        item = self._get(keys.outbox_key(outbox_id))
+        if item is None:
+            return None
+        return item["status"]["S"], item.get("last_error", {}).get("S")
+
     def mark_outbox_attempt_failed(self, outbox_id: str, reason: str, now: datetime) -> None:
         """Record why a delivery failed; the entry stays pending for a later sweep."""
         with _aws_errors():

@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,6 +53,8 @@ def running_stack(state_dir: Path) -> Iterator[str]:
                 break
             assert time.monotonic() < deadline, "the local stack did not start in time"
         assert base_url, "the local stack exited before it was ready"
+        # Keep reading what the stack prints (its request log): a full pipe would block it.
+        threading.Thread(target=process.stdout.read, daemon=True).start()
         yield base_url
     finally:
         process.send_signal(signal.SIGINT)

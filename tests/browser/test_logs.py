@@ -1,0 +1,74 @@
+"""Logs of a whole journey through the browser hold no token and no justification text."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import new_person, wait_for_mail
+from tests.browser.test_approval_journey import fill_form_fr, link_of
+
+pytestmark = pytest.mark.browser
+JUSTIFICATION = "Veille quotidienne confidentielle du programme Accès numérique pour la ministre."
+
+
+class Captured(logging.Handler):
+    """Keep every formatted record, whatever the logger."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture
+def captured_logs() -> Iterator[Captured]:
+    # Chalice gives the app's logger ("sesame") its own handler and stops propagation there,
+    # so that is where every log line of the app passes; the root logger catches the rest.
+    handler = Captured()
+    root, sesame = logging.getLogger(), logging.getLogger("sesame")
+    previous = sesame.level
+    sesame.setLevel(logging.DEBUG)
+    for logger in (root, sesame):
+        logger.addHandler(handler)
+    yield handler
+    for logger in (root, sesame):
+        logger.removeHandler(handler)
+    sesame.setLevel(previous)
+
+
+def test_a_full_journey_leaves_no_token_or_justification_in_the_logs(
+    page: Page, base_url: str, captured_logs: Captured
+) -> None:
+    person = new_person("Léa", "Roy")
+    page.goto("/")
+    fill_form_fr(page, person, justification=JUSTIFICATION)
+    page.get_by_role("button", name="Envoyer la demande").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Demande reçue")
+    confirmation = wait_for_mail(base_url, to=person.email, kind="confirm")
+    page.goto(link_of(confirmation, "confirm"))
+    page.get_by_role("button", name="Confirmer ma demande").click()
+    to_manager = wait_for_mail(base_url, to=person.manager_email, kind="decide")
+    page.goto(link_of(to_manager, "decide"))
+    page.get_by_role("button", name="Approuver").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Décision enregistrée")
+    page.goto("/decide/" + "x" * 43)  # an unknown token is not logged either
+
+    tokens = {
+        urlsplit(link).path.rsplit("/", 1)[1]
+        for mail in (confirmation, to_manager)
+        for link in mail["links"]
+    } | {"x" * 43}
+    text = "\n".join(captured_logs.lines)
+    assert '"route": "/decide/{token}"' in text, "the access log did not run: the check is empty"
+    assert "[redacted]" in text
+    for token in tokens:
+        assert token not in text
+    assert JUSTIFICATION not in text
+    assert "Accès numérique" not in text

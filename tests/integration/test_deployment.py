@@ -1,0 +1,184 @@
+"""The deployment package and template, proven offline: contents, IAM, tables, refusals."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from local_stack.aws_setup import table_definitions
+from tests.conftest import PROJECT_ROOT
+from tests.integration.conftest import AUDIT, MAIN
+
+pytestmark = pytest.mark.integration
+BUILD = PROJECT_ROOT / "build" / "dev"
+# Statements allowed a "*" resource, each because AWS has no resource-level permission for it.
+STAR_ALLOWED: set[str] = set()
+AUDIT_ACTIONS = {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query"}
+
+
+@pytest.fixture(scope="module")
+def package() -> Path:
+    """The dev package that `make package STAGE=dev` built (built now when missing)."""
+    if not (BUILD / "sam.json").exists():
+        subprocess.run(["make", "package", "STAGE=dev"], cwd=PROJECT_ROOT, check=True)
+    return BUILD
+
+
+@pytest.fixture(scope="module")
+def template(package: Path) -> dict[str, Any]:
+    return dict(json.loads((package / "sam.json").read_text()))
+
+
+def test_the_unpacked_package_alone_serves_the_form_and_renders_an_email(
+    package: Path, tmp_path: Path
+) -> None:
+    with zipfile.ZipFile(package / "deployment.zip") as archive:
+        archive.extractall(tmp_path)
+    script = r"""
+import json, sys
+import app, chalicelib, jinja2, pydantic
+root = sys.argv[1]
+for module in (app, chalicelib, jinja2, pydantic):
+    assert module.__file__.startswith(root), module.__file__
+event = {
+    "resource": "/", "path": "/", "httpMethod": "GET", "body": None, "isBase64Encoded": False,
+    "headers": {"accept-language": "fr-CA"}, "multiValueHeaders": {},
+    "queryStringParameters": None, "multiValueQueryStringParameters": None,
+    "pathParameters": None, "stageVariables": None,
+    "requestContext": {"resourcePath": "/", "httpMethod": "GET", "requestId": "r1",
+                       "path": "/api/", "identity": {"sourceIp": "127.0.0.1"}},
+}
+response = app.app(event, None)
+assert response["statusCode"] == 200, response
+assert "Demander l" in response["body"], response["body"][:300]
+from chalicelib.notify.messages import render_email
+from chalicelib.policy_files import load_policy
+from chalicelib.settings import get_settings
+policy = load_policy(get_settings().policy_dir)
+assert get_settings().templates_dir.as_posix().startswith(root)
+from chalicelib.domain.submission import validate_submission
+from chalicelib.domain.workflow import new_request
+from datetime import datetime, timezone
+form = {"name": ["A"], "email": ["a@mcn.gouv.qc.ca"], "organization": ["O"],
+        "manager_email": ["b@mcn.gouv.qc.ca"], "platforms": ["x"], "purpose": ["monitoring"],
+        "level": ["read"], "justification": ["j" * 60], "duration_days": ["10"],
+        "accept_policy": ["yes"]}
+content = validate_submission(form, policy).content
+request = new_request("abcdef0123456789", content, policy, "fr", datetime.now(timezone.utc))
+mail = render_email(get_settings().templates_dir, "confirm_request", ["fr"],
+                    {"request": request, "policy": policy, "confirm_url": "u", "status_url": "s"})
+assert mail.text and "<html" in mail.html
+print("ok")
+"""
+    env = {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(tmp_path),
+        "SESAME_STAGE": "test",
+        "SESAME_SIGNING_SECRET": "s" * 40,
+        "SESAME_STATE_DIR": str(tmp_path / "state"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith("ok")
+
+
+def _statements(template: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for name, resource in template["Resources"].items():
+        if resource["Type"] == "AWS::IAM::Role":
+            for policy in resource["Properties"]["Policies"]:
+                for statement in policy["PolicyDocument"]["Statement"]:
+                    found.append((name, statement))
+    return found
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_every_iam_statement_names_its_resources(template: dict[str, Any]) -> None:
+    statements = _statements(template)
+    assert statements, "no role found: the check would pass vacuously"
+    for role, statement in statements:
+        if statement.get("Sid") in STAR_ALLOWED:
+            continue
+        assert "*" not in _as_list(statement["Resource"]), (role, statement)
+        assert not any(action.endswith(":*") for action in _as_list(statement["Action"]))
+
+
+def test_nothing_may_update_or_delete_audit_events(template: dict[str, Any]) -> None:
+    for _role, statement in _statements(template):
+        resources = json.dumps(statement["Resource"])
+        if "AuditTable" in resources:
+            assert set(_as_list(statement["Action"])) <= AUDIT_ACTIONS, statement
+
+
+def test_every_function_gets_the_table_names(template: dict[str, Any]) -> None:
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["SESAME_MAIN_TABLE"] == {"Ref": "MainTable"}
+    assert variables["SESAME_AUDIT_TABLE"] == {"Ref": "AuditTable"}
+    functions = [r for r in template["Resources"].values() if r["Type"].endswith("::Function")]
+    assert len(functions) >= 2
+    for function in functions:
+        assert function["Properties"]["Environment"]["Variables"]["SESAME_STAGE"] == "dev"
+
+
+def test_the_tables_deployed_are_the_tables_the_local_stack_creates(
+    template: dict[str, Any], aws: None
+) -> None:
+    from local_stack.aws_setup import create_tables
+
+    create_tables(boto3.client("dynamodb"), {"main": MAIN, "audit": AUDIT})
+    for logical_id, name in (("MainTable", MAIN), ("AuditTable", AUDIT)):
+        deployed = template["Resources"][logical_id]["Properties"]
+        local = boto3.client("dynamodb").describe_table(TableName=name)["Table"]
+        assert local["KeySchema"] == deployed["KeySchema"]
+        assert sorted(local["AttributeDefinitions"], key=str) == sorted(
+            deployed["AttributeDefinitions"], key=str
+        )
+        assert {i["IndexName"] for i in local.get("GlobalSecondaryIndexes", [])} == {
+            i["IndexName"] for i in deployed.get("GlobalSecondaryIndexes", [])
+        }
+        assert deployed["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"]
+        assert deployed["DeletionProtectionEnabled"]
+    assert set(table_definitions()) == {"main", "audit"}
+
+
+def test_the_local_stage_is_never_deployed() -> None:
+    result = subprocess.run(
+        ["make", "deploy", "STAGE=local"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "The local stage is never deployed" in result.stdout
+
+
+def test_the_signing_secret_comes_from_ssm_once(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib.service.context import reset_services
+    from chalicelib.settings import get_settings
+
+    boto3.client("ssm").put_parameter(
+        Name="/sesame/dev/signing-secret", Value="p" * 48, Type="SecureString"
+    )
+    monkeypatch.delenv("SESAME_SIGNING_SECRET")
+    monkeypatch.setenv("SESAME_SIGNING_SECRET_PARAMETER", "/sesame/dev/signing-secret")
+    reset_services()
+    assert get_settings().signing_secret == b"p" * 48
