@@ -42,9 +42,17 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(PY) -m pytest -m integration tests/integration
 
-browser: $(STAMP)
+VNU_JAR := .venv/vnu/node_modules/vnu-jar/build/dist/vnu.jar
+
+$(VNU_JAR): | $(STAMP)
+	@command -v npm >/dev/null 2>&1 && command -v java >/dev/null 2>&1 || { \
+	  echo "The HTML checker needs Node.js (npm) and Java 11+: apt-get install -y npm default-jre-headless"; exit 1; }
+	npm install --silent --no-audit --no-fund --prefix .venv/vnu vnu-jar@26.9.27
+
+browser: $(STAMP) $(VNU_JAR)
 	@bash tests/browser/ensure_chromium.sh $(PY) > .venv/chromium-path
-	SESAME_CHROMIUM="$$(tail -n 1 .venv/chromium-path)" $(PY) -m pytest -m browser tests/browser
+	SESAME_CHROMIUM="$$(tail -n 1 .venv/chromium-path)" SESAME_VNU_JAR="$(VNU_JAR)" \
+	  $(PY) -m pytest -m browser tests/browser
 
 $(CFN_STAMP):
 	$(PYTHON) -m venv $(CFN_VENV)

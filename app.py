@@ -135,7 +135,13 @@ def file_request() -> Response:
         signing.FORM_TOKEN_LIFETIME_SECONDS,
     )
     values = form_values(form)
-    if (form.get("action") or [""])[0] == "preview":
+    action = (form.get("action") or [""])[0]
+    if action in ("lang:fr", "lang:en"):
+        # The language switch re-sends the form: show it again, typed values kept.
+        chosen: Lang = "fr" if action == "lang:fr" else "en"
+        result = preview_submission(services, form)
+        return form_page(services, chosen, values=values, result=result, remember_lang=True)
+    if action == "preview":
         preview = preview_submission(services, form)
         return form_page(services, lang, values=values, result=preview)
     if key is None:

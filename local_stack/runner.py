@@ -39,7 +39,10 @@ class LocalStack:
         self._app_server.shutdown()
         self._app_server.server.server_close()
         self._thread.join(timeout=10)
-        self._moto.stop()
+        # ThreadedMotoServer.stop() joins its thread without a bound: stop it ourselves.
+        self._moto._server.shutdown()
+        self._moto._server.server_close()
+        self._moto._thread.join(timeout=10)
 
 
 def _serialised_moto_server(host: str, port: int) -> Any:

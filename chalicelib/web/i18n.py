@@ -126,13 +126,18 @@ def choose_lang(
 
 
 def format_datetime(moment: datetime, lang: Lang) -> str:
-    """Format an instant in Québec time, e.g. « 29 novembre 2026, 16 h 05 »."""
+    """Format an instant in Québec time with its zone, e.g. « 29 novembre 2026, 16 h 05 HNE »."""
     local = moment.astimezone(LOCAL_ZONE)
+    daylight = bool(local.dst())
     if lang == "fr":
-        return f"{local.day} {_MONTHS_FR[local.month - 1]} {local.year}, {local:%H} h {local:%M}"
+        zone = "HAE" if daylight else "HNE"
+        day = f"{local.day} {_MONTHS_FR[local.month - 1]} {local.year}"
+        return f"{day}, {local.hour} h {local:%M} {zone}"
+    zone = "EDT" if daylight else "EST"
     hour = local.hour % 12 or 12
     suffix = "a.m." if local.hour < 12 else "p.m."
-    return f"{_MONTHS_EN[local.month - 1]} {local.day}, {local.year}, {hour}:{local:%M} {suffix}"
+    day = f"{_MONTHS_EN[local.month - 1]} {local.day}, {local.year}"
+    return f"{day}, {hour}:{local:%M} {suffix} {zone}"
 
 
 def format_date(moment: datetime | date, lang: Lang) -> str:

@@ -67,6 +67,38 @@ def fill_form_fr(
     page.get_by_label("J'ai lu la politique d'utilisation").click()
 
 
+def fill_form_with_keyboard(
+    page: Page, person: Person, organization: str, justification: str
+) -> None:
+    """Fill the form with the keyboard alone: Tab, typing, Space and arrow keys."""
+    keyboard = page.keyboard
+    for field, text in (
+        ("#name", person.name),
+        ("#email", person.email),
+        ("#organization", organization),
+        ("#manager_email", person.manager_email),
+    ):
+        tab_to(page, field)
+        keyboard.type(text)
+    tab_to(page, "#platform-youtube")
+    keyboard.press("Space")
+    tab_to(page, "#purpose-monitoring")  # the first radio of the group takes the focus
+    keyboard.press("ArrowDown")  # communications
+    keyboard.press("ArrowDown")  # citizen_service
+    tab_to(page, "#level-read")
+    keyboard.press("Space")
+    tab_to(page, "#justification")
+    keyboard.type(justification)
+    tab_to(page, "#duration_days")
+    keyboard.type("30")
+    tab_to(page, "#accept_policy")
+    keyboard.press("Space")
+    expect(page.locator("#platform-youtube")).to_be_checked()
+    expect(page.locator("#purpose-citizen_service")).to_be_checked()
+    expect(page.locator("#level-read")).to_be_checked()
+    expect(page.locator("#accept_policy")).to_be_checked()
+
+
 def decide_link_for_officer(base_url: str, officer: str, requester_email: str) -> str:
     """The officer's decide link for one requester's request (officers are shared by tests)."""
     mail = wait_for_mail(base_url, to=officer, kind="decide", about=requester_email)
@@ -210,42 +242,22 @@ def test_english_request_refused_by_manager_needs_a_comment(
 ) -> None:
     person = new_person("Sam", "Taylor")
 
-    # The requester switches to English with the link in the header.
+    # The requester starts in French, then switches to English with the header's switch:
+    # what they typed is kept.
     page.goto("/")
-    page.get_by_role("link", name="English").click()
+    page.locator("#organization").fill("Déjà saisi")
+    page.get_by_role("button", name="English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "Request access to a social-media platform"
     )
+    expect(page.locator("#organization")).to_have_value("Déjà saisi")
+    page.locator("#organization").fill("")
     shoot(page, "form-empty-en")
 
     # They fill the form with the keyboard alone: Tab, typing, Space, arrow keys, Enter.
     keyboard = page.keyboard
-    for field, text in (
-        ("#name", person.name),
-        ("#email", person.email),
-        ("#organization", "Ministry of Cybersecurity and Digital"),
-        ("#manager_email", person.manager_email),
-    ):
-        tab_to(page, field)
-        keyboard.type(text)
-    tab_to(page, "#platform-youtube")
-    keyboard.press("Space")
-    tab_to(page, "#purpose-monitoring")  # the first radio of the group takes the focus
-    keyboard.press("ArrowDown")  # communications
-    keyboard.press("ArrowDown")  # citizen_service
-    tab_to(page, "#level-read")
-    keyboard.press("Space")
-    tab_to(page, "#justification")
-    keyboard.type(JUSTIFICATION_EN)
-    tab_to(page, "#duration_days")
-    keyboard.type("30")
-    tab_to(page, "#accept_policy")
-    keyboard.press("Space")
-    expect(page.locator("#platform-youtube")).to_be_checked()
-    expect(page.locator("#purpose-citizen_service")).to_be_checked()
-    expect(page.locator("#level-read")).to_be_checked()
-    expect(page.locator("#accept_policy")).to_be_checked()
+    fill_form_with_keyboard(page, person, "Ministry of Cybersecurity and Digital", JUSTIFICATION_EN)
     tab_to(page, "button[type=submit]")
     keyboard.press("Enter")
 

@@ -7,7 +7,6 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,42 +22,47 @@ STACK_ARGS = ("--port", "0", "--emulator-port", "0")
 
 @contextmanager
 def running_stack(state_dir: Path) -> Iterator[str]:
-    """Start the stack in its own process; yield its base URL; stop it with Ctrl-C (SIGINT)."""
+    """Start the stack in its own process; yield its base URL; stop it with Ctrl-C (SIGINT).
+
+    What the stack prints goes to a file, not a pipe: a pipe nobody reads fills up and blocks
+    the stack's request log.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SESAME_", "MOTO_"))}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "local_stack",
-            "--port",
-            "0",
-            "--emulator-port",
-            "0",
-            "--state-dir",
-            str(state_dir),
-        ],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    state_dir.mkdir(parents=True, exist_ok=True)
+    log_path = state_dir.parent / f"{state_dir.name}-stack.log"
+    with log_path.open("w", encoding="utf-8") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "local_stack", *STACK_ARGS, "--state-dir", str(state_dir)],
+            cwd=PROJECT_ROOT,
+            env={**env, "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
-        assert process.stdout is not None
-        deadline = time.monotonic() + START_DEADLINE_SECONDS
-        base_url = ""
-        for line in process.stdout:  # blocks until the runner prints; the deadline bounds it
-            if line.startswith("ready "):
-                base_url = line.split()[1]
-                break
-            assert time.monotonic() < deadline, "the local stack did not start in time"
-        assert base_url, "the local stack exited before it was ready"
-        # Keep reading what the stack prints (its request log): a full pipe would block it.
-        threading.Thread(target=process.stdout.read, daemon=True).start()
+        base_url = _wait_until_ready(process, log_path)
         yield base_url
     finally:
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=30) == 0
+        try:
+            code = process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise AssertionError(
+                "the stack did not stop on Ctrl-C:\n" + log_path.read_text("utf-8")[-3000:]
+            ) from None
+        assert code == 0, log_path.read_text("utf-8")[-3000:]
+
+
+def _wait_until_ready(process: subprocess.Popen[bytes], log_path: Path) -> str:
+    deadline = time.monotonic() + START_DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        for line in log_path.read_text("utf-8", errors="replace").splitlines():
+            if line.startswith("ready "):
+                return line.split()[1]
+        if process.poll() is not None:
+            break
+        time.sleep(0.05)  # polling a file the stack writes; the deadline bounds it
+    raise AssertionError("the local stack did not start:\n" + log_path.read_text("utf-8")[-3000:])
 
 
 def fetch(url: str, data: dict[str, list[str]] | None = None) -> str:

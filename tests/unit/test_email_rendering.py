@@ -77,3 +77,47 @@ def test_a_line_break_cannot_smuggle_a_header() -> None:
     mail = RenderedEmail(subject="Hi\r\nBcc: attacker@example.com", text="t", html="h", lang="fr")
     with pytest.raises(ValueError, match=r"linefeed|carriage"):
         build_mime("sesame@mcn.gouv.qc.ca", ["jean@mcn.gouv.qc.ca"], mail, NOW)
+
+
+def test_every_email_renders_in_both_languages_with_a_text_part() -> None:
+    from chalicelib.domain.delegation import new_delegation
+    from chalicelib.domain.workflow import decide
+
+    request = confirm(
+        new_request(
+            "0123456789abcdef01234567",
+            validate_submission(valid_form(), POLICY).content,  # type: ignore[arg-type]
+            POLICY,
+            "fr",
+            NOW,
+        ),
+        NOW,
+    )
+    refused = decide(request, 0, "jean.gestion@mcn.gouv.qc.ca", "refuse", "Non.", NOW, "link")
+    approved = decide(request, 0, "jean.gestion@mcn.gouv.qc.ca", "approve", "", NOW, "link")
+    approved = decide(approved, 1, "rssi.demo@mcn.gouv.qc.ca", "approve", "", NOW, "link")
+    delegation = new_delegation(
+        "abcdef0123456789", "jean.gestion@mcn.gouv.qc.ca", "adjoint@mcn.gouv.qc.ca",
+        NOW.date(), NOW.date(), NOW.date(), NOW, POLICY,
+    )  # fmt: skip
+    context = {
+        "policy": POLICY,
+        "confirm_url": "https://s/confirm/T",
+        "status_url": "https://s/status/T",
+        "decide_url": "https://s/decide/T",
+        "step_role": "manager",
+        "link_expires_at": NOW,
+        "delegation": delegation,
+        "refusal": refused.steps[0],
+    }
+    names = sorted(
+        p.name.removesuffix(".subject.txt") for p in (TEMPLATES / "email").glob("*.subject.txt")
+    )
+    assert len(names) >= 5
+    for name in names:
+        for lang in ("fr", "en"):
+            chosen = {"request_refused": refused, "request_approved": approved}.get(name, request)
+            mail = render_email(TEMPLATES, name, [lang], {**context, "request": chosen})
+            assert mail.subject and "\n" not in mail.subject, name
+            assert len(mail.text) > 80, (name, lang)
+            assert f'<html lang="{lang}">' in mail.html, (name, lang)

@@ -69,8 +69,10 @@ def test_every_dynamic_key_the_code_can_build_exists() -> None:
 
 def test_dates_are_shown_in_quebec_time() -> None:
     moment = datetime(2026, 11, 29, 21, 5, tzinfo=UTC)  # 16 h 05 in Montréal (EST)
-    assert format_datetime(moment, "fr") == "29 novembre 2026, 16 h 05"
-    assert format_datetime(moment, "en") == "November 29, 2026, 4:05 p.m."
+    assert format_datetime(moment, "fr") == "29 novembre 2026, 16 h 05 HNE"
+    assert format_datetime(moment, "en") == "November 29, 2026, 4:05 p.m. EST"
+    summer = datetime(2026, 7, 1, 13, 30, tzinfo=UTC)
+    assert format_datetime(summer, "fr") == "1 juillet 2026, 9 h 30 HAE"
     assert format_date(moment, "fr") == "29 novembre 2026"
     assert format_date(datetime(2026, 12, 1, 3, 0, tzinfo=UTC), "en") == "November 30, 2026"
 

@@ -1,0 +1,93 @@
+"""Every page and state, in French and English: no axe violation, no sideways scroll at 360 px."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import (
+    OpenPage,
+    axe_violations,
+    new_person,
+    shoot,
+    tab_to,
+    wait_for_mail,
+)
+from tests.browser.test_approval_journey import (
+    JUSTIFICATION_FR,
+    fill_form_with_keyboard,
+    link_of,
+    submit_french_request,
+)
+
+pytestmark = pytest.mark.browser
+
+
+def check(page: Page, name: str, found: list[str]) -> None:
+    """Run axe on the page and screenshot it at 360 and 1280 px (no sideways scroll)."""
+    expect(page.locator("h1")).to_be_visible()
+    found += axe_violations(page, name)
+    shoot(page, name)
+
+
+def test_every_page_in_both_languages(page: Page, open_page: OpenPage, base_url: str) -> None:
+    person = new_person("Zoé", "Lavoie")
+    confirmation = submit_french_request(page, base_url, person)
+    page.goto(link_of(confirmation, "confirm"))
+    page.get_by_role("button", name="Confirmer ma demande").click()
+    decide = link_of(wait_for_mail(base_url, to=person.manager_email, kind="decide"), "decide")
+    found: list[str] = []
+    for lang in ("fr", "en"):
+        # The form: empty, after a failed submit, and with the preview.
+        page.goto(f"/?lang={lang}")
+        page.locator("form#request-form button[type=submit]").first.click()
+        expect(page.locator(".error-summary")).to_be_focused()
+        check(page, f"form-errors-{lang}", found)
+        page.goto(f"/?lang={lang}")
+        page.locator("#platform-linkedin").check()
+        page.locator("#level-publish").check()
+        page.locator("button[value=preview]").click()
+        check(page, f"form-preview-{lang}", found)
+        # Link pages: confirm (used), delegate, decide, unknown link; the outbox.
+        for name, path in (
+            ("used-link", link_of(confirmation, "confirm")),
+            ("delegate", decide.replace("/decide/", "/delegate/")),
+            ("decide", decide),
+            ("not-found", "/status/" + "Z" * 43),
+            ("dev-outbox", "/dev/outbox"),
+        ):
+            page.goto(f"{path}?lang={lang}")
+            check(page, f"{name}-{lang}", found)
+    # The status page in English (the French one is checked in the journey test).
+    page.goto(link_of(confirmation, "status") + "?lang=en")
+    check(page, "status-en", found)
+    assert not found, "axe-core violations:\n" + "\n".join(found)
+
+
+def test_keyboard_alone_files_confirms_and_approves(open_page: OpenPage, base_url: str) -> None:
+    person = new_person("Hugo", "Pelletier")
+    requester = open_page()
+    requester.goto("/")
+    fill_form_with_keyboard(requester, person, "Ministère du Numérique", JUSTIFICATION_FR)
+    tab_to(requester, "form#request-form button[type=submit]:not([value])")
+    requester.keyboard.press("Enter")
+    expect(requester.get_by_role("heading", level=1)).to_contain_text("Demande reçue")
+
+    requester.goto(link_of(wait_for_mail(base_url, to=person.email, kind="confirm"), "confirm"))
+    tab_to(requester, "main button[type=submit]")
+    requester.keyboard.press("Enter")
+    expect(requester.get_by_role("heading", level=1)).to_have_text("Demande confirmée")
+
+    for approver, about in (
+        (person.manager_email, None),
+        ("securite.demo@mcn.gouv.qc.ca", person.email),
+    ):
+        mail = wait_for_mail(base_url, to=approver, kind="decide", about=about)
+        decider = open_page()
+        decider.goto(link_of(mail, "decide"))
+        tab_to(decider, "button[value=approve]")
+        decider.keyboard.press("Enter")
+        expect(decider.get_by_role("heading", level=1)).to_have_text("Décision enregistrée")
+
+    outcome = wait_for_mail(base_url, to=person.email, kind="status", subject="approuvé")
+    assert "jusqu'au" in outcome["text"]
