@@ -14,7 +14,7 @@ from chalicelib.domain.models import Decision, Lang
 from chalicelib.links import token_hash, well_formed
 from chalicelib.notify.dev_outbox import sent_emails
 from chalicelib.service.confirm import confirm_request
-from chalicelib.service.context import get_services
+from chalicelib.service.context import Services, get_services
 from chalicelib.service.decide import decide_step
 from chalicelib.service.delegate import delegate, open_delegation, parse_day
 from chalicelib.service.delivery_events import record_delivery_event
@@ -118,7 +118,7 @@ def request_form() -> Response:
 @app.route("/", methods=["POST"], content_types=FORM)
 @handled
 def file_request() -> Response:
-    """File a request, or show the form again with what is wrong."""
+    """File a request, or show the form again (switched language, preview, or what is wrong)."""
     request = current()
     services = get_services()
     try:
@@ -126,6 +126,25 @@ def file_request() -> Response:
     except BadForm as error:
         return form_page(services, page_lang(request), errors={"form": error.code}, status=400)
     lang = page_lang(request, (form.get("lang") or [""])[0])
+    values = form_values(form)
+    action = (form.get("action") or [""])[0]
+    if action in ("lang:fr", "lang:en", "preview"):
+        # The language switch and the preview re-send the form: show it again, values kept.
+        chosen: Lang = "fr" if action == "lang:fr" else "en" if action == "lang:en" else lang
+        result = preview_submission(services, form)
+        return form_page(
+            services, chosen, values=values, result=result, remember_lang=action != "preview"
+        )
+    return _submit(services, request, form, values, lang)
+
+
+def _submit(
+    services: Services,
+    request: Request,
+    form: dict[str, list[str]],
+    values: dict[str, object],
+    lang: Lang,
+) -> Response:
     key = signing.verify(
         services.settings.signing_secret,
         SUBMIT_PURPOSE,
@@ -134,16 +153,6 @@ def file_request() -> Response:
         services.clock(),
         signing.FORM_TOKEN_LIFETIME_SECONDS,
     )
-    values = form_values(form)
-    action = (form.get("action") or [""])[0]
-    if action in ("lang:fr", "lang:en"):
-        # The language switch re-sends the form: show it again, typed values kept.
-        chosen: Lang = "fr" if action == "lang:fr" else "en"
-        result = preview_submission(services, form)
-        return form_page(services, chosen, values=values, result=result, remember_lang=True)
-    if action == "preview":
-        preview = preview_submission(services, form)
-        return form_page(services, lang, values=values, result=preview)
     if key is None:
         return form_page(services, lang, values=values, errors={"form": "expired"}, status=400)
     try:
