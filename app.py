@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from chalice.app import Chalice, Request, Response, SNSEvent
+from chalice.app import Chalice, CloudWatchEvent, Rate, Request, Response, SNSEvent
 
 from chalicelib.domain.errors import InvalidDecision, LimitReached, NotFound
 from chalicelib.domain.models import Decision, Lang
@@ -21,6 +21,7 @@ from chalicelib.service.delivery_events import record_delivery_event
 from chalicelib.service.link_views import open_confirmation, open_decision, status_timeline
 from chalicelib.service.preview import preview_submission
 from chalicelib.service.submit import submit_request
+from chalicelib.service.sweep import deliver_due
 from chalicelib.settings import get_settings
 from chalicelib.web import signing
 from chalicelib.web.access_log import log_request
@@ -371,3 +372,9 @@ def dev_outbox_json() -> Response:
     emails = [e for e in sent_emails() if not recipient or recipient in e.to]
     body = json.dumps([e.as_json() for e in emails], ensure_ascii=False)
     return Response(body=body, headers={"Content-Type": "application/json; charset=utf-8"})
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def deliver_pending_email(event: CloudWatchEvent) -> dict[str, int]:
+    """Deliver e-mails still pending after their transition (crash, SES throttling)."""
+    return deliver_due(get_services())

@@ -33,9 +33,11 @@ class LocalStack:
     _moto: Any = field(repr=False)
     _app_server: Any = field(repr=False)
     _thread: threading.Thread = field(repr=False)
+    _jobs_stop: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def stop(self) -> None:
-        """Stop the app server, then the emulator."""
+        """Stop the scheduled jobs, the app server, then the emulator."""
+        self._jobs_stop.set()
         self._app_server.shutdown()
         self._app_server.server.server_close()
         self._thread.join(timeout=10)
@@ -151,6 +153,7 @@ def start_stack(
     port: int = 8000,
     emulator_port: int = 8001,
     stage: str = "local",
+    jobs_period: float = 30.0,
 ) -> LocalStack:
     """Start emulator, tables, sender and app on loopback; return once all answer."""
     from chalice.cli.factory import CLIFactory
@@ -179,4 +182,22 @@ def start_stack(
         target=app_server.server.serve_forever, name="chalice-local", daemon=True
     )
     thread.start()
-    return LocalStack(base_url, emulator_url, state_dir, moto_server, app_server, thread)
+    stack = LocalStack(base_url, emulator_url, state_dir, moto_server, app_server, thread)
+    threading.Thread(
+        target=_run_jobs, args=(stack._jobs_stop, jobs_period), name="jobs", daemon=True
+    ).start()
+    return stack
+
+
+def _run_jobs(stop: threading.Event, period: float) -> None:
+    """Run the scheduled jobs on a short period (in AWS, EventBridge schedules them)."""
+    from chalicelib.service.context import get_services
+    from chalicelib.service.sweep import deliver_due
+
+    while not stop.wait(period):
+        try:
+            report = deliver_due(get_services())
+            if report["sent"] or report["retry"] or report["failed"]:
+                request_log.info("scheduled delivery sweep: %s", report)
+        except Exception:
+            request_log.exception("scheduled job failed; trying again next period")

@@ -139,6 +139,15 @@ class ClientInfo(_Model):
     user_agent: str = Field(default="", max_length=512)
 
 
+class OutboxMessage(_Model):
+    """The rendered e-mail, kept with its outbox entry only until it is delivered."""
+
+    subject: str
+    text: str
+    html: str
+    lang: Lang
+
+
 class OutboxEntry(_Model):
     """An e-mail a transition must cause, written in the same transaction as the transition."""
 
@@ -148,3 +157,5 @@ class OutboxEntry(_Model):
     recipients: tuple[str, ...] = Field(min_length=1)
     created_at: datetime
     status: Literal["pending", "sent", "failed"] = "pending"
+    attempts: int = 0
+    message: OutboxMessage | None = None

@@ -17,8 +17,26 @@ if TYPE_CHECKING:
     from mypy_boto3_ses import SESClient
 
 
+# SES errors that no retry will cure: the entry is marked failed at once.
+PERMANENT_ERRORS = frozenset(
+    {
+        "MessageRejected",
+        "MailFromDomainNotVerifiedException",
+        "MailFromDomainNotVerified",
+        "ConfigurationSetDoesNotExistException",
+        "ConfigurationSetDoesNotExist",
+        "InvalidParameterValue",
+    }
+)
+
+
 class DeliveryFailed(Exception):
-    """SES did not accept the message; the outbox entry stays pending."""
+    """SES did not accept the message; `permanent` says whether a retry could help."""
+
+    def __init__(self, reason: str, *, permanent: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
 
 
 def build_mime(
@@ -61,6 +79,9 @@ def send_email(
         kwargs["Tags"] = [{"Name": "outbox_id", "Value": outbox_id}]
     try:
         response = client.send_raw_email(**kwargs)  # type: ignore[arg-type]
-    except (ClientError, BotoCoreError) as error:
-        raise DeliveryFailed(type(error).__name__) from error
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "ClientError")
+        raise DeliveryFailed(code, permanent=code in PERMANENT_ERRORS) from error
+    except BotoCoreError as error:  # timeouts, connection errors: worth retrying
+        raise DeliveryFailed(type(error).__name__, permanent=False) from error
     return response["MessageId"]

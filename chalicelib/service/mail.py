@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -10,7 +11,14 @@ from typing import Any
 
 from .. import aws
 from ..domain.errors import DomainError
-from ..domain.models import AccessRequest, Lang, LinkKind, LinkToken, OutboxEntry
+from ..domain.models import (
+    AccessRequest,
+    Lang,
+    LinkKind,
+    LinkToken,
+    OutboxEntry,
+    OutboxMessage,
+)
 from ..domain.workflow import content_hash
 from ..links import link_url, new_token, token_hash
 from ..notify.messages import RenderedEmail, render_email
@@ -81,37 +89,61 @@ def compose(
         template=template,
         recipients=tuple(recipients),
         created_at=now,
+        message=OutboxMessage(
+            subject=message.subject, text=message.text, html=message.html, lang=message.lang
+        ),
     )
     return PendingEmail(entry=entry, message=message)
 
 
-def deliver(services: Services, emails: Sequence[PendingEmail]) -> None:
-    """Send committed e-mails; a failure leaves the entry pending and visible, never raises."""
-    sender = services.policy.organisation.sender
-    for pending in emails:
-        now = services.clock()
-        try:
-            message_id = send_email(
-                aws.ses(),
-                sender,
-                pending.entry.recipients,
-                pending.message,
-                now,
-                services.settings.ses_configuration_set,
-                outbox_id=pending.entry.id,
-            )
-            services.store.mark_outbox_sent(pending.entry.id, message_id, now)
-        except DeliveryFailed as error:
-            log.warning("delivery of outbox entry %s failed: %s", pending.entry.id, error)
-            _record_failure(services, pending.entry.id, str(error), now)
-        except DomainError as error:
-            # Sent, but the outbox could not be updated: the entry stays pending, and is
-            # visible as such; the transition itself is committed and stands.
-            log.warning("outbox entry %s sent but not marked: %s", pending.entry.id, error)
+MAX_ATTEMPTS = 8
+FIRST_RETRY_SECONDS = 60
+LONGEST_WAIT_SECONDS = 6 * 3600
 
 
-def _record_failure(services: Services, outbox_id: str, reason: str, now: datetime) -> None:
+def next_attempt(now: datetime, attempts: int) -> datetime:
+    """When to try again: exponential backoff with full jitter, capped."""
+    ceiling = min(FIRST_RETRY_SECONDS * 2**attempts, LONGEST_WAIT_SECONDS)
+    return now + timedelta(seconds=FIRST_RETRY_SECONDS / 2 + random.uniform(0, ceiling))  # noqa: S311
+
+
+def send_one(services: Services, entry: OutboxEntry, message: RenderedEmail) -> str:
+    """Send one outbox entry and record the outcome; return "sent", "retry" or "failed"."""
+    now = services.clock()
     try:
-        services.store.mark_outbox_attempt_failed(outbox_id, reason, now)
+        message_id = send_email(
+            aws.ses(),
+            services.policy.organisation.sender,
+            entry.recipients,
+            message,
+            now,
+            services.settings.ses_configuration_set,
+            outbox_id=entry.id,
+        )
+    except DeliveryFailed as error:
+        log.warning("delivery of outbox entry %s failed: %s", entry.id, error.reason)
+        attempts = entry.attempts + 1
+        try:
+            if error.permanent or attempts >= MAX_ATTEMPTS:
+                reason = error.reason if error.permanent else f"{error.reason} ({attempts} tries)"
+                services.store.mark_outbox_failed(entry.id, reason, now)
+                return "failed"
+            services.store.mark_outbox_attempt_failed(
+                entry.id, error.reason, now, next_attempt(now, attempts)
+            )
+        except DomainError as store_error:
+            log.warning("outbox entry %s not updated: %s", entry.id, store_error)
+        return "retry"
+    try:
+        services.store.mark_outbox_sent(entry.id, message_id, now)
     except DomainError as error:
-        log.warning("outbox entry %s failure not recorded: %s", outbox_id, error)
+        # Sent, but not marked: the entry stays pending and a later sweep may send it again
+        # (the same message, with the same link): rare, and never a lost e-mail.
+        log.warning("outbox entry %s sent but not marked: %s", entry.id, error)
+    return "sent"
+
+
+def deliver(services: Services, emails: Sequence[PendingEmail]) -> None:
+    """Send e-mails right after their transition committed; what fails waits for the sweep."""
+    for pending in emails:
+        send_one(services, pending.entry, pending.message)

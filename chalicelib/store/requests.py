@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -16,6 +16,7 @@ from ..domain.models import (
     AuditEvent,
     LinkToken,
     OutboxEntry,
+    OutboxMessage,
     RequestStatus,
     StepStatus,
 )
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 Item = dict[str, Any]
+# Seconds before the sweep considers a new e-mail (the request that wrote it sends it first).
+OUTBOX_GRACE_SECONDS = 120
 # How long a used or expired link record is kept before DynamoDB's TTL may collect it.
 LINK_RETENTION_SECONDS = 90 * 24 * 3600
 
@@ -104,14 +107,20 @@ class RequestStore:
         }
 
     def _outbox_put(self, entry: OutboxEntry) -> Item:
+        # The sweep looks at an entry only after a grace period: the request that wrote it
+        # sends it right away, and a sweep running meanwhile must not send it a second time.
+        due = entry.created_at + timedelta(seconds=OUTBOX_GRACE_SECONDS)
         item: Item = {
             **keys.outbox_key(entry.id),
             "status": {"S": entry.status},
-            "body": {"S": entry.model_dump_json()},
-            # Sparse index of what still has to be delivered.
+            "body": {"S": entry.model_dump_json(exclude={"message"})},
+            # Sparse index of what still has to be delivered, by when it is due.
             "GSI2PK": {"S": "OUTBOX#pending"},
-            "GSI2SK": {"S": f"{entry.created_at.isoformat()}#{entry.id}"},
+            "GSI2SK": {"S": f"{due.isoformat()}#{entry.id}"},
         }
+        if entry.message is not None:
+            # Held only until delivery (it carries the link): removed once sent or failed.
+            item["message"] = {"S": entry.message.model_dump_json()}
         return {
             "Put": {
                 "TableName": self._main,
@@ -308,7 +317,7 @@ class RequestStore:
                 TableName=self._main,
                 Key=keys.outbox_key(outbox_id),
                 UpdateExpression="SET #s = :sent, message_id = :mid, sent_at = :now "
-                "REMOVE GSI2PK, GSI2SK",
+                "REMOVE GSI2PK, GSI2SK, message, lease_until",
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={
                     ":sent": {"S": "sent"},
@@ -325,7 +334,7 @@ class RequestStore:
                     TableName=self._main,
                     Key=keys.outbox_key(outbox_id),
                     UpdateExpression="SET #s = :failed, last_error = :reason, failed_at = :now "
-                    "REMOVE GSI2PK, GSI2SK",
+                    "REMOVE GSI2PK, GSI2SK, message, lease_until",
                     ConditionExpression="attribute_exists(PK)",
                     ExpressionAttributeNames={"#s": "status"},
                     ExpressionAttributeValues={
@@ -345,20 +354,77 @@ class RequestStore:
             return None
         return item["status"]["S"], item.get("last_error", {}).get("S")
 
-    def mark_outbox_attempt_failed(self, outbox_id: str, reason: str, now: datetime) -> None:
-        """Record why a delivery failed; the entry stays pending for a later sweep."""
+    def mark_outbox_attempt_failed(
+        self, outbox_id: str, reason: str, now: datetime, next_due: datetime
+    ) -> None:
+        """Record why a delivery failed; the entry stays pending, due again at `next_due`."""
         with _aws_errors():
             self._client.update_item(
                 TableName=self._main,
                 Key=keys.outbox_key(outbox_id),
-                UpdateExpression="SET last_error = :reason, last_attempt_at = :now "
-                "ADD attempts :one",
+                UpdateExpression="SET last_error = :reason, last_attempt_at = :now, GSI2SK = :due "
+                "ADD attempts :one REMOVE lease_until",
+                ConditionExpression="#s = :pending",
+                ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={
                     ":reason": {"S": reason[:500]},
                     ":now": {"S": now.isoformat()},
                     ":one": {"N": "1"},
+                    ":due": {"S": f"{next_due.isoformat()}#{outbox_id}"},
+                    ":pending": {"S": "pending"},
                 },
             )
+
+    def due_outbox(self, now: datetime, limit: int) -> list[OutboxEntry]:
+        """Return pending e-mails due by now, oldest first (one Query on the sparse index)."""
+        with _aws_errors():
+            page = self._client.query(
+                TableName=self._main,
+                IndexName="PendingOutbox",
+                KeyConditionExpression="GSI2PK = :pending AND GSI2SK <= :now",
+                ExpressionAttributeValues={
+                    ":pending": {"S": "OUTBOX#pending"},
+                    ":now": {"S": f"{now.isoformat()}#~"},
+                },
+                Limit=limit,
+            )
+        entries = []
+        for item in page.get("Items", []):
+            entry = OutboxEntry.model_validate_json(item["body"]["S"])
+            message = item.get("message")
+            entries.append(
+                entry.model_copy(
+                    update={
+                        "attempts": int(item.get("attempts", {}).get("N", "0")),
+                        "message": OutboxMessage.model_validate_json(message["S"])
+                        if message
+                        else None,
+                    }
+                )
+            )
+        return entries
+
+    def claim_outbox(self, outbox_id: str, now: datetime, lease_seconds: int) -> bool:
+        """Take an entry for one sender for a while; False if another sender holds it."""
+        until = now + timedelta(seconds=lease_seconds)
+        try:
+            with _aws_errors():
+                self._client.update_item(
+                    TableName=self._main,
+                    Key=keys.outbox_key(outbox_id),
+                    UpdateExpression="SET lease_until = :until",
+                    ConditionExpression="#s = :pending AND "
+                    "(attribute_not_exists(lease_until) OR lease_until < :now)",
+                    ExpressionAttributeNames={"#s": "status"},
+                    ExpressionAttributeValues={
+                        ":until": {"S": until.isoformat()},
+                        ":now": {"S": now.isoformat()},
+                        ":pending": {"S": "pending"},
+                    },
+                )
+        except Conflict:
+            return False
+        return True
 
     # ----- queries -----------------------------------------------------------------------
     def _get(self, key: Item) -> Item | None:
