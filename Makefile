@@ -6,11 +6,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint types unit integration browser check-policy clean help
+.PHONY: run test lint types unit integration browser check-policy verify-audit bench clean help
 
 help:
 	@echo "make run    - start the local stack on http://127.0.0.1:8000 (Ctrl-C stops)"
 	@echo "make test   - lint, types, unit, integration and browser tests"
+	@echo "make verify-audit - check the audit chain of the local stack (STAGE=prod: deployed)"
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)."; exit 1; }
@@ -44,6 +45,15 @@ browser: $(STAMP)
 
 check-policy: $(STAMP)
 	$(PY) -m chalicelib.policy_check $(or $(DIR),policies)
+
+# Walks the audit chain: "intact, N events, last hash ..." or the first bad event (exit 1).
+# Locally it reads the running `make run` emulator; STAGE=dev|prod reads the deployed tables
+# with the AWS credentials of the environment. ANCHOR=N:HASH checks against an earlier hash.
+verify-audit: $(STAMP)
+	$(PY) -m chalicelib.audit_verify --stage $(or $(STAGE),local) $(if $(ANCHOR),--anchor $(ANCHOR))
+
+bench: $(STAMP)
+	$(PY) -m bench.audit_append
 
 test: lint types unit integration browser
 

@@ -20,6 +20,8 @@ class RequestStatus(StrEnum):
     PENDING_APPROVAL = "pending_approval"
     APPROVED = "approved"
     REFUSED = "refused"
+    REVOKED = "revoked"
+    WITHDRAWN = "withdrawn"
 
 
 class StepStatus(StrEnum):
@@ -83,6 +85,10 @@ class AccessRequest(_Model):
     steps: tuple[Step, ...]
     confirmed_at: datetime | None = None
     access_until: datetime | None = None
+    revoked_at: datetime | None = None
+    revoked_by: str | None = None
+    revocation_reason: str | None = Field(default=None, max_length=1000)
+    withdrawn_at: datetime | None = None
 
     @property
     def reference(self) -> str:
@@ -100,10 +106,13 @@ class AccessRequest(_Model):
 class AuditEvent(_Model):
     """One thing that happened to a request: who, what, when, how and from where."""
 
-    request_id: str
+    request_id: str | None
     event_id: str
     at: datetime
-    action: Literal["submitted", "confirmed", "approved", "refused"]
+    action: Literal[
+        "submitted", "confirmed", "approved", "refused", "revoked", "withdrawn", "link_opened",
+        "signed_in", "signed_out", "exported", "policy_version_seen",
+    ]  # fmt: skip
     actor: str
     via: Literal["form", "link", "console"]
     step: int | None = None

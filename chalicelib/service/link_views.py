@@ -5,11 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ..domain.errors import AlreadyDecided, LinkExpired, LinkStale, LinkUsed, NotFound
-from ..domain.models import AccessRequest, AuditEvent, LinkKind, LinkToken
+from ..domain.errors import (
+    AlreadyDecided,
+    InvalidTransition,
+    LinkExpired,
+    LinkStale,
+    LinkUsed,
+    NotFound,
+)
+from ..domain.models import AccessRequest, AuditEvent, LinkKind, LinkToken, RequestStatus
 from ..domain.workflow import content_hash
 from ..links import token_hash, well_formed
 from .context import Services
+
+# What the requester's timeline shows (links opened, sign-ins and the like stay in the console).
+TIMELINE_ACTIONS = frozenset(
+    {"submitted", "confirmed", "approved", "refused", "revoked", "withdrawn"}
+)
 
 
 class LinkState(StrEnum):
@@ -55,7 +67,8 @@ def resolve_link(services: Services, token: str, kind: LinkKind) -> LinkView:
 def status_timeline(services: Services, token: str) -> tuple[AccessRequest, list[AuditEvent]]:
     """Return a request and its audit timeline for the requester's read-only status link."""
     view = resolve_link(services, token, LinkKind.STATUS)
-    return view.request, services.store.events_for(view.request.id)
+    events = services.store.events_for(view.request.id)
+    return view.request, [e for e in events if e.action in TIMELINE_ACTIONS]
 
 
 def open_confirmation(services: Services, token: str) -> LinkView:
@@ -65,6 +78,8 @@ def open_confirmation(services: Services, token: str) -> LinkView:
         raise LinkUsed("confirm")
     if view.state == LinkState.EXPIRED:
         raise LinkExpired("confirm")
+    if view.request.status != RequestStatus.PENDING_CONFIRMATION:
+        raise InvalidTransition("the request was withdrawn")
     return view
 
 
@@ -77,6 +92,8 @@ def open_decision(services: Services, token: str) -> LinkView:
         raise AlreadyDecided(step.decided_by, step.decided_at, step.status.value)
     if view.state == LinkState.EXPIRED:
         raise LinkExpired("decide")
+    if view.request.status != RequestStatus.PENDING_APPROVAL:
+        raise InvalidTransition("the request was withdrawn")
     if view.state != LinkState.OPEN:
         raise LinkStale("decide")
     return view

@@ -11,6 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ..domain.models import AccessRequest, AuditEvent, LinkToken, OutboxEntry
 from . import keys
+from .audit import AuditLog
 from .errors import translate
 
 if TYPE_CHECKING:
@@ -37,12 +38,14 @@ class RequestStore:
         self._client = client
         self._main = main_table
         self._audit = audit_table
+        self.audit = AuditLog(client, main_table, audit_table)
 
     # ----- items -------------------------------------------------------------------------
     def _request_put(self, request: AccessRequest, condition: str, values: Item) -> Item:
         item: Item = {
             **keys.request_key(request.id),
             **keys.requester_index(request.content.email, request.created_at, request.id),
+            **keys.request_listing(request),
             "version": {"N": str(request.version)},
             "status": {"S": request.status.value},
             "body": {"S": request.model_dump_json()},
@@ -73,22 +76,6 @@ class RequestStore:
                 "UpdateExpression": "SET used_at = :now",
                 "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(used_at)",
                 "ExpressionAttributeValues": {":now": {"S": now.isoformat()}},
-            }
-        }
-
-    def _event_put(self, event: AuditEvent) -> Item:
-        item: Item = {
-            **keys.audit_key(event.request_id, event.at, event.event_id),
-            **keys.audit_day_index(event.at, event.request_id, event.event_id),
-            "action": {"S": event.action},
-            "actor": {"S": event.actor},
-            "body": {"S": event.model_dump_json()},
-        }
-        return {
-            "Put": {
-                "TableName": self._audit,
-                "Item": item,
-                "ConditionExpression": "attribute_not_exists(PK)",
             }
         }
 
@@ -125,33 +112,35 @@ class RequestStore:
         """Store a new request with its first audit event, links and e-mails, all or nothing."""
         items = [
             self._request_put(request, "attribute_not_exists(PK)", {}),
-            self._event_put(event),
             *(self._token_put(t) for t in tokens),
             *(self._outbox_put(o) for o in outbox),
         ]
-        self._transact(items)
+        self.audit.append(event, items)
+        self.audit.note_policy_version(request.content.policy_version, request.created_at)
 
     def apply_transition(
         self,
         previous_version: int,
         request: AccessRequest,
         event: AuditEvent,
-        burnt: LinkToken,
+        burnt: LinkToken | None,
         now: datetime,
         tokens: Sequence[LinkToken] = (),
         outbox: Sequence[OutboxEntry] = (),
     ) -> None:
-        """Write a state change as one transaction, conditioned on the version that was read."""
+        """Write a state change as one transaction, conditioned on the version that was read.
+
+        `burnt` is the e-mail link used, if any (a decision in the console burns none).
+        """
         items = [
             self._request_put(
                 request, "version = :previous", {":previous": {"N": str(previous_version)}}
             ),
-            self._event_put(event),
-            self._token_burn(burnt, now),
+            *([self._token_burn(burnt, now)] if burnt else []),
             *(self._token_put(t) for t in tokens),
             *(self._outbox_put(o) for o in outbox),
         ]
-        self._transact(items)
+        self.audit.append(event, items)
 
     def add_link(self, token: LinkToken) -> None:
         """Store one more read-only link (a status link in a later e-mail)."""
@@ -213,20 +202,5 @@ class RequestStore:
         return token
 
     def events_for(self, request_id: str) -> list[AuditEvent]:
-        """Return a request's audit events in time order (one Query)."""
-        events: list[AuditEvent] = []
-        kwargs: Item = {
-            "TableName": self._audit,
-            "KeyConditionExpression": "PK = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": f"REQUEST#{request_id}"}},
-            "ConsistentRead": True,
-        }
-        with _aws_errors():
-            while True:
-                page = self._client.query(**kwargs)
-                events.extend(
-                    AuditEvent.model_validate_json(i["body"]["S"]) for i in page.get("Items", [])
-                )
-                if "LastEvaluatedKey" not in page:
-                    return events
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        """Return a request's audit events in the order they happened."""
+        return [chained.event for chained in self.audit.events_for_request(request_id)]
