@@ -12,7 +12,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ..domain.models import AccessRequest, AuditEvent, LinkToken, OutboxEntry
 from . import keys
 from .audit import AuditLog
+from .console import ConsoleQueries
 from .errors import translate
+from .sessions import SessionStore
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -39,6 +41,8 @@ class RequestStore:
         self._main = main_table
         self._audit = audit_table
         self.audit = AuditLog(client, main_table, audit_table)
+        self.sessions = SessionStore(client, main_table, self.audit)
+        self.console = ConsoleQueries(client, main_table)
 
     # ----- items -------------------------------------------------------------------------
     def _request_put(self, request: AccessRequest, condition: str, values: Item) -> Item:
