@@ -634,7 +634,7 @@ def console_revoke(visitor: Visitor, request_id: str) -> Response:
         console.revoke_grant(services, request_id, visitor.email, reason, client_info(request))
     except InvalidDecision as error:
         return _detail_page(
-            visitor, request_id, page_lang(request), error=error.code, reason=reason
+            visitor, request_id, page_lang(request), error=error.code, reason=reason, form="revoke"
         )
     return redirect(site_path(services, f"/console/requests/{request_id}?done=revoked"))
 

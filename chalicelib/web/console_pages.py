@@ -26,6 +26,7 @@ from .i18n import LOCAL_ZONE, Translator
 
 PAGE_SIZE = 50
 MAX_FILTER_CHARS = 254
+MAX_CURSOR_CHARS = 4000
 # A cell starting with one of these is read as a formula by spreadsheets (OWASP: CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 AUDIT_ACTIONS = (
@@ -48,7 +49,10 @@ def query_params(request: Request) -> dict[str, str]:
     raw = request.query_params
     if not raw:
         return {}
-    return {str(k): str(raw.get(k))[:MAX_FILTER_CHARS] for k in raw}
+    bounded = {str(k): str(raw.get(k)) for k in raw}
+    return {
+        k: v[: MAX_CURSOR_CHARS if k == "page" else MAX_FILTER_CHARS] for k, v in bounded.items()
+    }
 
 
 def _day(value: str | None) -> date | None:
@@ -138,7 +142,7 @@ def encode_cursor(secret: bytes, key: Mapping[str, Any] | None) -> str:
 
 def decode_cursor(secret: bytes, value: str | None) -> dict[str, Any] | None:
     """Read a cursor back; anything altered or malformed means "first page"."""
-    if not value or len(value) > 4000 or "." not in value:
+    if not value or len(value) >= MAX_CURSOR_CHARS or "." not in value:
         return None
     payload, _, signature = value.rpartition(".")
     expected = hmac.new(secret, f"cursor|{payload}".encode(), hashlib.sha256).hexdigest()[:32]
