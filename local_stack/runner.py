@@ -68,7 +68,7 @@ def _start_emulator(host: str, port: int, recording: Path) -> tuple[Any, str]:
     return server, url
 
 
-TOKEN_PATH = re.compile(r"/(confirm|decide|status)/[A-Za-z0-9_-]+")
+TOKEN_PATH = re.compile(r"/(confirm|decide|status|login)/[A-Za-z0-9_-]+")
 
 
 def _redact(line: str) -> str:

@@ -311,7 +311,8 @@ class DashboardCharts:
 
 
 def dashboard_charts(figures: Dashboard, t: Translator, policy: Policy) -> DashboardCharts:
-    """Turn the figures into labelled bar charts (hours with a decimal comma in French)."""
+    """Turn the figures into labelled bar charts (minutes under an hour; hours with a decimal
+    comma in French)."""
     lang = t.lang
     statuses = [
         (t(f"request_status.{status}"), float(count), str(count))
@@ -323,7 +324,11 @@ def dashboard_charts(figures: Dashboard, t: Translator, policy: Policy) -> Dashb
     ]
     waits = []
     for role, hours in sorted(figures.median_hours().items()):
-        shown = f"{hours:.1f}".replace(".", "," if lang == "fr" else ".")
+        if hours < 1:
+            shown = t("console.minutes", minutes=round(hours * 60))
+        else:
+            number = f"{hours:.1f}".replace(".", "," if lang == "fr" else ".")
+            shown = t("console.hours", hours=number)
         label = t(f"role.{role}") if t.has(f"role.{role}") else role
-        waits.append((label, hours, t("console.hours", hours=shown)))
+        waits.append((label, hours, shown))
     return DashboardCharts(bar_chart(statuses), bar_chart(platforms), bar_chart(waits))
