@@ -6,15 +6,17 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-STAGE ?= dev
+PKG_STAGE := $(or $(STAGE),dev)
 CFN_VENV := .venv-cfnlint
 CFN_STAMP := $(CFN_VENV)/.installed
 
-.PHONY: refuse-local run test lint types unit integration browser check-policy package template-lint deploy clean help
+.PHONY: refuse-local run test lint types unit integration browser check-policy package \
+	template-lint deploy verify-audit bench clean help
 
 help:
 	@echo "make run    - start the local stack on http://127.0.0.1:8000 (Ctrl-C stops)"
 	@echo "make test   - lint, types, unit, integration and browser tests"
+	@echo "make verify-audit - check the audit chain of the local stack (STAGE=prod: deployed)"
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)."; exit 1; }
@@ -62,26 +64,37 @@ $(CFN_STAMP):
 	@touch $(CFN_STAMP)
 
 refuse-local:
-	@if [ "$(STAGE)" = "local" ]; then \
+	@if [ "$(PKG_STAGE)" = "local" ]; then \
 	  echo "The local stage is never deployed: it trusts loopback and has a development outbox."; \
 	  echo "Use STAGE=dev or STAGE=prod."; exit 2; fi
 
 package: refuse-local $(STAMP) $(CFN_STAMP)
-	rm -rf build/$(STAGE)
+	rm -rf build/$(PKG_STAGE)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-ca-central-1} $(VENV)/bin/chalice package \
-	  --stage $(STAGE) --merge-template infra/template.json build/$(STAGE)
-	$(CFN_VENV)/bin/cfn-lint build/$(STAGE)/sam.json
-	@echo "Template: build/$(STAGE)/sam.json  Package: build/$(STAGE)/deployment.zip"
+	  --stage $(PKG_STAGE) --merge-template infra/template.json build/$(PKG_STAGE)
+	$(CFN_VENV)/bin/cfn-lint build/$(PKG_STAGE)/sam.json
+	@echo "Template: build/$(PKG_STAGE)/sam.json  Package: build/$(PKG_STAGE)/deployment.zip"
 
 template-lint: package
 
 deploy: refuse-local package
 	@command -v sam >/dev/null 2>&1 || { echo "Deploying needs the AWS SAM CLI and credentials; see docs/deploy.md."; exit 1; }
-	sam deploy --template-file build/$(STAGE)/sam.json --stack-name sesame-$(STAGE) \
+	sam deploy --template-file build/$(PKG_STAGE)/sam.json --stack-name sesame-$(PKG_STAGE) \
 	  --capabilities CAPABILITY_IAM --resolve-s3 --parameter-overrides SenderIdentity=$(SENDER_IDENTITY)
 
 check-policy: $(STAMP)
 	$(PY) -m chalicelib.policy_check $(or $(DIR),policies)
+
+# Walks the audit chain: "intact, N events, last hash ..." or the first bad event (exit 1).
+# Locally it reads the running `make run` emulator; STAGE=dev|prod reads the deployed tables
+# with the AWS credentials of the environment. ANCHOR=N:HASH checks against an earlier hash.
+verify-audit: $(STAMP)
+	$(PY) -m chalicelib.audit_verify --stage $(or $(STAGE),local) $(if $(ANCHOR),--anchor $(ANCHOR))
+
+# Audit-chain append throughput (figures in docs/performance.md); about two minutes.
+bench: $(STAMP)
+	$(PY) -m bench.audit_append --backend model --rtt-ms 5,10
+	$(PY) -m bench.audit_append --backend moto --rtt-ms 0 --events 10
 
 test: lint types package unit integration browser
 

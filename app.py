@@ -179,6 +179,7 @@ def _submit(
 def show_confirmation(token: str) -> Response:
     """Show what will be confirmed, with a button; never confirms by itself."""
     view = open_confirmation(get_services(), token, client_info(current()))
+    _note_link_opened(view.link, view.request)
     return render_page(
         "confirm.html",
         page_lang(current()),
@@ -205,7 +206,10 @@ def confirm(token: str) -> Response:
 def show_decision(token: str) -> Response:
     """Show the request exactly as it will be decided, with Approve and Refuse."""
     request = current()
-    return _decision_page(token, page_lang(request))
+    response = _decision_page(token, page_lang(request))
+    view = open_decision(get_services(), token, client_info(request))
+    _note_link_opened(view.link, view.request)
+    return response
 
 
 def _decision_page(
@@ -378,3 +382,553 @@ def dev_outbox_json() -> Response:
 def deliver_pending_email(event: CloudWatchEvent) -> dict[str, int]:
     """Deliver e-mails still pending after their transition (crash, SES throttling)."""
     return deliver_due(get_services())
+
+
+# ============================================================================================
+# Sign-in, "my requests" and the officers' console (issue 4). Views stay thin: each reads the
+# request, calls one use case (chalicelib/service/signin.py, console.py), renders one page.
+# The block keeps its own imports so that it merges as one piece with the routes above.
+# ============================================================================================
+from collections.abc import Callable  # noqa: E402
+
+from chalicelib.domain.errors import DomainError, LinkExpired, LinkUsed, NotAnApprover  # noqa: E402
+from chalicelib.domain.models import AccessRequest, ClientInfo, LinkToken  # noqa: E402
+from chalicelib.domain.sessions import safe_next_path  # noqa: E402
+from chalicelib.service import console  # noqa: E402
+from chalicelib.service.signin import (  # noqa: E402
+    current_session,
+    open_signin,
+    request_signin,
+    sign_in,
+    sign_out,
+    valid_email,
+)
+from chalicelib.web import console_pages as pages  # noqa: E402
+from chalicelib.web.i18n import Translator  # noqa: E402
+from chalicelib.web.session import (  # noqa: E402
+    Visitor,
+    cleared_cookie,
+    read_cookie,
+    redirect,
+    session_cookie,
+    session_csrf_ok,
+    signed_in,
+    site_path,
+)
+
+LOGIN_PURPOSE, LOGIN_BINDING, SIGNIN_PURPOSE = "login", "login-form", "signin"
+
+
+def _first(form: dict[str, list[str]], name: str) -> str:
+    return (form.get(name) or [""])[0]
+
+
+def _form_or_empty(request: Request) -> dict[str, list[str]]:
+    try:
+        return _form(request)
+    except BadForm:
+        return {}
+
+
+member = signed_in(current, _form_or_empty)
+officer = signed_in(current, _form_or_empty, officers_only=True)
+
+
+def _login_page(
+    lang: Lang,
+    *,
+    email: str = "",
+    next_path: str = "",
+    error: str | None = None,
+    notice: str | None = None,
+    status: int = 200,
+) -> Response:
+    services = get_services()
+    token = signing.issue(
+        services.settings.signing_secret, LOGIN_PURPOSE, LOGIN_BINDING, services.clock()
+    )
+    return render_page(
+        "login.html",
+        lang,
+        status=status,
+        form_token=token,
+        email=email,
+        next_path=next_path,
+        error=error,
+        notice=notice,
+    )
+
+
+@app.route("/login", methods=["GET"])
+@handled
+def login_form() -> Response:
+    """Ask for a work e-mail address to send a sign-in link to."""
+    request = current()
+    params = pages.query_params(request)
+    return _login_page(
+        page_lang(request),
+        next_path=safe_next_path(params.get("next", "")),
+        notice="expired" if params.get("expired") else None,
+    )
+
+
+@app.route("/login", methods=["POST"], content_types=FORM)
+@handled
+def login() -> Response:
+    """Send a sign-in link; the answer is the same whether the address is known or not."""
+    request = current()
+    services = get_services()
+    try:
+        form = _form(request)
+    except BadForm as error:
+        return _login_page(page_lang(request), error=error.code, status=400)
+    lang = page_lang(request, _first(form, "lang"))
+    email = _first(form, "email").strip().lower()
+    next_path = safe_next_path(_first(form, "next"))
+    key = signing.verify(
+        services.settings.signing_secret,
+        LOGIN_PURPOSE,
+        LOGIN_BINDING,
+        _first(form, "form_token"),
+        services.clock(),
+        signing.FORM_TOKEN_LIFETIME_SECONDS,
+    )
+    if key is None or not valid_email(email):
+        problem = "expired" if key is None else "invalid_email"
+        return _login_page(lang, email=email, next_path=next_path, error=problem, status=400)
+    request_signin(services, email, next_path, lang)
+    return render_page("login_sent.html", lang, email=email)
+
+
+def _signin_csrf(token: str) -> str:
+    services = get_services()
+    return signing.issue(
+        services.settings.signing_secret, SIGNIN_PURPOSE, token_hash(token), services.clock()
+    )
+
+
+@app.route("/login/{token}", methods=["GET", "HEAD"])
+@handled
+def show_signin(token: str) -> Response:
+    """Show who is about to sign in, with a button; never signs in by itself."""
+    link = open_signin(get_services(), token)
+    lang = page_lang(current(), link.lang)
+    return render_page("login_confirm.html", lang, link=link, csrf=_signin_csrf(token))
+
+
+@app.route("/login/{token}", methods=["POST"], content_types=FORM)
+@handled
+def signin(token: str) -> Response:
+    """Use the sign-in link once: a new session (the previous one ends), then go on."""
+    request = current()
+    services = get_services()
+    form = _form_or_empty(request)
+    valid = signing.verify(
+        services.settings.signing_secret,
+        SIGNIN_PURPOSE,
+        token_hash(token),
+        _first(form, "csrf"),
+        services.clock(),
+        signing.DECISION_TOKEN_LIFETIME_SECONDS,
+    )
+    if valid is None:
+        return _csrf_refused(request)
+    try:
+        done = sign_in(
+            services, token, read_cookie(request, services.settings), client_info(request)
+        )
+    except (LinkUsed, LinkExpired, NotFound):
+        return render_page("login_problem.html", page_lang(request), status=410)
+    is_officer = done.session.email in services.policy.officer_emails()
+    target = done.next_path or ("/console" if is_officer else "/me")
+    return redirect(
+        site_path(services, target), session_cookie(services.settings, done.cookie_value)
+    )
+
+
+@app.route("/logout", methods=["POST"], content_types=FORM)
+@handled
+def logout() -> Response:
+    """End the session on the server and in the browser."""
+    request = current()
+    services = get_services()
+    session = current_session(services, read_cookie(request, services.settings))
+    if session is not None:
+        if not session_csrf_ok(services, session, _form_or_empty(request)):
+            return _csrf_refused(request)
+        sign_out(services, session, client_info(request))
+    return render_page(
+        "logged_out.html",
+        page_lang(request),
+        headers={"Set-Cookie": cleared_cookie(services.settings)},
+    )
+
+
+# ----- my requests (every signed-in person) --------------------------------------------------
+@app.route("/me", methods=["GET"])
+@handled
+@member
+def my_requests(visitor: Visitor) -> Response:
+    """The person's requests (status, withdraw) and the steps waiting for their decision."""
+    services = get_services()
+    return render_page(
+        "account/me.html",
+        page_lang(current()),
+        visitor=visitor,
+        section="me",
+        requests=console.my_requests(services, visitor.email),
+        waiting=console.steps_waiting_for(services, visitor.email),
+        done=pages.query_params(current()).get("done", ""),
+        policy=services.policy,
+    )
+
+
+@app.route("/me/requests/{request_id}/withdraw", methods=["POST"], content_types=FORM)
+@handled
+@member
+def withdraw(visitor: Visitor, request_id: str) -> Response:
+    """Withdraw one's own request that is not decided yet."""
+    services = get_services()
+    console.withdraw_request(services, request_id, visitor.email, client_info(current()))
+    return redirect(site_path(services, "/me?done=withdrawn"))
+
+
+@app.route("/me/steps/{request_id}", methods=["GET"])
+@handled
+@member
+def my_step(visitor: Visitor, request_id: str) -> Response:
+    """Show a request waiting for this person's decision, with Approve and Refuse."""
+    return _step_page(visitor, request_id, page_lang(current()))
+
+
+def _step_page(
+    visitor: Visitor, request_id: str, lang: Lang, *, error: str | None = None, comment: str = ""
+) -> Response:
+    services = get_services()
+    request = console.load(services, request_id)
+    index = request.current_step_index()
+    if index is None or visitor.email not in request.steps[index].approvers:
+        raise NotAnApprover("not waiting for this person")
+    return render_page(
+        "account/step.html",
+        lang,
+        status=400 if error else 200,
+        visitor=visitor,
+        section="me",
+        request=request,
+        step_index=index,
+        error=error,
+        comment=comment,
+        policy=services.policy,
+    )
+
+
+def _decide(
+    visitor: Visitor, request_id: str, back: str, page: Callable[..., Response]
+) -> Response:
+    request = current()
+    services = get_services()
+    form = _form_or_empty(request)
+    lang = page_lang(request)
+    decision = DECISIONS.get(_first(form, "decision"))
+    comment = _first(form, "comment")
+    step = _first(form, "step")
+    if decision is None:
+        return page(visitor, request_id, lang, error="decision_required", comment=comment)
+    try:
+        console.decide_in_console(
+            services,
+            request_id,
+            int(step) if step.isdigit() else -1,
+            visitor.email,
+            decision,
+            comment,
+            client_info(request),
+        )
+    except InvalidDecision as error:
+        return page(visitor, request_id, lang, error=error.code, comment=comment)
+    return redirect(site_path(services, f"{back}?done={decision}"))
+
+
+@app.route("/me/steps/{request_id}", methods=["POST"], content_types=FORM)
+@handled
+@member
+def my_decision(visitor: Visitor, request_id: str) -> Response:
+    """Record the manager's decision made signed in (same rules as from the e-mail)."""
+    return _decide(visitor, request_id, "/me", _step_page)
+
+
+# ----- the officers' console -----------------------------------------------------------------
+@app.route("/console", methods=["GET"])
+@handled
+@officer
+def console_queue(visitor: Visitor) -> Response:
+    """Security steps waiting for an officer, oldest first, with their age."""
+    services = get_services()
+    return render_page(
+        "console/queue.html",
+        page_lang(current()),
+        visitor=visitor,
+        section="queue",
+        queue=console.security_queue(services),
+        policy=services.policy,
+    )
+
+
+def _filters() -> pages.FilterForm:
+    return pages.read_filters(pages.query_params(current()), get_services().policy)
+
+
+def _cursor() -> dict[str, Any] | None:
+    value = pages.query_params(current()).get("page")
+    return pages.decode_cursor(get_services().settings.signing_secret, value)
+
+
+def _next_cursor(key: dict[str, Any] | None) -> str:
+    return pages.encode_cursor(get_services().settings.signing_secret, key)
+
+
+@app.route("/console/requests", methods=["GET"])
+@handled
+@officer
+def console_requests(visitor: Visitor) -> Response:
+    """Every request, filtered, newest first; one Query per page."""
+    services = get_services()
+    filters = _filters()
+    found = console.requests_page(services, filters.requests, pages.PAGE_SIZE, _cursor())
+    return render_page(
+        "console/requests.html",
+        page_lang(current()),
+        visitor=visitor,
+        section="requests",
+        filters=filters,
+        requests=found.requests,
+        next_page=_next_cursor(found.next_key),
+        first_page=_cursor() is not None,
+        policy=services.policy,
+    )
+
+
+def _detail_page(
+    visitor: Visitor,
+    request_id: str,
+    lang: Lang,
+    *,
+    error: str | None = None,
+    comment: str = "",
+    reason: str = "",
+    form: str = "decide",
+) -> Response:
+    services = get_services()
+    request, events = console.request_detail(services, request_id)
+    return render_page(
+        "console/request.html",
+        lang,
+        status=400 if error else 200,
+        visitor=visitor,
+        section="requests",
+        request=request,
+        events=events,
+        error=error,
+        form=form,
+        comment=comment,
+        reason=reason,
+        done=pages.query_params(current()).get("done", ""),
+        now=services.clock(),
+        policy=services.policy,
+    )
+
+
+@app.route("/console/requests/{request_id}", methods=["GET"])
+@handled
+@officer
+def console_request(visitor: Visitor, request_id: str) -> Response:
+    """A request's whole story: content, steps, every audit event; decide or revoke here."""
+    return _detail_page(visitor, request_id, page_lang(current()))
+
+
+@app.route("/console/requests/{request_id}/decide", methods=["POST"], content_types=FORM)
+@handled
+@officer
+def console_decide(visitor: Visitor, request_id: str) -> Response:
+    """Record an officer's decision on the security step, made in the console."""
+    return _decide(visitor, request_id, f"/console/requests/{request_id}", _detail_page)
+
+
+@app.route("/console/requests/{request_id}/revoke", methods=["POST"], content_types=FORM)
+@handled
+@officer
+def console_revoke(visitor: Visitor, request_id: str) -> Response:
+    """End an active grant now, with a reason the requester is told."""
+    request = current()
+    services = get_services()
+    reason = _first(_form_or_empty(request), "reason")
+    try:
+        console.revoke_grant(services, request_id, visitor.email, reason, client_info(request))
+    except InvalidDecision as error:
+        return _detail_page(
+            visitor, request_id, page_lang(request), error=error.code, reason=reason, form="revoke"
+        )
+    return redirect(site_path(services, f"/console/requests/{request_id}?done=revoked"))
+
+
+@app.route("/console/grants", methods=["GET"])
+@handled
+@officer
+def console_grants(visitor: Visitor) -> Response:
+    """Who may reach which platform until when, filtered; one Query per page."""
+    services = get_services()
+    filters = _filters()
+    found = console.grants_page(services, filters.requests, pages.PAGE_SIZE, _cursor())
+    return render_page(
+        "console/grants.html",
+        page_lang(current()),
+        visitor=visitor,
+        section="grants",
+        filters=filters,
+        grants=found.requests,
+        next_page=_next_cursor(found.next_key),
+        first_page=_cursor() is not None,
+        policy=services.policy,
+    )
+
+
+def _client(request: Request) -> ClientInfo:
+    return client_info(request)
+
+
+@app.route("/console/grants.csv", methods=["GET"])
+@handled
+@officer
+def console_grants_csv(visitor: Visitor) -> Response:
+    """Active grants as CSV (UTF-8, safe to open in a spreadsheet); the export is audited."""
+    filters = _filters()
+    grants = console.export_grants(
+        get_services(),
+        filters.requests,
+        visitor.email,
+        f"grants.csv {filters.query()}",
+        _client(current()),
+    )
+    header, rows = pages.grant_rows(grants)
+    return pages.csv_response("sesame-grants.csv", header, ([r[h] for h in header] for r in rows))
+
+
+@app.route("/console/grants.json", methods=["GET"])
+@handled
+@officer
+def console_grants_json(visitor: Visitor) -> Response:
+    """Active grants as JSON; the export is audited."""
+    filters = _filters()
+    grants = console.export_grants(
+        get_services(),
+        filters.requests,
+        visitor.email,
+        f"grants.json {filters.query()}",
+        _client(current()),
+    )
+    return pages.json_response("sesame-grants.json", pages.grant_rows(grants)[1])
+
+
+@app.route("/console/dashboard", methods=["GET"])
+@handled
+@officer
+def console_dashboard(visitor: Visitor) -> Response:
+    """Requests by status and platform, median time to decision per step, as inline SVG."""
+    services = get_services()
+    lang = page_lang(current())
+    figures = console.dashboard_figures(services)
+    return render_page(
+        "console/dashboard.html",
+        lang,
+        visitor=visitor,
+        section="dashboard",
+        figures=figures,
+        charts=pages.dashboard_charts(figures, Translator(lang), services.policy),
+        days=console.DASHBOARD_DAYS,
+    )
+
+
+@app.route("/console/audit", methods=["GET"])
+@handled
+@officer
+def console_audit(visitor: Visitor) -> Response:
+    """The audit log, filtered, newest first; one Query per page."""
+    services = get_services()
+    filters = _filters()
+    found = console.audit_page(services, filters.audit, pages.PAGE_SIZE, _cursor())
+    return render_page(
+        "console/audit.html",
+        page_lang(current()),
+        visitor=visitor,
+        section="audit",
+        filters=filters,
+        events=found.events,
+        actions=pages.AUDIT_ACTIONS,
+        next_page=_next_cursor(found.next_key),
+        first_page=_cursor() is not None,
+        policy=services.policy,
+    )
+
+
+@app.route("/console/audit.csv", methods=["GET"])
+@handled
+@officer
+def console_audit_csv(visitor: Visitor) -> Response:
+    """The filtered audit log as CSV (formulas neutralised); the export is itself audited."""
+    filters = _filters()
+    events = console.export_audit(
+        get_services(),
+        filters.audit,
+        visitor.email,
+        f"audit.csv {filters.query()}",
+        _client(current()),
+    )
+    header, rows = pages.audit_rows(events)
+    return pages.csv_response("sesame-audit.csv", header, ([r[h] for h in header] for r in rows))
+
+
+@app.route("/console/audit.json", methods=["GET"])
+@handled
+@officer
+def console_audit_json(visitor: Visitor) -> Response:
+    """The filtered audit log as JSON; the export is itself audited."""
+    filters = _filters()
+    events = console.export_audit(
+        get_services(),
+        filters.audit,
+        visitor.email,
+        f"audit.json {filters.query()}",
+        _client(current()),
+    )
+    return pages.json_response("sesame-audit.json", pages.audit_rows(events)[1])
+
+
+@app.route("/console/audit/verify", methods=["GET"])
+@handled
+@officer
+def console_verify(visitor: Visitor) -> Response:
+    """Walk the whole chain and say whether it is intact (read-only)."""
+    services = get_services()
+    return render_page(
+        "console/verify.html",
+        page_lang(current()),
+        visitor=visitor,
+        section="audit",
+        verdict=services.store.audit.verify(),
+    )
+
+
+def _note_link_opened(link: LinkToken, request: AccessRequest) -> None:
+    """Audit a GET of an e-mail link (who it was sent to, from where); HEAD is not recorded.
+
+    Opening changes nothing else; a failure to record it never breaks the page.
+    """
+    http = current()
+    if http.method != "GET":
+        return
+    person = link.approver or request.content.email
+    try:
+        console.link_opened(get_services(), request, person, link.step, client_info(http))
+    except DomainError as error:
+        app.log.warning("link opening not audited: %s", error)

@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "\nSésame runs locally (stage local):\n"
         f"  Request form / formulaire : {stack.base_url}/\n"
+        f"  Sign in / connexion       : {stack.base_url}/login\n"
+        f"  Officers' console         : {stack.base_url}/console\n"
         f"  Development outbox        : {stack.base_url}/dev/outbox\n"
         f"  Outbox as JSON            : {stack.base_url}/dev/outbox.json\n"
         f"  AWS emulator (moto)       : {stack.emulator_url}\n"

@@ -104,7 +104,7 @@ def _start_emulator(host: str, port: int, recording: Path) -> tuple[Any, str]:
 
 
 request_log = logging.getLogger("sesame.local")
-TOKEN_PATH = re.compile(r"/(confirm|decide|status)/[A-Za-z0-9_-]+")
+TOKEN_PATH = re.compile(r"/(confirm|decide|status|delegate|login)/[A-Za-z0-9_-]+")
 
 
 def _redact(line: str) -> str:

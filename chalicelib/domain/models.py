@@ -20,6 +20,8 @@ class RequestStatus(StrEnum):
     PENDING_APPROVAL = "pending_approval"
     APPROVED = "approved"
     REFUSED = "refused"
+    REVOKED = "revoked"
+    WITHDRAWN = "withdrawn"
 
 
 class StepStatus(StrEnum):
@@ -84,6 +86,10 @@ class AccessRequest(_Model):
     steps: tuple[Step, ...]
     confirmed_at: datetime | None = None
     access_until: datetime | None = None
+    revoked_at: datetime | None = None
+    revoked_by: str | None = None
+    revocation_reason: str | None = Field(default=None, max_length=1000)
+    withdrawn_at: datetime | None = None
 
     @property
     def reference(self) -> str:
@@ -106,7 +112,8 @@ class AuditEvent(_Model):
     at: datetime
     action: Literal[
         "submitted", "confirmed", "approved", "refused", "refused_attempt", "delegated",
-        "link_limit",
+        "link_limit", "revoked", "withdrawn", "link_opened", "signed_in", "signed_out",
+        "exported", "policy_version_seen",
     ]  # fmt: skip
     actor: str
     via: Literal["form", "link", "console"]

@@ -30,6 +30,9 @@ TRANSITIONS: dict[tuple[RequestStatus, str], frozenset[RequestStatus]] = {
         {RequestStatus.PENDING_APPROVAL, RequestStatus.APPROVED}
     ),
     (RequestStatus.PENDING_APPROVAL, "refuse"): frozenset({RequestStatus.REFUSED}),
+    (RequestStatus.PENDING_CONFIRMATION, "withdraw"): frozenset({RequestStatus.WITHDRAWN}),
+    (RequestStatus.PENDING_APPROVAL, "withdraw"): frozenset({RequestStatus.WITHDRAWN}),
+    (RequestStatus.APPROVED, "revoke"): frozenset({RequestStatus.REVOKED}),
 }
 MAX_COMMENT_CHARS = 1000
 

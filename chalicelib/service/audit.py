@@ -36,7 +36,7 @@ def refused_attempt(
         user_agent=client.user_agent,
     )
     try:
-        services.store.record_event(event)
+        services.store.audit.append(event)
     except DomainError as error:
         log.warning("refused attempt not audited: %s", error)
 

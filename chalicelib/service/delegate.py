@@ -6,7 +6,7 @@ from datetime import date
 
 from ..domain.delegation import Delegation, new_delegation
 from ..domain.errors import InvalidDecision, LinkExpired, NotAnApprover
-from ..domain.models import AuditEvent, ClientInfo, LinkKind, StepStatus
+from ..domain.models import AuditEvent, ClientInfo, LinkKind, RequestStatus, StepStatus
 from ..web.i18n import LOCAL_ZONE
 from .context import Services
 from .link_views import LinkState, LinkView, resolve_link
@@ -62,7 +62,11 @@ def delegate(
     if delegation.covers(today):
         for request_id, step_index in services.store.pending_steps_of(approver):
             request = services.store.load_request(request_id)
-            if request is None or request.steps[step_index].status != StepStatus.PENDING:
+            if (
+                request is None
+                or request.status != RequestStatus.PENDING_APPROVAL
+                or request.steps[step_index].status != StepStatus.PENDING
+            ):
                 continue
             if not deputy_may_decide(request, step_index, delegation):
                 continue

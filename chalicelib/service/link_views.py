@@ -7,18 +7,31 @@ from enum import StrEnum
 
 from ..domain.errors import (
     Delegated,
+    InvalidTransition,
     LimitReached,
     LinkExpired,
     LinkStale,
     LinkUsed,
     NotFound,
 )
-from ..domain.models import AccessRequest, AuditEvent, ClientInfo, LinkKind, LinkToken
+from ..domain.models import (
+    AccessRequest,
+    AuditEvent,
+    ClientInfo,
+    LinkKind,
+    LinkToken,
+    RequestStatus,
+)
 from ..domain.workflow import content_hash, raise_if_decided
 from ..links import token_hash, well_formed
 from .audit import refused_attempt
 from .context import Services
 from .steps import deputy_for
+
+# What the requester's timeline shows (links opened, sign-ins and the like stay in the console).
+TIMELINE_ACTIONS = frozenset(
+    {"submitted", "confirmed", "approved", "refused", "revoked", "withdrawn"}
+)
 
 
 class LinkState(StrEnum):
@@ -91,7 +104,8 @@ def status_timeline(
 ) -> tuple[AccessRequest, list[AuditEvent]]:
     """Return a request and its audit timeline for the requester's read-only status link."""
     view = resolve_link(services, token, LinkKind.STATUS, client)
-    return view.request, services.store.events_for(view.request.id)
+    events = services.store.events_for(view.request.id)
+    return view.request, [e for e in events if e.action in TIMELINE_ACTIONS]
 
 
 def open_confirmation(services: Services, token: str, client: ClientInfo) -> LinkView:
@@ -101,6 +115,8 @@ def open_confirmation(services: Services, token: str, client: ClientInfo) -> Lin
         raise LinkUsed("confirm")
     if view.state == LinkState.EXPIRED:
         raise LinkExpired("confirm")
+    if view.request.status != RequestStatus.PENDING_CONFIRMATION:
+        raise InvalidTransition("the request was withdrawn")
     return view
 
 
@@ -115,6 +131,8 @@ def open_decision(services: Services, token: str, client: ClientInfo) -> LinkVie
             raise Delegated(delegation.deputy, delegation.ends)
     if view.state == LinkState.EXPIRED:
         raise LinkExpired("decide")
+    if view.request.status != RequestStatus.PENDING_APPROVAL:
+        raise InvalidTransition("the request was withdrawn")
     if view.state != LinkState.OPEN:
         raise LinkStale("decide")
     return view

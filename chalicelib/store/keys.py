@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
+
+from ..domain.models import AccessRequest, RequestStatus
 
 
 def request_key(request_id: str) -> dict[str, dict[str, str]]:
@@ -25,24 +28,6 @@ def requester_index(email: str, created_at: datetime, request_id: str) -> dict[s
     return {
         "GSI1PK": {"S": f"REQUESTER#{email}"},
         "GSI1SK": {"S": f"{created_at.isoformat()}#{request_id}"},
-    }
-
-
-def audit_key(
-    request_id: str | None, actor: str, at: datetime, event_id: str
-) -> dict[str, dict[str, str]]:
-    """Key of an audit event: a request's events (or an actor's, outside any request) by time."""
-    subject = f"REQUEST#{request_id}" if request_id else f"ACTOR#{actor}"
-    return {"PK": {"S": subject}, "SK": {"S": f"{at.isoformat()}#{event_id}"}}
-
-
-def audit_day_index(
-    at: datetime, request_id: str | None, event_id: str
-) -> dict[str, dict[str, str]]:
-    """Index attributes listing one day's audit events in time order."""
-    return {
-        "GSI1PK": {"S": f"DAY#{at.date().isoformat()}"},
-        "GSI1SK": {"S": f"{at.isoformat()}#{request_id or '-'}#{event_id}"},
     }
 
 
@@ -69,3 +54,93 @@ def assignment_key(person: str, request_id: str, step: int) -> dict[str, dict[st
 def delegation_key(person: str, starts: str, delegation_id: str) -> dict[str, dict[str, str]]:
     """Key of a delegation (a Query lists an approver's delegations)."""
     return {"PK": {"S": f"DELEGATION#{person}"}, "SK": {"S": f"{starts}#{delegation_id}"}}
+
+
+# ----- audit chain (see docs/audit.md) ------------------------------------------------------
+def stamp(moment: datetime) -> str:
+    """Fixed-width UTC time used in index sort keys (sorts as text)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def chain_partition(chain: str) -> str:
+    """Partition key of a chain's events in the audit table."""
+    return f"CHAIN#{chain}"
+
+
+def audit_event_key(chain: str, seq: int) -> dict[str, dict[str, str]]:
+    """Key of the audit event at one position of a chain."""
+    return {"PK": {"S": chain_partition(chain)}, "SK": {"S": f"SEQ#{seq:012d}"}}
+
+
+def seq_of(sort_key: str) -> int | None:
+    """Read the position back from an audit event's sort key (None if it is not one)."""
+    prefix, _, digits = sort_key.partition("#")
+    if prefix != "SEQ" or len(digits) != 12 or not digits.isdigit():
+        return None
+    return int(digits)
+
+
+def audit_event_index(
+    seq: int, at: datetime, action: str, actor: str, request_id: str | None
+) -> dict[str, dict[str, str]]:
+    """Index attributes of an audit event: by request, actor, action; all sorted by time."""
+    attributes = {
+        "GSISK": {"S": f"{stamp(at)}#{seq:012d}"},
+        "GSI2PK": {"S": f"ACTOR#{actor}"},
+        "GSI3PK": {"S": f"ACTION#{action}"},
+        "action": {"S": action},
+        "actor": {"S": actor},
+        "at": {"S": stamp(at)},
+    }
+    if request_id:
+        attributes["GSI1PK"] = {"S": f"REQUEST#{request_id}"}
+        attributes["request_id"] = {"S": request_id}
+    return attributes
+
+
+def audit_head_key(chain: str) -> dict[str, dict[str, str]]:
+    """Key of a chain's head (last position and hash), kept in the main table."""
+    return {"PK": {"S": f"AUDIT#{chain}"}, "SK": {"S": "HEAD"}}
+
+
+# ----- console listings ---------------------------------------------------------------------
+def request_listing(request: AccessRequest) -> dict[str, dict[str, Any]]:
+    """Attributes and index keys that list a request by status, all, waiting step, grant."""
+    content = request.content
+    attributes: dict[str, dict[str, Any]] = {
+        "GSI3PK": {"S": f"STATUS#{request.status.value}"},
+        "GSI4PK": {"S": "REQUESTS"},
+        "requester": {"S": content.email},
+        "platforms": {"SS": sorted(set(content.platforms))},
+        "level": {"S": content.level},
+        "organisation": {"S": content.organization.casefold()},
+        "created_at": {"S": request.created_at.isoformat()},
+    }
+    index = request.current_step_index()
+    if request.status == RequestStatus.PENDING_APPROVAL and index is not None:
+        step = request.steps[index]
+        opened = request.confirmed_at if index == 0 else request.steps[index - 1].decided_at
+        opened = opened or request.created_at
+        who = step.approvers[0] if step.role == "manager" else f"ROLE#{step.role}"
+        attributes["GSI5PK"] = {"S": f"WAITING#{who}"}
+        attributes["GSI5SK"] = {"S": f"{opened.isoformat()}#{request.id}"}
+    if request.status == RequestStatus.APPROVED and request.access_until is not None:
+        attributes["GSI6PK"] = {"S": "GRANTS"}
+        attributes["GSI6SK"] = {"S": f"{request.access_until.isoformat()}#{request.id}"}
+    return attributes
+
+
+# ----- sign-in and sessions -----------------------------------------------------------------
+def signin_key(token_hash: str) -> dict[str, dict[str, str]]:
+    """Key of a sign-in link (by the token's SHA-256)."""
+    return {"PK": {"S": f"SIGNIN#{token_hash}"}, "SK": {"S": "SIGNIN"}}
+
+
+def session_key(session_hash: str) -> dict[str, dict[str, str]]:
+    """Key of a session (by the SHA-256 of the cookie's value)."""
+    return {"PK": {"S": f"SESSION#{session_hash}"}, "SK": {"S": "SESSION"}}
+
+
+def policy_seen_key(version: str) -> dict[str, dict[str, str]]:
+    """Key of the marker saying a policy version was seen (its first use is audited)."""
+    return {"PK": {"S": f"POLICY#{version}"}, "SK": {"S": "POLICY"}}

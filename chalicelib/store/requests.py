@@ -23,13 +23,17 @@ from ..domain.models import (
 from ..domain.people import person_key
 from ..domain.policy import Limits
 from . import keys
+from .audit import AuditLog
+from .console import ConsoleQueries
 from .errors import translate
+from .sessions import SessionStore
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 Item = dict[str, Any]
+OPEN_STATUSES = (RequestStatus.PENDING_CONFIRMATION, RequestStatus.PENDING_APPROVAL)
 # Seconds before the sweep considers a new e-mail (the request that wrote it sends it first).
 OUTBOX_GRACE_SECONDS = 120
 # How long a used or expired link record is kept before DynamoDB's TTL may collect it.
@@ -51,12 +55,16 @@ class RequestStore:
         self._client = client
         self._main = main_table
         self._audit = audit_table
+        self.audit = AuditLog(client, main_table, audit_table)
+        self.sessions = SessionStore(client, main_table, self.audit)
+        self.console = ConsoleQueries(client, main_table)
 
     # ----- items -------------------------------------------------------------------------
     def _request_put(self, request: AccessRequest, condition: str, values: Item) -> Item:
         item: Item = {
             **keys.request_key(request.id),
             **keys.requester_index(request.content.email, request.created_at, request.id),
+            **keys.request_listing(request),
             "version": {"N": str(request.version)},
             "status": {"S": request.status.value},
             "body": {"S": request.model_dump_json()},
@@ -87,22 +95,6 @@ class RequestStore:
                 "UpdateExpression": "SET used_at = :now",
                 "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(used_at)",
                 "ExpressionAttributeValues": {":now": {"S": now.isoformat()}},
-            }
-        }
-
-    def _event_put(self, event: AuditEvent) -> Item:
-        item: Item = {
-            **keys.audit_key(event.request_id, event.actor, event.at, event.event_id),
-            **keys.audit_day_index(event.at, event.request_id, event.event_id),
-            "action": {"S": event.action},
-            "actor": {"S": event.actor},
-            "body": {"S": event.model_dump_json()},
-        }
-        return {
-            "Put": {
-                "TableName": self._audit,
-                "Item": item,
-                "ConditionExpression": "attribute_not_exists(PK)",
             }
         }
 
@@ -180,7 +172,6 @@ class RequestStore:
         hour_ttl = int(request.created_at.timestamp()) + 2 * 3600
         items = [
             self._request_put(request, "attribute_not_exists(PK)", {}),
-            self._event_put(event),
             *(self._token_put(t) for t in tokens),
             *(self._outbox_put(o) for o in outbox),
             self._limit_update(
@@ -194,23 +185,23 @@ class RequestStore:
             ),
         ]
         try:
-            self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
-        except ClientError as error:
-            reasons = [r.get("Code", "") for r in error.response.get("CancellationReasons", [])]
-            failed = [i for i, code in enumerate(reasons) if code == "ConditionalCheckFailed"]
-            if failed and failed[0] == 0:
-                raise Conflict("request exists") from error
-            if failed:
-                limit = "open" if failed[0] == len(items) - 2 else "hourly"
-                raise LimitReached(limit) from error
-            raise translate(error) from error
-        except BotoCoreError as error:
-            raise translate(error) from error
-
-    def record_event(self, event: AuditEvent) -> None:
-        """Append one audit event that changes no request (a refused attempt, a limit hit)."""
-        with _aws_errors():
-            self._client.put_item(**self._event_put(event)["Put"])
+            self.audit.append(event, items)
+        except Conflict as conflict:
+            # Which of our own items was refused: the request (a resubmission) or a limit.
+            cause = conflict.__cause__
+            reasons = (
+                [r.get("Code", "") for r in cause.response.get("CancellationReasons", [])]
+                if isinstance(cause, ClientError)
+                else []
+            )
+            if (
+                reasons[:1] != ["ConditionalCheckFailed"]
+                and "ConditionalCheckFailed" in reasons[: len(items)]
+            ):
+                failed = reasons.index("ConditionalCheckFailed")
+                raise LimitReached("open" if failed == len(items) - 2 else "hourly") from conflict
+            raise
+        self.audit.note_policy_version(request.content.policy_version, request.created_at)
 
     def count_invalid_link(self, source: str, now: datetime) -> int:
         """Count one more unknown or forged link from a source this hour; return the count."""
@@ -237,25 +228,27 @@ class RequestStore:
         previous: AccessRequest,
         request: AccessRequest,
         event: AuditEvent,
-        burnt: LinkToken,
+        burnt: LinkToken | None,
         now: datetime,
         tokens: Sequence[LinkToken] = (),
         outbox: Sequence[OutboxEntry] = (),
     ) -> None:
-        """Write a state change as one transaction, conditioned on the version that was read."""
+        """Write a state change as one transaction, conditioned on the version that was read.
+
+        `burnt` is the e-mail link used, if any (a decision in the console burns none).
+        """
         previous_version = previous.version
         items = [
             *self._assignment_changes(previous, request),
             self._request_put(
                 request, "version = :previous", {":previous": {"N": str(previous_version)}}
             ),
-            self._event_put(event),
-            self._token_burn(burnt, now),
+            *([self._token_burn(burnt, now)] if burnt else []),
             *(self._token_put(t) for t in tokens),
             *(self._outbox_put(o) for o in outbox),
         ]
-        if request.status in (RequestStatus.APPROVED, RequestStatus.REFUSED):
-            # A decided request no longer counts against the requester's open-request limit.
+        if previous.status in OPEN_STATUSES and request.status not in OPEN_STATUSES:
+            # A decided or withdrawn request no longer counts against the open-request limit.
             items.append(
                 {
                     "Update": {
@@ -266,7 +259,7 @@ class RequestStore:
                     }
                 }
             )
-        self._transact(items)
+        self.audit.append(event, items)
 
     def add_links(self, tokens: Sequence[LinkToken], outbox: Sequence[OutboxEntry]) -> None:
         """Store links and the e-mails that carry them, together (a step handed to a deputy)."""
@@ -283,7 +276,7 @@ class RequestStore:
             "body": {"S": delegation.model_dump_json()},
         }
         put = {"Put": {"TableName": self._main, "Item": item}}
-        self._transact([put, self._event_put(event)])
+        self.audit.append(event, [put])
 
     def delegations_of(self, approver: str) -> list[Delegation]:
         """Return an approver's delegations (one Query)."""
@@ -450,20 +443,5 @@ class RequestStore:
         return token
 
     def events_for(self, request_id: str) -> list[AuditEvent]:
-        """Return a request's audit events in time order (one Query)."""
-        events: list[AuditEvent] = []
-        kwargs: Item = {
-            "TableName": self._audit,
-            "KeyConditionExpression": "PK = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": f"REQUEST#{request_id}"}},
-            "ConsistentRead": True,
-        }
-        with _aws_errors():
-            while True:
-                page = self._client.query(**kwargs)
-                events.extend(
-                    AuditEvent.model_validate_json(i["body"]["S"]) for i in page.get("Items", [])
-                )
-                if "LastEvaluatedKey" not in page:
-                    return events
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        """Return a request's audit events in the order they happened."""
+        return [chained.event for chained in self.audit.events_for_request(request_id)]

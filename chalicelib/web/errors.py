@@ -25,6 +25,7 @@ from ..domain.errors import (
 )
 from .context import page_lang
 from .forms import BadForm
+from .i18n import catalogue
 from .pages import render_page
 
 log = logging.getLogger("sesame")
@@ -61,7 +62,8 @@ def _problem_page(request: Request, error: Exception, status: int, problem: str)
         }
     if isinstance(error, Delegated):
         decided = {"deputy": error.deputy, "until": error.until}
-    if isinstance(error, NotAnApprover):
+    if isinstance(error, NotAnApprover) and catalogue("fr").get(f"duty.{error.reason}"):
+        # A duty rule the visitor can read about; other refusals say nothing more (no leak).
         decided = {"reason": error.reason}
     return render_page(
         "problem.html",

@@ -74,6 +74,20 @@ def item_counts() -> dict[str, int]:
     return {name: dynamodb.scan(TableName=name, Select="COUNT")["Count"] for name in (MAIN, AUDIT)}
 
 
+def state_counts() -> dict[str, int]:
+    """Count what a state change writes: main-table items, and audit events other than the
+    record that a link was opened (a GET audits its reader and changes nothing else)."""
+    dynamodb = boto3.client("dynamodb")
+    audit = dynamodb.scan(
+        TableName=AUDIT,
+        Select="COUNT",
+        FilterExpression="#action <> :opened",
+        ExpressionAttributeNames={"#action": "action"},
+        ExpressionAttributeValues={":opened": {"S": "link_opened"}},
+    )["Count"]
+    return {MAIN: dynamodb.scan(TableName=MAIN, Select="COUNT")["Count"], AUDIT: audit}
+
+
 def link_with(mail: SentEmail, kind: str) -> str:
     """Return the path of the mail's link of one kind (confirm, decide, status)."""
     for link in mail.links:

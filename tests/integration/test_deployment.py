@@ -27,7 +27,9 @@ AUDIT_ACTIONS = {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query"}
 @pytest.fixture(scope="module")
 def package() -> Path:
     """The dev package that `make package STAGE=dev` built (built now when missing)."""
-    if not (BUILD / "sam.json").exists():
+    template = BUILD / "sam.json"
+    sources = [PROJECT_ROOT / "infra" / "template.json", PROJECT_ROOT / "app.py"]
+    if not template.exists() or any(s.stat().st_mtime > template.stat().st_mtime for s in sources):
         subprocess.run(["make", "package", "STAGE=dev"], cwd=PROJECT_ROOT, check=True)
     return BUILD
 

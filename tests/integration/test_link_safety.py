@@ -12,12 +12,12 @@ from tests.integration.conftest import (
     file_request,
     hidden,
     html,
-    item_counts,
     link_with,
     outbox,
     path_of,
     post_form,
     press,
+    state_counts,
 )
 
 pytestmark = pytest.mark.integration
@@ -33,7 +33,7 @@ def scan_every_link(client: Client) -> None:
 
 
 def snapshot(client: Client) -> tuple[dict[str, int], int]:
-    return item_counts(), len(outbox())
+    return state_counts(), len(outbox())
 
 
 def test_scanners_change_nothing_and_the_human_still_decides_once(client: Client) -> None:

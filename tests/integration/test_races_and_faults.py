@@ -48,7 +48,9 @@ def test_two_officers_deciding_at_once_give_exactly_one_decision(
 ) -> None:
     services = get_services()
     store = services.store
-    monkeypatch.setattr(store, "_client", SerialisedClient(store._client))
+    serialised = SerialisedClient(store._client)
+    monkeypatch.setattr(store, "_client", serialised)
+    monkeypatch.setattr(store.audit, "_client", serialised)
     apply_transition = store.apply_transition
     for _ in range(ROUNDS):
         tokens = _security_step_links(client)

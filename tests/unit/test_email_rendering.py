@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 
@@ -109,14 +110,23 @@ def test_every_email_renders_in_both_languages_with_a_text_part() -> None:
         "link_expires_at": NOW,
         "delegation": delegation,
         "refusal": refused.steps[0],
+        "signin_url": "https://s/signin/T",
+        "link": SimpleNamespace(expires_at=NOW),
     }
+    from chalicelib.domain.lifecycle import revoke
+
+    revoked = revoke(approved, "rssi.demo@mcn.gouv.qc.ca", "Fin du projet.", NOW)
     names = sorted(
         p.name.removesuffix(".subject.txt") for p in (TEMPLATES / "email").glob("*.subject.txt")
     )
     assert len(names) >= 5
     for name in names:
         for lang in ("fr", "en"):
-            chosen = {"request_refused": refused, "request_approved": approved}.get(name, request)
+            chosen = {
+                "request_refused": refused,
+                "request_approved": approved,
+                "access_revoked": revoked,
+            }.get(name, request)
             mail = render_email(TEMPLATES, name, [lang], {**context, "request": chosen})
             assert mail.subject and "\n" not in mail.subject, name
             assert len(mail.text) > 80, (name, lang)

@@ -1,0 +1,255 @@
+"""Use cases behind the officers' console and "my requests": read, decide, revoke, withdraw,
+export. Each state change is one transaction with its audit event (as for e-mail links)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from ..domain.errors import Conflict, InvalidTransition, NotAnApprover, NotFound
+from ..domain.lifecycle import revoke, withdraw
+from ..domain.models import AccessRequest, AuditEvent, ClientInfo, Decision, LinkKind
+from ..domain.stats import Dashboard, dashboard, step_opened_at
+from ..domain.workflow import decide, raise_if_decided
+from ..store.audit import AuditFilter, ChainedEvent, EventPage
+from ..store.console import RequestFilter, RequestPage
+from .audit import refused_attempt
+from .context import Services
+from .decide import _follow_ups
+from .mail import compose, deliver, issue_link
+
+SECURITY_ROLE = "security"
+DASHBOARD_DAYS = 90
+
+
+@dataclass(frozen=True)
+class WaitingStep:
+    """A request whose current step waits for a decision, and since when."""
+
+    request: AccessRequest
+    step_index: int
+    since: datetime
+    age: timedelta
+
+
+def _waiting(services: Services, who: str) -> list[WaitingStep]:
+    now = services.clock()
+    found = []
+    for request in services.store.console.waiting_for(who):
+        index = request.current_step_index()
+        if index is None:
+            continue
+        since = step_opened_at(request, index) or request.created_at
+        found.append(WaitingStep(request, index, since, now - since))
+    return found
+
+
+def security_queue(services: Services) -> list[WaitingStep]:
+    """Security steps waiting for an officer, oldest first."""
+    return _waiting(services, f"ROLE#{SECURITY_ROLE}")
+
+
+def steps_waiting_for(services: Services, email: str) -> list[WaitingStep]:
+    """Manager steps waiting for this person, oldest first."""
+    return _waiting(services, email)
+
+
+def my_requests(services: Services, email: str) -> list[AccessRequest]:
+    """The person's own requests, newest first."""
+    return services.store.console.requests_of(email)
+
+
+def requests_page(
+    services: Services, wanted: RequestFilter, limit: int, start: dict[str, object] | None
+) -> RequestPage:
+    """One page of requests for the console (one Query)."""
+    return services.store.console.requests_page(wanted, limit, start)
+
+
+def grants_page(
+    services: Services, wanted: RequestFilter, limit: int, start: dict[str, object] | None
+) -> RequestPage:
+    """One page of active grants, soonest to end first (one Query)."""
+    return services.store.console.grants_page(wanted, services.clock(), limit, start)
+
+
+def load(services: Services, request_id: str) -> AccessRequest:
+    """Return a request or raise NotFound."""
+    request = services.store.load_request(request_id) if request_id.isalnum() else None
+    if request is None:
+        raise NotFound("request")
+    return request
+
+
+def request_detail(services: Services, request_id: str) -> tuple[AccessRequest, list[ChainedEvent]]:
+    """A request and its whole audit timeline (every event, with its place in the chain)."""
+    request = load(services, request_id)
+    return request, services.store.audit.events_for_request(request.id)
+
+
+def _event(
+    services: Services,
+    request_id: str | None,
+    action: str,
+    actor: str,
+    client: ClientInfo,
+    *,
+    step: int | None = None,
+    comment: str | None = None,
+) -> AuditEvent:
+    return AuditEvent.model_validate(
+        {
+            "request_id": request_id,
+            "event_id": services.new_id(),
+            "at": services.clock(),
+            "action": action,
+            "actor": actor,
+            "via": "console",
+            "step": step,
+            "comment": comment,
+            "source_ip": client.source_ip,
+            "user_agent": client.user_agent,
+        }
+    )
+
+
+def decide_in_console(
+    services: Services,
+    request_id: str,
+    step_index: int,
+    person: str,
+    decision: Decision,
+    comment: str,
+    client: ClientInfo,
+) -> AccessRequest:
+    """Decide the step a request waits on, signed in (a manager's, or an officer's)."""
+    request = load(services, request_id)
+    if step_index != request.current_step_index():
+        if 0 <= step_index < len(request.steps):
+            raise_if_decided(request, step_index)
+        raise InvalidTransition("this step is not waiting for a decision")
+    now = services.clock()
+    try:
+        decided = decide(request, step_index, person, decision, comment, now, "console")
+    except NotAnApprover as refused:
+        refused_attempt(services, request.id, person, refused.reason, client, step=step_index)
+        raise
+    links, emails = _follow_ups(services, decided, now)
+    event = _event(
+        services,
+        request.id,
+        "approved" if decision == "approve" else "refused",
+        person,
+        client,
+        step=step_index,
+        comment=comment.strip() or None,
+    )
+    try:
+        services.store.apply_transition(
+            request, decided, event, None, now, links, [e.entry for e in emails]
+        )
+    except Conflict:
+        latest = services.store.load_request(request.id)
+        if latest is not None:
+            raise_if_decided(latest, step_index)
+        raise
+    deliver(services, emails)
+    return decided
+
+
+def revoke_grant(
+    services: Services, request_id: str, officer: str, reason: str, client: ClientInfo
+) -> AccessRequest:
+    """End an active grant now; the requester is told why by e-mail."""
+    request = load(services, request_id)
+    now = services.clock()
+    revoked = revoke(request, officer, reason, now)
+    status_url, status_link = issue_link(services, revoked, LinkKind.STATUS, now)
+    email = compose(
+        services,
+        revoked,
+        "access_revoked",
+        [revoked.content.email],
+        [revoked.lang],
+        now,
+        {"status_url": status_url},
+    )
+    event = _event(
+        services, request.id, "revoked", officer, client, comment=revoked.revocation_reason
+    )
+    services.store.apply_transition(
+        request, revoked, event, None, now, [status_link], [email.entry]
+    )
+    deliver(services, [email])
+    return revoked
+
+
+def withdraw_request(
+    services: Services, request_id: str, person: str, client: ClientInfo
+) -> AccessRequest:
+    """The requester takes back a request nobody has finished deciding."""
+    request = load(services, request_id)
+    if request.content.email != person:
+        raise NotAnApprover("not the requester")  # same answer as a request of someone else
+    withdrawn = withdraw(request, person, services.clock())
+    event = _event(services, request.id, "withdrawn", person, client)
+    services.store.apply_transition(request, withdrawn, event, None, services.clock())
+    return withdrawn
+
+
+def dashboard_figures(services: Services, days: int = DASHBOARD_DAYS) -> Dashboard:
+    """Figures over the requests filed in the last `days` days."""
+    now = services.clock()
+    return dashboard(services.store.console.requests_between(now - timedelta(days=days), now))
+
+
+def audit_page(
+    services: Services, wanted: AuditFilter, limit: int, start: dict[str, object] | None
+) -> EventPage:
+    """One page of the audit log, newest first (one Query)."""
+    return services.store.audit.page(wanted, limit, start)
+
+
+def export_grants(
+    services: Services, wanted: RequestFilter, officer: str, what: str, client: ClientInfo
+) -> list[AccessRequest]:
+    """Every active grant matching the filters; the export itself is audited."""
+    grants = list(services.store.console.all_grants(wanted, services.clock()))
+    services.store.audit.append(
+        _event(services, None, "exported", officer, client, comment=f"{what}: {len(grants)}")
+    )
+    return grants
+
+
+def export_audit(
+    services: Services, wanted: AuditFilter, officer: str, what: str, client: ClientInfo
+) -> list[ChainedEvent]:
+    """Every audit event matching the filters; the export itself is audited (afterwards)."""
+    events = list(_all(services, wanted))
+    services.store.audit.append(
+        _event(services, None, "exported", officer, client, comment=f"{what}: {len(events)}")
+    )
+    return events
+
+
+def _all(services: Services, wanted: AuditFilter) -> Iterator[ChainedEvent]:
+    return services.store.audit.all_matching(wanted)
+
+
+def link_opened(
+    services: Services, request: AccessRequest, person: str, step: int | None, client: ClientInfo
+) -> None:
+    """Audit that an e-mail link was opened (GET): who it was sent to, from where."""
+    event = AuditEvent(
+        request_id=request.id,
+        event_id=services.new_id(),
+        at=services.clock(),
+        action="link_opened",
+        actor=person,
+        via="link",
+        step=step,
+        source_ip=client.source_ip,
+        user_agent=client.user_agent,
+    )
+    services.store.audit.append(event)

@@ -1,0 +1,168 @@
+"""Sign in without a password (a one-time link by e-mail), stay signed in, sign out."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from dataclasses import dataclass
+
+from .. import aws
+from ..domain.errors import Conflict, DomainError, LinkExpired, LinkUsed, NotFound
+from ..domain.models import AuditEvent, ClientInfo, Lang
+from ..domain.sessions import (
+    Session,
+    SessionState,
+    SigninLink,
+    needs_touch,
+    new_signin_link,
+    safe_next_path,
+    session_state,
+    signin_link_expired,
+)
+from ..links import link_url, new_token, token_hash, well_formed
+from ..notify.messages import render_email
+from ..notify.ses import DeliveryFailed, send_email
+from ..store.sessions import SessionStore
+from .context import Services
+
+log = logging.getLogger(__name__)
+EMAIL_RE = re.compile(r"^[a-z0-9._%+'-]+@[a-z0-9-]+(\.[a-z0-9-]+)+$")
+MAX_EMAIL = 254
+
+
+def _sessions(services: Services) -> SessionStore:
+    return services.store.sessions
+
+
+def valid_email(value: str) -> bool:
+    """Tell whether a typed address looks like an e-mail address (the only error /login shows)."""
+    return len(value) <= MAX_EMAIL and bool(EMAIL_RE.match(value))
+
+
+def request_signin(services: Services, email: str, next_path: str, lang: Lang) -> None:
+    """E-mail a one-time sign-in link if the address may sign in; say nothing either way.
+
+    Whoever has a work address of an allowed domain may sign in (to follow their requests);
+    what they then see depends on who they are.
+    """
+    if not valid_email(email) or not services.policy.email_domain_allowed(email):
+        return
+    now = services.clock()
+    token = new_token()
+    link = new_signin_link(token_hash(token), email, now, safe_next_path(next_path), lang)
+    _sessions(services).add_signin_link(link)
+    message = render_email(
+        services.settings.templates_dir,
+        "signin",
+        [lang],
+        {
+            "policy": services.policy,
+            "signin_url": link_url(services.settings.public_base_url, "login", token),
+            "link": link,
+        },
+    )
+    try:
+        send_email(
+            aws.ses(),
+            services.policy.organisation.sender,
+            [email],
+            message,
+            now,
+            services.settings.ses_configuration_set,
+        )
+    except DeliveryFailed as error:
+        # The person asks again; the page does not tell known from unknown addresses.
+        log.warning("sign-in e-mail not accepted: %s", error)
+
+
+def open_signin(services: Services, token: str) -> SigninLink:
+    """Return a sign-in link that can still be used, or raise why not (changes nothing)."""
+    if not well_formed(token):
+        raise NotFound("sign-in link")
+    link = _sessions(services).load_signin_link(token_hash(token))
+    if link is None:
+        raise NotFound("sign-in link")
+    if link.used_at is not None:
+        raise LinkUsed("sign-in")
+    if signin_link_expired(link, services.clock()):
+        raise LinkExpired("sign-in")
+    return link
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A new session: the cookie value (given once, never stored) and where to go next."""
+
+    cookie_value: str
+    session: Session
+    next_path: str
+
+
+def sign_in(
+    services: Services, token: str, previous_cookie: str | None, client: ClientInfo
+) -> SignedIn:
+    """Use a sign-in link once: start a new session (replacing any previous one) and audit."""
+    link = open_signin(services, token)
+    now = services.clock()
+    cookie_value = new_token()
+    session = Session(
+        session_hash=token_hash(cookie_value), email=link.email, created_at=now, last_seen_at=now
+    )
+    event = AuditEvent(
+        request_id=None,
+        event_id=services.new_id(),
+        at=now,
+        action="signed_in",
+        actor=link.email,
+        via="link",
+        source_ip=client.source_ip,
+        user_agent=client.user_agent,
+    )
+    replaces = (
+        token_hash(previous_cookie) if previous_cookie and well_formed(previous_cookie) else None
+    )
+    try:
+        _sessions(services).open_session(link, session, event, replaces)
+    except Conflict:
+        raise LinkUsed("sign-in") from None
+    return SignedIn(cookie_value=cookie_value, session=session, next_path=link.next_path)
+
+
+def current_session(services: Services, cookie_value: str | None) -> Session | None:
+    """Return the session a cookie stands for, if it is still active; record the activity."""
+    if not cookie_value or not well_formed(cookie_value):
+        return None
+    store = _sessions(services)
+    session = store.load_session(token_hash(cookie_value))
+    if session is None:
+        return None
+    now = services.clock()
+    if session_state(session, now) != SessionState.ACTIVE:
+        try:
+            store.drop_session(session.session_hash)
+        except DomainError as error:
+            log.warning("timed-out session not dropped: %s", error)
+        return None
+    if needs_touch(session, now):
+        try:
+            store.touch_session(session.session_hash, now)
+        except DomainError as error:  # the page still works; the idle clock is a minute late
+            log.warning("session activity not recorded: %s", error)
+    return session
+
+
+def sign_out(services: Services, session: Session, client: ClientInfo) -> None:
+    """End a session server-side (its cookie no longer works anywhere) and audit it."""
+    event = AuditEvent(
+        request_id=None,
+        event_id=services.new_id(),
+        at=services.clock(),
+        action="signed_out",
+        actor=session.email,
+        via="console",
+        source_ip=client.source_ip,
+        user_agent=client.user_agent,
+    )
+    with contextlib.suppress(Conflict):  # already ended (two tabs signing out)
+        _sessions(services).end_session(session.session_hash, event)

@@ -1,0 +1,382 @@
+"""The audit log: one hash chain of events in the audit table, only ever appended to.
+
+`append` is the single way in: it reads the chain's head (kept in the main table), chains the
+event to it and writes, in ONE TransactWriteItems, the caller's own items (the state change),
+the event (`attribute_not_exists`) and the new head (conditioned on the head it read). Two
+writers that read the same head cannot both win, so the chain never forks; the loser re-reads
+the head and tries again, unless its own items were refused (then it is a plain Conflict).
+The store offers no way to update or delete an event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import ValidationError
+
+from ..domain.audit_chain import (
+    ChainLink,
+    Problem,
+    StoredEvent,
+    Verdict,
+    next_link,
+    verify_chain,
+)
+from ..domain.errors import Conflict, DomainError, ServiceUnavailable
+from ..domain.models import AuditEvent
+from . import keys
+from .errors import translate
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+Item = dict[str, Any]
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 60
+BACKOFF_FIRST_SECONDS = 0.002
+BACKOFF_CAP_SECONDS = 0.1
+_LOST_RACE = {"ConditionalCheckFailed", "TransactionConflict"}
+_INDEX_ATTRIBUTES = ("GSISK", "GSI1PK", "GSI2PK", "GSI3PK", "action", "actor", "at", "request_id")
+_random = secrets.SystemRandom()
+
+
+@dataclass(frozen=True)
+class ChainedEvent:
+    """An audit event with its place in the chain."""
+
+    seq: int
+    prev: str
+    hash: str
+    event: AuditEvent
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What the audit page asks for; `until` is exclusive. Empty fields do not filter."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    actor: str | None = None
+    action: str | None = None
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class EventPage:
+    """One page of events, newest first, and where the next page starts (None: last page)."""
+
+    events: list[ChainedEvent]
+    next_key: Item | None
+
+
+@contextmanager
+def _aws_errors() -> Iterator[None]:
+    try:
+        yield
+    except (ClientError, BotoCoreError) as error:
+        raise translate(error) from error
+
+
+def _reasons(error: ClientError) -> list[str]:
+    return [r.get("Code", "None") for r in error.response.get("CancellationReasons", [])]
+
+
+class AuditLog:
+    """Append to, read and check one chain of audit events."""
+
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        main_table: str,
+        audit_table: str,
+        chain: str = "main",
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._client = client
+        self._main = main_table
+        self._audit = audit_table
+        self.chain = chain
+        self._sleep = sleep
+        self._versions_seen: set[str] = set()
+        self.retries = 0  # lost races since this object was made (the benchmark reads it)
+
+    # ----- writing ---------------------------------------------------------------------------
+    def head(self) -> ChainLink | None:
+        """Return the chain's last position and hash (strongly consistent), None if empty."""
+        with _aws_errors():
+            item = self._client.get_item(
+                TableName=self._main, Key=keys.audit_head_key(self.chain), ConsistentRead=True
+            ).get("Item")
+        if item is None:
+            return None
+        return ChainLink(seq=int(item["seq"]["N"]), hash=item["hash"]["S"])
+
+    def _event_put(self, event: AuditEvent, body: str, link: ChainLink, prev: str) -> Item:
+        item: Item = {
+            **keys.audit_event_key(self.chain, link.seq),
+            **keys.audit_event_index(
+                link.seq, event.at, event.action, event.actor, event.request_id
+            ),
+            "seq": {"N": str(link.seq)},
+            "prev": {"S": prev},
+            "hash": {"S": link.hash},
+            "body": {"S": body},
+        }
+        return {
+            "Put": {
+                "TableName": self._audit,
+                "Item": item,
+                "ConditionExpression": "attribute_not_exists(PK)",
+            }
+        }
+
+    def _head_put(self, read: ChainLink | None, link: ChainLink, at: datetime) -> Item:
+        put: Item = {
+            "TableName": self._main,
+            "Item": {
+                **keys.audit_head_key(self.chain),
+                "seq": {"N": str(link.seq)},
+                "hash": {"S": link.hash},
+                "at": {"S": keys.stamp(at)},
+            },
+        }
+        if read is None:
+            put["ConditionExpression"] = "attribute_not_exists(PK)"
+        else:
+            put["ConditionExpression"] = "seq = :read"
+            put["ExpressionAttributeValues"] = {":read": {"N": str(read.seq)}}
+        return {"Put": put}
+
+    def append(self, event: AuditEvent, with_items: Sequence[Item] = ()) -> ChainedEvent:
+        """Chain an event and write it with `with_items` (the state change), all or nothing.
+
+        Raises Conflict when one of `with_items` is refused (someone changed the request
+        first), ServiceUnavailable when DynamoDB is throttling or the chain stays contended.
+        """
+        body = event.model_dump_json()
+        for attempt in range(MAX_ATTEMPTS):
+            read = self.head()
+            link, prev = next_link(read, body)
+            items = [
+                *with_items,
+                self._event_put(event, body, link, prev),
+                self._head_put(read, link, event.at),
+            ]
+            writes: list[TransactWriteItemTypeDef] = items  # type: ignore[assignment]
+            try:
+                self._client.transact_write_items(TransactItems=writes)
+            except ClientError as error:
+                reasons = _reasons(error)
+                own, chain = reasons[: len(with_items)], reasons[len(with_items) :]
+                lost_race = bool(chain) and set(chain) <= _LOST_RACE | {"None"}
+                if not lost_race or any(code != "None" for code in own) or set(chain) == {"None"}:
+                    raise translate(error) from error
+                self.retries += 1
+                ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_FIRST_SECONDS * 2**attempt)
+                self._sleep(_random.uniform(0, ceiling))
+                continue
+            except BotoCoreError as error:
+                raise translate(error) from error
+            return ChainedEvent(seq=link.seq, prev=prev, hash=link.hash, event=event)
+        raise ServiceUnavailable("the audit chain stayed busy")
+
+    def note_policy_version(self, version: str, at: datetime) -> None:
+        """Audit the first use of a policy version (once; a failure is retried next time)."""
+        if version in self._versions_seen:
+            return
+        marker = keys.policy_seen_key(version)
+        try:
+            with _aws_errors():
+                found = self._client.get_item(
+                    TableName=self._main, Key=marker, ConsistentRead=True
+                ).get("Item")
+            if found is None:
+                event = AuditEvent(
+                    request_id=None,
+                    event_id=hashlib.sha256(f"policy:{version}".encode()).hexdigest()[:16],
+                    at=at,
+                    action="policy_version_seen",
+                    actor="system",
+                    via="form",
+                    comment=version,
+                )
+                put = {
+                    "Put": {
+                        "TableName": self._main,
+                        "Item": {**marker, "first_seen_at": {"S": keys.stamp(at)}},
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                }
+                self.append(event, [put])
+        except Conflict:
+            pass  # another process recorded it first
+        except DomainError as error:
+            log.warning("policy version %s not audited yet: %s", version, error)
+            return
+        self._versions_seen.add(version)
+
+    # ----- reading ---------------------------------------------------------------------------
+    def _chained(self, item: Item) -> ChainedEvent | None:
+        """Turn an index item into an event; items outside the chain are never shown."""
+        if item.get("PK", {}).get("S") != keys.chain_partition(self.chain):
+            return None
+        try:
+            event = AuditEvent.model_validate_json(item["body"]["S"])
+        except (KeyError, ValidationError):
+            return None  # unreadable: the integrity check names it
+        return ChainedEvent(
+            seq=int(item["seq"]["N"]), prev=item["prev"]["S"], hash=item["hash"]["S"], event=event
+        )
+
+    def events_for_request(self, request_id: str) -> list[ChainedEvent]:
+        """Return a request's events in the order they happened."""
+        kwargs: Item = {
+            "TableName": self._audit,
+            "IndexName": "ByRequest",
+            "KeyConditionExpression": "GSI1PK = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": f"REQUEST#{request_id}"}},
+        }
+        found: list[ChainedEvent] = []
+        with _aws_errors():
+            while True:
+                page = self._client.query(**kwargs)
+                found.extend(e for i in page.get("Items", []) if (e := self._chained(i)))
+                if "LastEvaluatedKey" not in page:
+                    return sorted(found, key=lambda e: e.seq)
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _page_key(self, wanted: AuditFilter) -> tuple[str, str, Item]:
+        """Choose the index for a filter: request, then actor, then action, else all by time."""
+        if wanted.request_id:
+            return "ByRequest", "GSI1PK = :pk", {":pk": {"S": f"REQUEST#{wanted.request_id}"}}
+        if wanted.actor:
+            return "ByActor", "GSI2PK = :pk", {":pk": {"S": f"ACTOR#{wanted.actor}"}}
+        if wanted.action:
+            return "ByAction", "GSI3PK = :pk", {":pk": {"S": f"ACTION#{wanted.action}"}}
+        return "ByTime", "PK = :pk", {":pk": {"S": keys.chain_partition(self.chain)}}
+
+    def _page_query(self, wanted: AuditFilter, limit: int) -> Item:
+        index, key, values = self._page_key(wanted)
+        if wanted.since:
+            values[":since"] = {"S": keys.stamp(wanted.since)}
+        if wanted.until:
+            values[":until"] = {"S": keys.stamp(wanted.until)}
+        if wanted.since and wanted.until:
+            key += " AND GSISK BETWEEN :since AND :until"
+        elif wanted.since:
+            key += " AND GSISK >= :since"
+        elif wanted.until:
+            key += " AND GSISK < :until"
+        query: Item = {
+            "TableName": self._audit,
+            "IndexName": index,
+            "KeyConditionExpression": key,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        filters = []
+        if wanted.actor and index != "ByActor":
+            filters.append("actor = :actor")
+            values[":actor"] = {"S": wanted.actor}
+        if wanted.action and index != "ByAction":
+            filters.append("#action = :action")
+            values[":action"] = {"S": wanted.action}
+            query["ExpressionAttributeNames"] = {"#action": "action"}
+        if filters:
+            query["FilterExpression"] = " AND ".join(filters)
+        return query
+
+    def page(self, wanted: AuditFilter, limit: int, start: Item | None = None) -> EventPage:
+        """Return one page of events matching the filter, newest first: exactly one Query."""
+        query = self._page_query(wanted, limit)
+        if start:
+            query["ExclusiveStartKey"] = start
+        with _aws_errors():
+            response = self._client.query(**query)
+        events = [e for i in response.get("Items", []) if (e := self._chained(i))]
+        return EventPage(events=events, next_key=response.get("LastEvaluatedKey"))
+
+    def all_matching(self, wanted: AuditFilter, page_size: int = 500) -> Iterator[ChainedEvent]:
+        """Yield every event matching the filter, newest first (exports)."""
+        start: Item | None = None
+        while True:
+            found = self.page(wanted, page_size, start)
+            yield from found.events
+            if found.next_key is None:
+                return
+            start = found.next_key
+
+    # ----- checking --------------------------------------------------------------------------
+    def _stored(self, item: Item) -> StoredEvent:
+        body = item.get("body", {}).get("S", "")
+        seq = int(item["seq"]["N"]) if "seq" in item else None
+        position = keys.seq_of(item["SK"]["S"])
+        index_ok = False
+        try:
+            event = AuditEvent.model_validate_json(body)
+            expected = keys.audit_event_index(
+                seq or 0, event.at, event.action, event.actor, event.request_id
+            )
+            index_ok = all(item.get(name) == expected.get(name) for name in _INDEX_ATTRIBUTES)
+        except ValidationError:
+            pass
+        return StoredEvent(
+            position=position,
+            key=item["SK"]["S"],
+            seq=seq,
+            prev=item.get("prev", {}).get("S", ""),
+            hash=item.get("hash", {}).get("S", ""),
+            body=body,
+            index_ok=index_ok,
+        )
+
+    def _walk(self, key: str, values: Item, limit: int | None = None) -> Iterator[StoredEvent]:
+        kwargs: Item = {
+            "TableName": self._audit,
+            "KeyConditionExpression": key,
+            "ExpressionAttributeValues": {
+                ":pk": {"S": keys.chain_partition(self.chain)},
+                **values,
+            },
+            "ConsistentRead": True,
+        }
+        if limit:
+            kwargs["Limit"] = limit
+        with _aws_errors():
+            while True:
+                page = self._client.query(**kwargs)
+                yield from (self._stored(item) for item in page.get("Items", []))
+                if "LastEvaluatedKey" not in page or limit:
+                    return
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def verify(self, anchor: ChainLink | None = None) -> Verdict:
+        """Walk the whole chain; say "intact, N events, last hash ..." or the first bad event.
+
+        The check runs against the head read first, so events appended meanwhile by the app
+        are left for the next check; an item beyond that head while the head has not moved
+        was not written by the app.
+        """
+        head = self.head()
+        if head is None:
+            return verify_chain(self._walk("PK = :pk", {}), None, anchor)
+        last_key = {":last": keys.audit_event_key(self.chain, head.seq)["SK"]}
+        verdict = verify_chain(self._walk("PK = :pk AND SK <= :last", last_key), head, anchor)
+        if not verdict.intact:
+            return verdict
+        beyond = next(self._walk("PK = :pk AND SK > :last", last_key, limit=1), None)
+        if beyond is not None and self.head() == head:
+            detail = f"unexpected item {beyond.key!r} after the head (event {head.seq})"
+            return Verdict(head.seq, None, Problem(head.seq + 1, "forged", detail))
+        return verdict

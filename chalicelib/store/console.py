@@ -1,0 +1,197 @@
+"""What the console and "my requests" list: each page is ONE Query on an index, never a Scan.
+
+Indexes (see docs/data-model.md): `ByRequester`, `ByStatus` and `AllRequests` sort requests
+by creation; `WaitingSteps` lists the steps waiting for a person or a role, oldest first;
+`Grants` lists approved requests by end of access. Filters that no index keys (platform,
+level, organisation, ...) are FilterExpressions of that same Query, so a filtered page may
+hold fewer rows than the page size; the cursor then leads to the next one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ..domain.models import AccessRequest, RequestStatus
+from .errors import translate
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+Item = dict[str, Any]
+QUEUE_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class RequestFilter:
+    """Filters of the requests and grants pages; empty fields do not filter."""
+
+    status: RequestStatus | None = None
+    platform: str | None = None
+    level: str | None = None
+    organisation: str | None = None
+    requester: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None  # exclusive
+
+
+@dataclass(frozen=True)
+class RequestPage:
+    """One page of requests and where the next one starts (None: this is the last)."""
+
+    requests: list[AccessRequest]
+    next_key: Item | None
+
+
+class ConsoleQueries:
+    """Read-only listings of requests for the console and for "my requests"."""
+
+    def __init__(self, client: DynamoDBClient, main_table: str) -> None:
+        self._client = client
+        self._main = main_table
+
+    def _query(self, query: Item) -> tuple[list[AccessRequest], Item | None]:
+        try:
+            response = self._client.query(**query)
+        except (ClientError, BotoCoreError) as error:
+            raise translate(error) from error
+        found = [AccessRequest.model_validate_json(i["body"]["S"]) for i in response["Items"]]
+        return found, response.get("LastEvaluatedKey")
+
+    @staticmethod
+    def _filters(wanted: RequestFilter, query: Item, *, keyed: set[str]) -> None:
+        """Add the FilterExpression for what the chosen index does not key."""
+        parts: list[str] = []
+        values: Item = query["ExpressionAttributeValues"]
+        names: dict[str, str] = {}
+        if wanted.status and "status" not in keyed:
+            parts.append("#status = :status")
+            names["#status"] = "status"
+            values[":status"] = {"S": wanted.status.value}
+        if wanted.platform:
+            parts.append("contains(platforms, :platform)")
+            values[":platform"] = {"S": wanted.platform}
+        if wanted.level:
+            parts.append("#level = :level")
+            names["#level"] = "level"
+            values[":level"] = {"S": wanted.level}
+        if wanted.organisation:
+            parts.append("contains(organisation, :organisation)")
+            values[":organisation"] = {"S": wanted.organisation.casefold()}
+        if wanted.requester and "requester" not in keyed:
+            parts.append("requester = :requester")
+            values[":requester"] = {"S": wanted.requester}
+        if "created" not in keyed:
+            if wanted.since:
+                parts.append("created_at >= :since")
+                values[":since"] = {"S": wanted.since.isoformat()}
+            if wanted.until:
+                parts.append("created_at < :until")
+                values[":until"] = {"S": wanted.until.isoformat()}
+        if parts:
+            query["FilterExpression"] = " AND ".join(parts)
+        if names:
+            query["ExpressionAttributeNames"] = names
+
+    def requests_page(
+        self, wanted: RequestFilter, limit: int, start: Item | None = None
+    ) -> RequestPage:
+        """Return one page of requests, newest first: exactly one Query."""
+        if wanted.requester:
+            index, key, keyed = "ByRequester", "GSI1PK = :pk", {"requester", "created"}
+            values: Item = {":pk": {"S": f"REQUESTER#{wanted.requester}"}}
+        elif wanted.status:
+            index, key, keyed = "ByStatus", "GSI3PK = :pk", {"status", "created"}
+            values = {":pk": {"S": f"STATUS#{wanted.status.value}"}}
+        else:
+            index, key, keyed = "AllRequests", "GSI4PK = :pk", {"created"}
+            values = {":pk": {"S": "REQUESTS"}}
+        if wanted.since and wanted.until:
+            key += " AND GSI1SK BETWEEN :since AND :until"
+        elif wanted.since:
+            key += " AND GSI1SK >= :since"
+        elif wanted.until:
+            key += " AND GSI1SK < :until"
+        if wanted.since:
+            values[":since"] = {"S": wanted.since.isoformat()}
+        if wanted.until:
+            values[":until"] = {"S": wanted.until.isoformat()}
+        query: Item = {
+            "TableName": self._main,
+            "IndexName": index,
+            "KeyConditionExpression": key,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        self._filters(wanted, query, keyed=keyed)
+        if start:
+            query["ExclusiveStartKey"] = start
+        requests, next_key = self._query(query)
+        return RequestPage(requests, next_key)
+
+    def requests_between(self, since: datetime, until: datetime) -> Iterator[AccessRequest]:
+        """Yield every request created in a period (the dashboard), page by page."""
+        start: Item | None = None
+        while True:
+            page = self.requests_page(RequestFilter(since=since, until=until), 500, start)
+            yield from page.requests
+            if page.next_key is None:
+                return
+            start = page.next_key
+
+    def waiting_for(self, who: str) -> list[AccessRequest]:
+        """Requests whose current step waits for a person (an address) or a role, oldest first.
+
+        `who` is an address for manager steps, `ROLE#<role>` for a group such as security.
+        """
+        requests, _ = self._query(
+            {
+                "TableName": self._main,
+                "IndexName": "WaitingSteps",
+                "KeyConditionExpression": "GSI5PK = :pk",
+                "ExpressionAttributeValues": {":pk": {"S": f"WAITING#{who}"}},
+                "ScanIndexForward": True,
+                "Limit": QUEUE_LIMIT,
+            }
+        )
+        return requests
+
+    def requests_of(self, email: str, limit: int = 100) -> list[AccessRequest]:
+        """A requester's own requests, newest first."""
+        return self.requests_page(RequestFilter(requester=email), limit).requests
+
+    def grants_page(
+        self, wanted: RequestFilter, now: datetime, limit: int, start: Item | None = None
+    ) -> RequestPage:
+        """Return one page of active grants, the soonest to end first: exactly one Query."""
+        query: Item = {
+            "TableName": self._main,
+            "IndexName": "Grants",
+            "KeyConditionExpression": "GSI6PK = :pk AND GSI6SK >= :now",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": "GRANTS"},
+                ":now": {"S": now.isoformat()},
+            },
+            "ScanIndexForward": True,
+            "Limit": limit,
+        }
+        self._filters(wanted, query, keyed={"status"})
+        if start:
+            query["ExclusiveStartKey"] = start
+        requests, next_key = self._query(query)
+        return RequestPage(requests, next_key)
+
+    def all_grants(self, wanted: RequestFilter, now: datetime) -> Iterator[AccessRequest]:
+        """Yield every active grant matching the filters (exports)."""
+        start: Item | None = None
+        while True:
+            page = self.grants_page(wanted, now, 500, start)
+            yield from page.requests
+            if page.next_key is None:
+                return
+            start = page.next_key

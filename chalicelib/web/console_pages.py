@@ -1,0 +1,334 @@
+"""What the console's pages need from a request: filters, page cursors, exports, charts."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import hashlib
+import hmac
+import io
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from chalice.app import Request, Response
+
+from ..domain.models import AccessRequest, RequestStatus
+from ..domain.policy import Policy
+from ..domain.stats import Dashboard
+from ..store.audit import AuditFilter, ChainedEvent
+from ..store.console import RequestFilter
+from .i18n import LOCAL_ZONE, Translator
+
+PAGE_SIZE = 50
+MAX_FILTER_CHARS = 254
+MAX_CURSOR_CHARS = 4000
+# A cell starting with one of these is read as a formula by spreadsheets (OWASP: CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+AUDIT_ACTIONS = (
+    "submitted",
+    "confirmed",
+    "approved",
+    "refused",
+    "revoked",
+    "withdrawn",
+    "link_opened",
+    "signed_in",
+    "signed_out",
+    "exported",
+    "policy_version_seen",
+)
+
+
+def query_params(request: Request) -> dict[str, str]:
+    """The query string's single values, bounded in length."""
+    raw = request.query_params
+    if not raw:
+        return {}
+    bounded = {str(k): str(raw.get(k)) for k in raw}
+    return {
+        k: v[: MAX_CURSOR_CHARS if k == "page" else MAX_FILTER_CHARS] for k, v in bounded.items()
+    }
+
+
+def _day(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _start_of(day: date | None) -> datetime | None:
+    """Midnight of a day in Québec time (the dates people type are local)."""
+    return datetime.combine(day, time(0), tzinfo=LOCAL_ZONE) if day else None
+
+
+def _text(value: str | None) -> str | None:
+    value = (value or "").strip()
+    return value if value and value.isprintable() else None
+
+
+@dataclass(frozen=True)
+class FilterForm:
+    """The filters as typed (to show them again) and as understood."""
+
+    values: dict[str, str]
+    requests: RequestFilter
+    audit: AuditFilter
+
+    def query(self, **extra: str) -> str:
+        """The query string that gives the same filters (plus `extra`)."""
+        pairs = {k: v for k, v in {**self.values, **extra}.items() if v}
+        return urlencode(pairs)
+
+
+def read_filters(params: Mapping[str, str], policy: Policy) -> FilterForm:
+    """Understand the filter fields of the requests, grants and audit pages; drop nonsense."""
+    since_day, until_day = _day(params.get("from")), _day(params.get("to"))
+    since = _start_of(since_day)
+    until = _start_of(until_day + timedelta(days=1)) if until_day else None
+    status_value = params.get("status", "")
+    status = RequestStatus(status_value) if status_value in set(RequestStatus) else None
+    platform = params.get("platform") if policy.platform(params.get("platform", "")) else None
+    level_ids = {level.id for level in policy.catalogue.levels}
+    level = params.get("level") if params.get("level") in level_ids else None
+    requester = (_text(params.get("requester")) or "").lower() or None
+    actor = (_text(params.get("actor")) or "").lower() or None
+    action = params.get("action") if params.get("action") in AUDIT_ACTIONS else None
+    request_id = params.get("request", "").strip().lower()
+    request_id = request_id if request_id.isalnum() else ""
+    values = {
+        "from": since_day.isoformat() if since_day else "",
+        "to": until_day.isoformat() if until_day else "",
+        "status": status.value if status else "",
+        "platform": platform or "",
+        "level": level or "",
+        "organisation": _text(params.get("organisation")) or "",
+        "requester": requester or "",
+        "actor": actor or "",
+        "action": action or "",
+        "request": request_id,
+    }
+    return FilterForm(
+        values=values,
+        requests=RequestFilter(
+            status=status,
+            platform=platform,
+            level=level,
+            organisation=values["organisation"] or None,
+            requester=requester,
+            since=since,
+            until=until,
+        ),
+        audit=AuditFilter(
+            since=since, until=until, actor=actor, action=action, request_id=request_id or None
+        ),
+    )
+
+
+# ----- cursors ---------------------------------------------------------------------------------
+def encode_cursor(secret: bytes, key: Mapping[str, Any] | None) -> str:
+    """An opaque, signed token for DynamoDB's LastEvaluatedKey (visitors cannot forge one)."""
+    if not key:
+        return ""
+    payload = base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode()
+    signature = hmac.new(secret, f"cursor|{payload}".encode(), hashlib.sha256).hexdigest()[:32]
+    return f"{payload}.{signature}"
+
+
+def decode_cursor(secret: bytes, value: str | None) -> dict[str, Any] | None:
+    """Read a cursor back; anything altered or malformed means "first page"."""
+    if not value or len(value) >= MAX_CURSOR_CHARS or "." not in value:
+        return None
+    payload, _, signature = value.rpartition(".")
+    expected = hmac.new(secret, f"cursor|{payload}".encode(), hashlib.sha256).hexdigest()[:32]
+    if not hmac.compare_digest(expected, signature):
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(payload.encode()))
+    except (ValueError, binascii.Error):
+        return None
+    return key if isinstance(key, dict) else None
+
+
+# ----- exports ---------------------------------------------------------------------------------
+def safe_cell(value: object) -> str:
+    """A cell a spreadsheet shows as text: formula-looking values get a leading apostrophe."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+def csv_response(
+    filename: str, header: Sequence[str], rows: Iterable[Sequence[object]]
+) -> Response:
+    """A CSV download: UTF-8 with a byte-order mark (so spreadsheets read accents), CRLF lines."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows([safe_cell(cell) for cell in row] for row in rows)
+    return Response(
+        body="\ufeff" + buffer.getvalue(),
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{filename}"',
+        },
+    )
+
+
+def json_response(filename: str, rows: list[dict[str, object]]) -> Response:
+    """A JSON download (UTF-8, one object per row)."""
+    return Response(
+        body=json.dumps(rows, ensure_ascii=False, indent=1),
+        headers={
+            "Content-Type": "application/json; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{filename}"',
+        },
+    )
+
+
+def _utc(moment: datetime | None) -> str:
+    return moment.isoformat() if moment else ""
+
+
+def grant_rows(grants: Iterable[AccessRequest]) -> tuple[list[str], list[dict[str, object]]]:
+    """Columns and rows of the grants export (what the web proxy's team needs)."""
+    header = [
+        "request_id",
+        "reference",
+        "email",
+        "name",
+        "organisation",
+        "platforms",
+        "level",
+        "granted_at",
+        "access_until",
+    ]
+    rows: list[dict[str, object]] = []
+    for grant in grants:
+        rows.append(
+            {
+                "request_id": grant.id,
+                "reference": grant.reference,
+                "email": grant.content.email,
+                "name": grant.content.name,
+                "organisation": grant.content.organization,
+                "platforms": " ".join(grant.content.platforms),
+                "level": grant.content.level,
+                "granted_at": _utc(grant.steps[-1].decided_at),
+                "access_until": _utc(grant.access_until),
+            }
+        )
+    return header, rows
+
+
+def audit_rows(events: Iterable[ChainedEvent]) -> tuple[list[str], list[dict[str, object]]]:
+    """Columns and rows of the audit export (each event with its place in the chain)."""
+    header = [
+        "seq",
+        "at",
+        "action",
+        "actor",
+        "via",
+        "request_id",
+        "step",
+        "comment",
+        "source_ip",
+        "user_agent",
+        "prev_hash",
+        "hash",
+    ]
+    rows: list[dict[str, object]] = []
+    for chained in events:
+        event = chained.event
+        rows.append(
+            {
+                "seq": chained.seq,
+                "at": _utc(event.at),
+                "action": event.action,
+                "actor": event.actor,
+                "via": event.via,
+                "request_id": event.request_id or "",
+                "step": "" if event.step is None else event.step,
+                "comment": event.comment or "",
+                "source_ip": event.source_ip,
+                "user_agent": event.user_agent,
+                "prev_hash": chained.prev,
+                "hash": chained.hash,
+            }
+        )
+    return header, rows
+
+
+# ----- charts ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Bar:
+    """One bar of a horizontal bar chart, laid out in the SVG's coordinates."""
+
+    label: str
+    value: str
+    y: int
+    width: int
+
+
+@dataclass(frozen=True)
+class BarChart:
+    """A horizontal bar chart drawn as inline SVG (no script, no style attribute)."""
+
+    bars: list[Bar]
+    height: int
+    label_width: int = 200
+    bar_area: int = 320
+    row: int = 28
+
+    @property
+    def description(self) -> str:
+        """The data in words, for screen readers."""
+        return "; ".join(f"{bar.label}: {bar.value}" for bar in self.bars)
+
+
+def bar_chart(rows: Sequence[tuple[str, float, str]]) -> BarChart:
+    """Lay out `(label, value, value as shown)` rows; bars scale to the largest value."""
+    top = max((value for _, value, _ in rows), default=0.0) or 1.0
+    chart = BarChart(bars=[], height=0)
+    bars = [
+        Bar(label, shown, 6 + i * chart.row, round(chart.bar_area * value / top))
+        for i, (label, value, shown) in enumerate(rows)
+    ]
+    return BarChart(bars=bars, height=max(len(bars), 1) * chart.row + 8)
+
+
+@dataclass(frozen=True)
+class DashboardCharts:
+    """The dashboard's three charts, labelled in the page's language."""
+
+    by_status: BarChart
+    by_platform: BarChart
+    waits: BarChart
+
+
+def dashboard_charts(figures: Dashboard, t: Translator, policy: Policy) -> DashboardCharts:
+    """Turn the figures into labelled bar charts (minutes under an hour; hours with a decimal
+    comma in French)."""
+    lang = t.lang
+    statuses = [
+        (t(f"request_status.{status}"), float(count), str(count))
+        for status, count in figures.by_status.most_common()
+    ]
+    platforms = [
+        (policy.label("platforms", platform, lang), float(count), str(count))
+        for platform, count in figures.by_platform.most_common()
+    ]
+    waits = []
+    for role, hours in sorted(figures.median_hours().items()):
+        if hours < 1:
+            shown = t("console.minutes", minutes=round(hours * 60))
+        else:
+            number = f"{hours:.1f}".replace(".", "," if lang == "fr" else ".")
+            shown = t("console.hours", hours=number)
+        label = t(f"role.{role}") if t.has(f"role.{role}") else role
+        waits.append((label, hours, shown))
+    return DashboardCharts(bar_chart(statuses), bar_chart(platforms), bar_chart(waits))
