@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from urllib.request import Request, urlopen
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -91,3 +94,46 @@ def test_keyboard_alone_files_confirms_and_approves(open_page: OpenPage, base_ur
 
     outcome = wait_for_mail(base_url, to=person.email, kind="status", subject="approuvé")
     assert "jusqu'au" in outcome["text"]
+
+
+SIGNED_IN_PAGES = (
+    "/me",
+    "/console",
+    "/console/requests",
+    "/console/grants",
+    "/console/dashboard",
+    "/console/audit",
+    "/console/audit/verify",
+)
+
+
+def test_signed_in_pages_in_both_languages(
+    open_page: OpenPage, base_url: str, tmp_path: Path
+) -> None:
+    from tests.browser.test_console_journey import request_waiting_for_security, sign_in
+    from tests.browser.test_html_validity import VNU_JAR, vnu_errors
+
+    requester = open_page()
+    reference = request_waiting_for_security(requester, open_page, base_url)
+    officer = open_page()
+    sign_in(officer, base_url, "securite.demo@mcn.gouv.qc.ca")
+    officer.goto("/console/requests")
+    detail = officer.get_by_role("link", name=reference).first.get_attribute("href")
+    assert detail
+    cookie = "; ".join(f"{c['name']}={c['value']}" for c in officer.context.cookies())
+    found: list[str] = []
+    sources: dict[str, str] = {}
+    for lang in ("fr", "en"):
+        for path in (*SIGNED_IN_PAGES, detail):
+            officer.goto(f"{path}?lang={lang}")
+            name = f"{path.strip('/').replace('/', '-')[:40] or 'home'}-{lang}"
+            check(officer, name, found)
+            url = f"{base_url}{path}?lang={lang}"
+            request = Request(url, headers={"Cookie": cookie})  # noqa: S310
+            with urlopen(request, timeout=10) as response:  # noqa: S310
+                sources[name] = response.read().decode("utf-8")
+        officer.goto(f"/login?lang={lang}")
+        check(officer, f"login-{lang}", found)
+    assert not found, "axe-core violations:\n" + "\n".join(found)
+    assert VNU_JAR.exists(), f"{VNU_JAR} is missing: run `make browser` (it installs vnu-jar)"
+    assert vnu_errors(sources, tmp_path) == []

@@ -73,6 +73,10 @@ def collect_pages(base_url: str) -> dict[str, str]:
     status_path = _path(wait_for_mail(base_url, to=person.email, kind="status"), "status")
     pages["status"] = get(base_url + status_path)
     pages["dev-outbox"] = get(f"{base_url}/dev/outbox")
+    for lang in ("fr", "en"):
+        pages[f"login-{lang}"] = get(f"{base_url}/login?lang={lang}")
+        pages[f"status-{lang}"] = get(f"{base_url}{status_path}?lang={lang}")
+        pages[f"decided-link-{lang}"] = get(f"{base_url}{decide_path}?lang={lang}")
     return pages
 
 
@@ -82,13 +86,12 @@ def _path(mail: dict[str, object], kind: str) -> str:
     return next(urlsplit(str(link)).path for link in links if f"/{kind}/" in str(link))
 
 
-def test_every_page_is_valid_html(base_url: str, tmp_path: Path) -> None:
-    assert VNU_JAR.exists(), f"{VNU_JAR} is missing: run `make browser` (it installs vnu-jar)"
-    pages = collect_pages(base_url)
+def vnu_errors(pages: dict[str, str], folder: Path) -> list[str]:
+    """Run the Nu Html Checker on page sources; return its errors (file:line: message)."""
     files = []
     for name, source in pages.items():
         assert source.startswith("<!doctype html>"), name
-        path = tmp_path / f"{name}.html"
+        path = folder / f"{name}.html"
         path.write_text(source, encoding="utf-8")
         files.append(str(path))
     result = subprocess.run(
@@ -100,10 +103,16 @@ def test_every_page_is_valid_html(base_url: str, tmp_path: Path) -> None:
         timeout=120,
     )  # fmt: skip
     messages = json.loads(result.stderr or result.stdout)["messages"]
-    errors = [
+    return [
         f"{Path(m.get('url', '')).name}:{m.get('lastLine')}: {m.get('message')}"
         for m in messages
         if m.get("type") == "error"
     ]
+
+
+def test_every_page_is_valid_html(base_url: str, tmp_path: Path) -> None:
+    assert VNU_JAR.exists(), f"{VNU_JAR} is missing: run `make browser` (it installs vnu-jar)"
+    pages = collect_pages(base_url)
+    assert len(pages) >= 18
+    errors = vnu_errors(pages, tmp_path)
     assert errors == [], "\n".join(errors)
-    assert len(files) >= 18
