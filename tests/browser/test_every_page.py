@@ -137,3 +137,57 @@ def test_signed_in_pages_in_both_languages(
     assert not found, "axe-core violations:\n" + "\n".join(found)
     assert VNU_JAR.exists(), f"{VNU_JAR} is missing: run `make browser` (it installs vnu-jar)"
     assert vnu_errors(sources, tmp_path) == []
+
+
+def test_request_pages_in_english_and_every_link_state(open_page: OpenPage, base_url: str) -> None:
+    from datetime import timedelta
+
+    from chalicelib.service.context import get_services
+    from tests.browser.test_approval_journey import JUSTIFICATION_EN
+
+    person = new_person("Grace", "Hopper")
+    page = open_page(locale="en-CA")
+    page.goto("/?lang=en")
+    for field, value in (
+        ("#name", person.name),
+        ("#email", person.email),
+        ("#organization", "Digital Ministry"),
+        ("#manager_email", person.manager_email),
+        ("#justification", JUSTIFICATION_EN),
+        ("#duration_days", "30"),
+    ):
+        page.locator(field).fill(value)
+    for box in ("#platform-youtube", "#purpose-research", "#level-read", "#accept_policy"):
+        page.locator(box).check()
+    page.get_by_role("button", name="Send the request").click()
+    found: list[str] = []
+    check(page, "submitted-en", found)
+    confirm = link_of(wait_for_mail(base_url, to=person.email, kind="confirm"), "confirm")
+    page.goto(confirm)
+    check(page, "confirm-en", found)
+    page.get_by_role("button", name="Confirm my request").click()
+    check(page, "confirmed-en", found)
+
+    decide = link_of(wait_for_mail(base_url, to=person.manager_email, kind="decide"), "decide")
+    manager = open_page(locale="en-CA")
+    services = get_services()
+    real_clock = services.clock
+    try:
+        services.clock = lambda: real_clock() + timedelta(days=30)
+        manager.goto(decide)
+        check(manager, "expired-link-en", found)
+    finally:
+        services.clock = real_clock
+    manager.goto(decide.replace("/decide/", "/delegate/"))
+    manager.locator("#deputy").fill("not-an-address")
+    manager.get_by_role("button", name="Save the delegation").click()
+    check(manager, "delegate-error-en", found)
+    manager.goto(decide)
+    manager.get_by_role("button", name="Refuse").click()
+    check(manager, "decide-error-en", found)
+    manager.get_by_label("Comment").fill("Not needed.")
+    manager.get_by_role("button", name="Refuse").click()
+    check(manager, "decided-en", found)
+    manager.goto(decide)
+    check(manager, "already-decided-en", found)
+    assert not found, "axe-core violations:\n" + "\n".join(found)
