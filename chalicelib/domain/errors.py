@@ -96,3 +96,7 @@ class InvalidPolicy(DomainError):
 
 class LinkUsed(DomainError):
     """The one-time link was used already."""
+
+
+class Withdrawn(DomainError):
+    """The requester withdrew the request: its links no longer do anything."""

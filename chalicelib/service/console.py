@@ -192,9 +192,26 @@ def withdraw_request(
     request = load(services, request_id)
     if request.content.email != person:
         raise NotAnApprover("not the requester")  # same answer as a request of someone else
-    withdrawn = withdraw(request, person, services.clock())
+    now = services.clock()
+    withdrawn = withdraw(request, person, now)
     event = _event(services, request.id, "withdrawn", person, client)
-    services.store.apply_transition(request, withdrawn, event, None, services.clock())
+    # Whoever was asked to decide is told the links no longer do anything.
+    waiting = request.current_step_index()
+    emails = (
+        [
+            compose(
+                services, withdrawn, "request_withdrawn", [approver], ["fr", "en"], now,
+                {"step_role": request.steps[waiting].role},
+            )
+            for approver in request.steps[waiting].approvers
+        ]
+        if waiting is not None
+        else []
+    )  # fmt: skip
+    services.store.apply_transition(
+        request, withdrawn, event, None, now, outbox=[e.entry for e in emails]
+    )
+    deliver(services, emails)
     return withdrawn
 
 

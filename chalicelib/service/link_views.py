@@ -13,6 +13,7 @@ from ..domain.errors import (
     LinkStale,
     LinkUsed,
     NotFound,
+    Withdrawn,
 )
 from ..domain.models import (
     AccessRequest,
@@ -111,6 +112,8 @@ def status_timeline(
 def open_confirmation(services: Services, token: str, client: ClientInfo) -> LinkView:
     """Return a confirmation link that can still be used, or raise why it cannot."""
     view = resolve_link(services, token, LinkKind.CONFIRM, client)
+    if view.request.status == RequestStatus.WITHDRAWN:
+        raise Withdrawn("confirm")
     if view.state == LinkState.USED:
         raise LinkUsed("confirm")
     if view.state == LinkState.EXPIRED:
@@ -131,8 +134,10 @@ def open_decision(services: Services, token: str, client: ClientInfo) -> LinkVie
             raise Delegated(delegation.deputy, delegation.ends)
     if view.state == LinkState.EXPIRED:
         raise LinkExpired("decide")
+    if view.request.status == RequestStatus.WITHDRAWN:
+        raise Withdrawn("decide")
     if view.request.status != RequestStatus.PENDING_APPROVAL:
-        raise InvalidTransition("the request was withdrawn")
+        raise InvalidTransition("the request is no longer being approved")
     if view.state != LinkState.OPEN:
         raise LinkStale("decide")
     return view

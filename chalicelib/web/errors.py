@@ -22,6 +22,7 @@ from ..domain.errors import (
     NotAnApprover,
     NotFound,
     ServiceUnavailable,
+    Withdrawn,
 )
 from .context import page_lang
 from .forms import BadForm
@@ -36,6 +37,7 @@ RETRY_AFTER_SECONDS = "5"
 _PROBLEMS: tuple[tuple[type[Exception], int, str], ...] = (
     (NotFound, 404, "not_found"),
     (LinkExpired, 410, "expired"),
+    (Withdrawn, 410, "withdrawn"),
     (LinkUsed, 409, "used"),
     (LinkStale, 409, "stale"),
     (AlreadyDecided, 409, "already_decided"),

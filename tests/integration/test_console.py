@@ -132,6 +132,9 @@ def test_the_requester_withdraws_and_the_links_stop_working(client: Client) -> N
     file_request(client)
     press(client, link_with(outbox()[0], "confirm"))
     manager_link = link_with(outbox()[0], "decide")
+    # The manager opened the page before the withdrawal (and holds its form token).
+    manager_csrf = re.search(r'name="csrf" value="([^"]+)"', html(client.http.get(manager_link)))
+    assert manager_csrf
     cookie = sign_in(client, REQUESTER)
     page = get(client, "/me", cookie)
     action = re.search(r'action="(/me/requests/([a-z0-9]+)/withdraw)"', html(page))
@@ -142,7 +145,19 @@ def test_the_requester_withdraws_and_the_links_stop_working(client: Client) -> N
     assert done.status_code == 303
     assert status_of(action.group(2)) == RequestStatus.WITHDRAWN
     assert "Retirée par le demandeur" in html(get(client, "/me", cookie))
-    assert client.http.get(manager_link).status_code == 409
+    # The manager is told, and the link says the request was withdrawn, changing nothing.
+    notice = outbox()[0]
+    assert notice.to == ["jean.gestion@mcn.gouv.qc.ca"] and "retirée" in notice.subject
+    opened = client.http.get(manager_link)
+    assert opened.status_code == 410
+    assert "Demande retirée" in html(opened)
+    pressed = client.http.post(
+        manager_link,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        body=f"decision=approve&csrf={manager_csrf.group(1)}",
+    )
+    assert pressed.status_code == 410
+    assert status_of(action.group(2)) == RequestStatus.WITHDRAWN
 
 
 FORMULAS = {
