@@ -17,12 +17,19 @@ if TYPE_CHECKING:
     from mypy_boto3_ses import SESClient
     from mypy_boto3_ssm import SSMClient
 
-# Short timeouts and standard retries: a Lambda call should fail fast and cleanly.
-_CLIENT_CONFIG = Config(
-    connect_timeout=3,
-    read_timeout=5,
-    retries={"max_attempts": 3, "mode": "standard"},
-)
+
+def _config() -> Config:
+    """Short timeouts and standard retries: a Lambda call should fail fast and cleanly.
+
+    SESAME_AWS_READ_TIMEOUT lengthens the read timeout where the endpoint is slow on purpose
+    (the local emulator answers one call at a time): a retried transaction after a timeout
+    would otherwise meet its own first write. In AWS, transactions carry an idempotency token.
+    """
+    return Config(
+        connect_timeout=3,
+        read_timeout=int(os.environ.get("SESAME_AWS_READ_TIMEOUT", "5")),
+        retries={"max_attempts": 3, "mode": "standard"},
+    )
 
 
 def _region() -> str:
@@ -32,19 +39,19 @@ def _region() -> str:
 @functools.cache
 def dynamodb() -> DynamoDBClient:
     """Return the process's DynamoDB client."""
-    return boto3.client("dynamodb", region_name=_region(), config=_CLIENT_CONFIG)
+    return boto3.client("dynamodb", region_name=_region(), config=_config())
 
 
 @functools.cache
 def ses() -> SESClient:
     """Return the process's SES client."""
-    return boto3.client("ses", region_name=_region(), config=_CLIENT_CONFIG)
+    return boto3.client("ses", region_name=_region(), config=_config())
 
 
 @functools.cache
 def ssm() -> SSMClient:
     """Return the process's SSM client (read once per cold start, for the signing secret)."""
-    return boto3.client("ssm", region_name=_region(), config=_CLIENT_CONFIG)
+    return boto3.client("ssm", region_name=_region(), config=_config())
 
 
 def reset_clients() -> None:

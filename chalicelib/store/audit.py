@@ -14,6 +14,7 @@ import hashlib
 import logging
 import secrets
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -174,7 +175,11 @@ class AuditLog:
             ]
             writes: list[TransactWriteItemTypeDef] = items  # type: ignore[assignment]
             try:
-                self._client.transact_write_items(TransactItems=writes)
+                # One token per attempt: if the SDK retries this call after a timeout, DynamoDB
+                # answers the retry as the first call instead of applying it twice.
+                self._client.transact_write_items(
+                    TransactItems=writes, ClientRequestToken=uuid.uuid4().hex
+                )
             except ClientError as error:
                 reasons = _reasons(error)
                 own, chain = reasons[: len(with_items)], reasons[len(with_items) :]

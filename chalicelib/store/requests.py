@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -140,7 +141,9 @@ class RequestStore:
     def _transact(self, items: Sequence[Item]) -> None:
         writes: list[TransactWriteItemTypeDef] = list(items)  # type: ignore[arg-type]
         with _aws_errors():
-            self._client.transact_write_items(TransactItems=writes)
+            self._client.transact_write_items(
+                TransactItems=writes, ClientRequestToken=uuid.uuid4().hex
+            )
 
     # ----- commands ----------------------------------------------------------------------
     def _limit_update(self, key: Item, counter: str, maximum: int, ttl: int | None) -> Item:
