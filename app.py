@@ -43,6 +43,8 @@ app = Chalice(app_name="sesame")
 # The SNS topic the SES configuration set reports bounces and complaints to (infra/template.json).
 EMAIL_EVENTS_TOPIC = "sesame-email-events"
 FORM = ["application/x-www-form-urlencoded"]
+# The outbox page shows the newest e-mails only; the JSON lists them all.
+DEV_OUTBOX_PAGE = 10
 DECISIONS: dict[str, Decision] = {"approve": "approve", "refuse": "refuse"}
 STATIC_DIR = Path(__file__).resolve().parent / "templates" / "static"
 
@@ -359,10 +361,19 @@ def static_file(name: str) -> Response:
 @app.route("/dev/outbox", methods=["GET"])
 @handled
 def dev_outbox() -> Response:
-    """List every e-mail the local emulator sent (local stage only)."""
+    """List the e-mails the local emulator sent, newest first (local stage only; `?to=` filters)."""
     if not get_settings().is_local:
         raise NotFound("dev outbox")
-    return render_page("dev_outbox.html", page_lang(current()), emails=sent_emails())
+    params = current().query_params
+    recipient = (params.get("to") or "").strip().lower() if params else ""
+    emails = [e for e in sent_emails() if not recipient or recipient in e.to]
+    return render_page(
+        "dev_outbox.html",
+        page_lang(current()),
+        emails=emails[:DEV_OUTBOX_PAGE],
+        total=len(emails),
+        recipient=recipient,
+    )
 
 
 @app.route("/dev/outbox.json", methods=["GET"])

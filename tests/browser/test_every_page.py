@@ -57,9 +57,9 @@ def test_every_page_in_both_languages(page: Page, open_page: OpenPage, base_url:
             ("delegate", decide.replace("/decide/", "/delegate/")),
             ("decide", decide),
             ("not-found", "/status/" + "Z" * 43),
-            ("dev-outbox", "/dev/outbox"),
+            ("dev-outbox", f"/dev/outbox?to={person.email}"),
         ):
-            page.goto(f"{path}?lang={lang}")
+            page.goto(f"{path}{'&' if '?' in path else '?'}lang={lang}")
             check(page, f"{name}-{lang}", found)
     # The status page in English (the French one is checked in the journey test).
     page.goto(link_of(confirmation, "status") + "?lang=en")
