@@ -9,8 +9,9 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import new_person, wait_for_mail
+from tests.browser.conftest import new_person, read_outbox, wait_for_mail
 from tests.browser.test_approval_journey import fill_form_fr, link_of
+from tests.browser.test_console_journey import sign_in
 
 pytestmark = pytest.mark.browser
 JUSTIFICATION = "Veille quotidienne confidentielle du programme Accès numérique pour la ministre."
@@ -60,13 +61,25 @@ def test_a_full_journey_leaves_no_token_or_justification_in_the_logs(
     expect(page.get_by_role("heading", level=1)).to_have_text("Décision enregistrée")
     page.goto("/decide/" + "x" * 43)  # an unknown token is not logged either
 
+    # An officer signs in through the outbox link, opens the console, and signs out.
+    sign_in(page, base_url, "rssi.demo@mcn.gouv.qc.ca")
+    session = [c["value"] for c in page.context.cookies() if "sesame-session" in c["name"]]
+    assert session and session[0]
+    page.goto("/console")
+    page.get_by_role("button", name="Se déconnecter").click()
+    signin_mail = next(
+        m for m in read_outbox(base_url) if "rssi.demo@mcn.gouv.qc.ca" in m["to"] and
+        any("/login/" in link for link in m["links"])
+    )  # fmt: skip
+
     tokens = {
         urlsplit(link).path.rsplit("/", 1)[1]
-        for mail in (confirmation, to_manager)
+        for mail in (confirmation, to_manager, signin_mail)
         for link in mail["links"]
-    } | {"x" * 43}
+    } | {"x" * 43, session[0]}
     text = "\n".join(captured_logs.lines)
     assert '"route": "/decide/{token}"' in text, "the access log did not run: the check is empty"
+    assert '"route": "/login/{token}"' in text
     assert "[redacted]" in text
     for token in tokens:
         assert token not in text
