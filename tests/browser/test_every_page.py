@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.error import HTTPError
+from urllib.parse import urlsplit
 from urllib.request import Request, urlopen
 
 import pytest
@@ -191,3 +193,57 @@ def test_request_pages_in_english_and_every_link_state(open_page: OpenPage, base
     manager.goto(decide)
     check(manager, "already-decided-en", found)
     assert not found, "axe-core violations:\n" + "\n".join(found)
+
+
+def test_sign_in_refusal_and_withdrawn_pages_in_both_languages(
+    open_page: OpenPage, base_url: str, tmp_path: Path
+) -> None:
+    import re
+
+    from tests.browser.conftest import read_outbox
+    from tests.browser.test_console_journey import sign_in
+    from tests.browser.test_html_validity import vnu_errors
+
+    person = new_person("Inès", "Morin")
+    requester = open_page()
+    confirmation = submit_french_request(requester, base_url, person)
+    requester.goto(link_of(confirmation, "confirm"))
+    requester.get_by_role("button", name="Confirmer ma demande").click()
+    decide = link_of(wait_for_mail(base_url, to=person.manager_email, kind="decide"), "decide")
+    sign_in(requester, base_url, person.email)
+    requester.get_by_role("button", name=re.compile("^Retirer la demande")).click()
+    expect(requester.locator(".notice")).to_be_visible()
+    cookie = "; ".join(f"{c['name']}={c['value']}" for c in requester.context.cookies())
+
+    found: list[str] = []
+    sources: dict[str, str] = {}
+    visitor = open_page()
+    for lang, send in (("fr", "Recevoir un lien de connexion"), ("en", "Get a sign-in link")):
+        visitor.goto(f"/login?lang={lang}")
+        visitor.locator("input[type=email]").fill(person.email)
+        visitor.get_by_role("button", name=send).click()
+        check(visitor, f"login-sent-{lang}", found)
+        login = next(
+            urlsplit(link).path
+            for mail in read_outbox(base_url)
+            if person.email in mail["to"]
+            for link in mail["links"]
+            if "/login/" in link
+        )
+        pages = {
+            f"login-confirm-{lang}": f"{login}?lang={lang}",
+            f"withdrawn-link-{lang}": f"{decide}?lang={lang}",
+            f"console-403-{lang}": f"/console?lang={lang}",
+        }
+        for name, url in pages.items():
+            browser_page = requester if name.startswith("console") else visitor
+            browser_page.goto(url)
+            check(browser_page, name, found)
+            headers = {"Cookie": cookie} if name.startswith("console") else {}
+            try:
+                with urlopen(Request(f"{base_url}{url}", headers=headers), timeout=10) as answer:  # noqa: S310
+                    sources[name] = answer.read().decode("utf-8")
+            except HTTPError as refused:
+                sources[name] = refused.read().decode("utf-8")
+    assert not found, "axe-core violations:\n" + "\n".join(found)
+    assert vnu_errors(sources, tmp_path) == []
