@@ -54,9 +54,16 @@ class LinkView:
 
 
 def _unknown_link(services: Services, client: ClientInfo) -> NotFound:
-    """Count an unknown or forged link against its source; audit the source crossing the limit."""
+    """Count an unknown or forged link against its source, and audit it.
+
+    Every attempt below the source's hourly limit is audited (a bounded number per source);
+    crossing the limit is audited once more, then the source gets 429 before any lookup.
+    """
     count = services.store.count_invalid_link(client.source_ip, services.clock())
-    if count == services.policy.rules.limits.max_invalid_links_per_hour + 1:
+    limit = services.policy.rules.limits.max_invalid_links_per_hour
+    if count <= limit:
+        refused_attempt(services, None, client.source_ip or "unknown", "unknown_link", client)
+    if count == limit + 1:
         refused_attempt(
             services,
             None,

@@ -150,3 +150,5 @@ def test_a_source_guessing_links_is_slowed_down_and_audited(client: Client) -> N
     assert "Trop de liens invalides" in html(refused)
     limits = [a for a in refused_attempts() if "invalid_links" in a["reason"]]
     assert len(limits) == 1
+    guesses = [a for a in refused_attempts() if "unknown_link" in a["reason"]]
+    assert len(guesses) == 3  # each guess below the limit is audited; past it, only the 429
