@@ -178,6 +178,8 @@ def test_request_pages_in_english_and_every_link_state(open_page: OpenPage, base
         services.clock = lambda: real_clock() + timedelta(days=30)
         manager.goto(decide)
         check(manager, "expired-link-en", found)
+        manager.goto(f"{decide}?lang=fr")
+        check(manager, "expired-link-fr", found)
     finally:
         services.clock = real_clock
     manager.goto(decide.replace("/decide/", "/delegate/"))

@@ -49,6 +49,14 @@ def test_every_kind_of_page_carries_the_headers(client: Client) -> None:
         assert response.status_code in (200, 404), path
 
 
+def test_the_stylesheet_is_cached_and_pages_are_not(client: Client) -> None:
+    sheet = client.http.get("/static/site.css")
+    assert sheet.headers["Cache-Control"] == "public, max-age=3600"
+    assert sheet.headers["Content-Type"] == "text/css; charset=utf-8"
+    assert client.http.get("/").headers["Cache-Control"] == "no-store"
+    assert client.http.get("/static/other.css").status_code == 404
+
+
 def test_token_pages_are_never_cached_nor_leak_referrers(client: Client) -> None:
     file_request(client)
     response = client.http.get(link_with(outbox()[0], "confirm"))
