@@ -91,8 +91,10 @@ check-policy: $(STAMP)
 verify-audit: $(STAMP)
 	$(PY) -m chalicelib.audit_verify --stage $(or $(STAGE),local) $(if $(ANCHOR),--anchor $(ANCHOR))
 
-# Audit-chain append throughput (figures in docs/performance.md); about two minutes.
-bench: $(STAMP)
+# Cold start, AWS calls, latency, package size and cost per use case (bench/run.py rewrites its
+# section of docs/performance.md), then audit-chain append throughput; about five minutes.
+bench: $(STAMP) $(CFN_STAMP)
+	$(PY) -m bench.run --write docs/performance.md
 	$(PY) -m bench.audit_append --backend model --rtt-ms 5,10
 	$(PY) -m bench.audit_append --backend moto --rtt-ms 0 --events 10
 

@@ -18,7 +18,12 @@ from chalicelib.service.context import Services, get_services
 from chalicelib.service.decide import decide_step
 from chalicelib.service.delegate import delegate, open_delegation, parse_day
 from chalicelib.service.delivery_events import record_delivery_event
-from chalicelib.service.link_views import open_confirmation, open_decision, status_timeline
+from chalicelib.service.link_views import (
+    LinkView,
+    open_confirmation,
+    open_decision,
+    status_timeline,
+)
 from chalicelib.service.preview import preview_submission
 from chalicelib.service.submit import submit_request
 from chalicelib.service.sweep import deliver_due
@@ -208,17 +213,25 @@ def confirm(token: str) -> Response:
 def show_decision(token: str) -> Response:
     """Show the request exactly as it will be decided, with Approve and Refuse."""
     request = current()
-    response = _decision_page(token, page_lang(request))
     view = open_decision(get_services(), token, client_info(request))
+    response = _decision_page(token, page_lang(request), view=view)
     _note_link_opened(view.link, view.request)
     return response
 
 
 def _decision_page(
-    token: str, lang: Lang, *, error: str | None = None, comment: str = "", status: int = 200
+    token: str,
+    lang: Lang,
+    *,
+    error: str | None = None,
+    comment: str = "",
+    status: int = 200,
+    view: LinkView | None = None,
 ) -> Response:
+    """Render the decision page; `view` is the link already opened (one read, not two)."""
     services = get_services()
-    view = open_decision(services, token, client_info(current()))
+    if view is None:
+        view = open_decision(services, token, client_info(current()))
     return render_page(
         "decide.html",
         lang,
