@@ -416,7 +416,7 @@ def deliver_pending_email(event: CloudWatchEvent) -> dict[str, int]:
 from collections.abc import Callable  # noqa: E402
 
 from chalicelib.domain.errors import DomainError, LinkExpired, LinkUsed, NotAnApprover  # noqa: E402
-from chalicelib.domain.models import AccessRequest, ClientInfo, LinkToken  # noqa: E402
+from chalicelib.domain.models import AccessRequest, LinkToken  # noqa: E402
 from chalicelib.domain.sessions import safe_next_path  # noqa: E402
 from chalicelib.service import console  # noqa: E402
 from chalicelib.service.signin import (  # noqa: E402
@@ -817,8 +817,23 @@ def console_grants(visitor: Visitor) -> Response:
     )
 
 
-def _client(request: Request) -> ClientInfo:
-    return client_info(request)
+def _export(kind: str, extension: str, visitor: Visitor) -> Response:
+    """Export the filtered grants or audit events as CSV or JSON; the export is audited."""
+    filters = _filters()
+    services, client = get_services(), client_info(current())
+    label = f"{kind}.{extension} {filters.query()}"
+    if kind == "grants":
+        header, rows = pages.grant_rows(
+            console.export_grants(services, filters.requests, visitor.email, label, client)
+        )
+    else:
+        header, rows = pages.audit_rows(
+            console.export_audit(services, filters.audit, visitor.email, label, client)
+        )
+    name = f"sesame-{kind}.{extension}"
+    if extension == "json":
+        return pages.json_response(name, rows)
+    return pages.csv_response(name, header, ([r[h] for h in header] for r in rows))
 
 
 @app.route("/console/grants.csv", methods=["GET"])
@@ -826,16 +841,7 @@ def _client(request: Request) -> ClientInfo:
 @officer
 def console_grants_csv(visitor: Visitor) -> Response:
     """Active grants as CSV (UTF-8, safe to open in a spreadsheet); the export is audited."""
-    filters = _filters()
-    grants = console.export_grants(
-        get_services(),
-        filters.requests,
-        visitor.email,
-        f"grants.csv {filters.query()}",
-        _client(current()),
-    )
-    header, rows = pages.grant_rows(grants)
-    return pages.csv_response("sesame-grants.csv", header, ([r[h] for h in header] for r in rows))
+    return _export("grants", "csv", visitor)
 
 
 @app.route("/console/grants.json", methods=["GET"])
@@ -843,15 +849,7 @@ def console_grants_csv(visitor: Visitor) -> Response:
 @officer
 def console_grants_json(visitor: Visitor) -> Response:
     """Active grants as JSON; the export is audited."""
-    filters = _filters()
-    grants = console.export_grants(
-        get_services(),
-        filters.requests,
-        visitor.email,
-        f"grants.json {filters.query()}",
-        _client(current()),
-    )
-    return pages.json_response("sesame-grants.json", pages.grant_rows(grants)[1])
+    return _export("grants", "json", visitor)
 
 
 @app.route("/console/dashboard", methods=["GET"])
@@ -900,16 +898,7 @@ def console_audit(visitor: Visitor) -> Response:
 @officer
 def console_audit_csv(visitor: Visitor) -> Response:
     """The filtered audit log as CSV (formulas neutralised); the export is itself audited."""
-    filters = _filters()
-    events = console.export_audit(
-        get_services(),
-        filters.audit,
-        visitor.email,
-        f"audit.csv {filters.query()}",
-        _client(current()),
-    )
-    header, rows = pages.audit_rows(events)
-    return pages.csv_response("sesame-audit.csv", header, ([r[h] for h in header] for r in rows))
+    return _export("audit", "csv", visitor)
 
 
 @app.route("/console/audit.json", methods=["GET"])
@@ -917,15 +906,7 @@ def console_audit_csv(visitor: Visitor) -> Response:
 @officer
 def console_audit_json(visitor: Visitor) -> Response:
     """The filtered audit log as JSON; the export is itself audited."""
-    filters = _filters()
-    events = console.export_audit(
-        get_services(),
-        filters.audit,
-        visitor.email,
-        f"audit.json {filters.query()}",
-        _client(current()),
-    )
-    return pages.json_response("sesame-audit.json", pages.audit_rows(events)[1])
+    return _export("audit", "json", visitor)
 
 
 @app.route("/console/audit/verify", methods=["GET"])

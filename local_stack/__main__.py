@@ -32,7 +32,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Ctrl-C and a polite kill both stop cleanly; SIGINT is handled explicitly because a shell
+    # starting the stack in the background leaves it ignored, and Python then never raises.
+    for stopping_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stopping_signal, lambda *_: stop.set())
     print(
         "\nSésame runs locally (stage local):\n"
         f"  Request form / formulaire : {stack.base_url}/\n"

@@ -64,7 +64,11 @@ def issue_link(
         created_at=now,
         expires_at=expires_at,
     )
-    return link_url(services.settings.public_base_url, kind.value, token), record
+    url = link_url(services.settings.public_base_url, kind.value, token)
+    if kind in (LinkKind.CONFIRM, LinkKind.STATUS):
+        # The requester's pages open in the language they filed in, whatever the browser says.
+        url = f"{url}?lang={request.lang}"
+    return url, record
 
 
 def compose(

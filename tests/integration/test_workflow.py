@@ -73,3 +73,9 @@ def test_manager_refusal_needs_a_comment_and_tells_the_requester_why(client: Cli
     assert "is refused" in outcome.subject  # the requester wrote in English
     assert "jean.gestion@mcn.gouv.qc.ca" in outcome.text
     assert "Pas lié à vos fonctions." in outcome.text
+    # The requester's links open in the language they filed in.
+    status_link = next(link for link in outcome.links if "/status/" in link)
+    assert status_link.endswith("?lang=en")
+    assert '<html lang="en">' in html(
+        client.http.get(status_link.split("sesame.example.gouv.qc.ca")[1])
+    )
