@@ -9,9 +9,11 @@ from typing import Any
 
 from chalice.app import Chalice, CloudWatchEvent, Rate, Request, Response, SNSEvent
 
+from chalicelib import dev_clock
 from chalicelib.domain.errors import InvalidDecision, LimitReached, NotFound
 from chalicelib.domain.models import Decision, Lang
 from chalicelib.links import token_hash, well_formed
+from chalicelib.notify.dev_events import published_events
 from chalicelib.notify.dev_outbox import sent_emails
 from chalicelib.service.confirm import confirm_request
 from chalicelib.service.context import Services, get_services
@@ -22,11 +24,13 @@ from chalicelib.service.link_views import (
     LinkView,
     open_confirmation,
     open_decision,
+    open_renewal,
     status_timeline,
 )
 from chalicelib.service.preview import preview_submission
 from chalicelib.service.submit import submit_request
 from chalicelib.service.sweep import deliver_due
+from chalicelib.service.timed import run_timed_jobs
 from chalicelib.settings import get_settings
 from chalicelib.web import signing
 from chalicelib.web.access_log import log_request
@@ -42,6 +46,7 @@ from chalicelib.web.request_form import (
     form_page,
     form_values,
     preview_note,
+    renewal_values,
 )
 
 app = Chalice(app_name="sesame")
@@ -146,6 +151,20 @@ def file_request() -> Response:
     return _submit(services, request, form, values, lang)
 
 
+def _form_key(
+    services: Services, form: dict[str, list[str]], purpose: str, binding: str
+) -> str | None:
+    """Return the one-time key of a form's signed token when genuine and fresh, else None."""
+    return signing.verify(
+        services.settings.signing_secret,
+        purpose,
+        binding,
+        (form.get("form_token") or [""])[0],
+        services.clock(),
+        signing.FORM_TOKEN_LIFETIME_SECONDS,
+    )
+
+
 def _submit(
     services: Services,
     request: Request,
@@ -153,18 +172,13 @@ def _submit(
     values: dict[str, object],
     lang: Lang,
 ) -> Response:
-    key = signing.verify(
-        services.settings.signing_secret,
-        SUBMIT_PURPOSE,
-        SUBMIT_BINDING,
-        (form.get("form_token") or [""])[0],
-        services.clock(),
-        signing.FORM_TOKEN_LIFETIME_SECONDS,
-    )
+    key = _form_key(services, form, SUBMIT_PURPOSE, SUBMIT_BINDING)
     if key is None:
         return form_page(services, lang, values=values, errors={"form": "expired"}, status=400)
+    renew_token = (form.get("renew") or [""])[0]
+    renews = open_renewal(services, renew_token, client_info(request)) if renew_token else None
     try:
-        outcome = submit_request(services, form, key, lang, client_info(request))
+        outcome = submit_request(services, form, key, lang, client_info(request), renews)
     except LimitReached as limit:
         errors = {"form": f"limit_{limit.limit}"}
         return form_page(services, lang, values=values, errors=errors, status=429)
@@ -179,6 +193,17 @@ def _submit(
         duplicate=outcome.duplicate,
         policy=services.policy,
     )
+
+
+@app.route("/renew/{token}", methods=["GET", "HEAD"])
+@handled
+def renewal_form(token: str) -> Response:
+    """Show the request form filled in from an ending or expired request (a renewal)."""
+    request = current()
+    services = get_services()
+    renewed = open_renewal(services, token, client_info(request))
+    lang = page_lang(request) if lang_chosen_explicitly(request) else renewed.lang
+    return form_page(services, lang, values=renewal_values(renewed, token))
 
 
 @app.route("/confirm/{token}", methods=["GET", "HEAD"])
@@ -404,8 +429,84 @@ def dev_outbox_json() -> Response:
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))
 def deliver_pending_email(event: CloudWatchEvent) -> dict[str, int]:
-    """Deliver e-mails still pending after their transition (crash, SES throttling)."""
+    """Deliver e-mails and bus events still pending after their transition (crash, throttling)."""
     return deliver_due(get_services())
+
+
+@app.schedule(Rate(15, unit=Rate.MINUTES))
+def run_lifecycle(event: CloudWatchEvent) -> dict[str, int]:
+    """Send reminders, hand over late steps, expire undecided requests, end grants."""
+    return run_timed_jobs(get_services())
+
+
+# ----- local stage only: the movable clock and the published events --------------------------
+DEV_CLOCK_PURPOSE, DEV_CLOCK_BINDING = "dev-clock", "dev-clock-form"
+MAX_CLOCK_HOURS = 2000
+
+
+def _dev_clock_page(
+    status: int = 200, ran: dict[str, int] | None = None, error: str = ""
+) -> Response:
+    services = get_services()
+    return render_page(
+        "dev_clock.html",
+        page_lang(current()),
+        status=status,
+        now=services.clock(),
+        offset_hours=round(dev_clock.offset().total_seconds() / 3600, 1),
+        ran=ran,
+        error=error,
+        form_token=signing.issue(
+            services.settings.signing_secret, DEV_CLOCK_PURPOSE, DEV_CLOCK_BINDING, services.clock()
+        ),
+    )
+
+
+@app.route("/dev/clock", methods=["GET"])
+@handled
+def show_dev_clock() -> Response:
+    """Show the local stack's time (local stage only)."""
+    if not get_settings().is_local:
+        raise NotFound("dev clock")
+    return _dev_clock_page()
+
+
+@app.route("/dev/clock", methods=["POST"], content_types=FORM)
+@handled
+def move_dev_clock() -> Response:
+    """Move the local clock forward by `hours` and run the scheduled jobs once (local only)."""
+    if not get_settings().is_local:
+        raise NotFound("dev clock")
+    services = get_services()
+    form = _form(current())
+    if _form_key(services, form, DEV_CLOCK_PURPOSE, DEV_CLOCK_BINDING) is None:
+        return _csrf_refused(current())
+    raw = (form.get("hours") or [""])[0].strip()
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_CLOCK_HOURS:
+        return _dev_clock_page(400, error="hours_invalid")
+    dev_clock.advance(int(raw))
+    ran = {**run_timed_jobs(services), **deliver_due(services)}
+    return _dev_clock_page(ran={k: v for k, v in ran.items() if v})
+
+
+@app.route("/dev/events", methods=["GET"])
+@handled
+def dev_events() -> Response:
+    """List the access events the emulator received on the bus (local stage only)."""
+    if not get_settings().is_local:
+        raise NotFound("dev events")
+    events = published_events(get_settings().event_bus)
+    return render_page("dev_events.html", page_lang(current()), events=events)
+
+
+@app.route("/dev/events.json", methods=["GET"])
+@handled
+def dev_events_json() -> Response:
+    """Return the access events the emulator received, as JSON (local stage only)."""
+    if not get_settings().is_local:
+        raise NotFound("dev events")
+    body = json.dumps(published_events(get_settings().event_bus), ensure_ascii=False)
+    return Response(body=body, headers={"Content-Type": "application/json; charset=utf-8"})
 
 
 # ============================================================================================
@@ -509,14 +610,7 @@ def login() -> Response:
     lang = page_lang(request, _first(form, "lang"))
     email = _first(form, "email").strip().lower()
     next_path = safe_next_path(_first(form, "next"))
-    key = signing.verify(
-        services.settings.signing_secret,
-        LOGIN_PURPOSE,
-        LOGIN_BINDING,
-        _first(form, "form_token"),
-        services.clock(),
-        signing.FORM_TOKEN_LIFETIME_SECONDS,
-    )
+    key = _form_key(services, form, LOGIN_PURPOSE, LOGIN_BINDING)
     if key is None or not valid_email(email):
         problem = "expired" if key is None else "invalid_email"
         return _login_page(lang, email=email, next_path=next_path, error=problem, status=400)
@@ -794,6 +888,38 @@ def console_revoke(visitor: Visitor, request_id: str) -> Response:
             visitor, request_id, page_lang(request), error=error.code, reason=reason, form="revoke"
         )
     return redirect(site_path(services, f"/console/requests/{request_id}?done=revoked"))
+
+
+@app.route("/console/deliveries", methods=["GET"])
+@handled
+@officer
+def console_deliveries(visitor: Visitor) -> Response:
+    """E-mails and bus events that failed for good, with the reason; one Query per page."""
+    services = get_services()
+    rows, next_key = console.failed_deliveries(services, pages.PAGE_SIZE, _cursor())
+    done = pages.query_params(current()).get("done", "")
+    return render_page(
+        "console/deliveries.html",
+        page_lang(current()),
+        visitor=visitor,
+        section="deliveries",
+        rows=rows,
+        next_page=_next_cursor(next_key),
+        first_page=_cursor() is not None,
+        done=done if done in ("retried",) else "",
+        filters=None,
+    )
+
+
+@app.route("/console/deliveries/{outbox_id}/retry", methods=["POST"], content_types=FORM)
+@handled
+@officer
+def console_retry_delivery(visitor: Visitor, outbox_id: str) -> Response:
+    """Queue a failed delivery again (the same message and link); the next sweep sends it."""
+    services = get_services()
+    console.retry_delivery(services, outbox_id, visitor.email, client_info(current()))
+    deliver_due(services)  # try at once rather than wait for the next scheduled sweep
+    return redirect(site_path(services, "/console/deliveries?done=retried"))
 
 
 @app.route("/console/grants", methods=["GET"])

@@ -41,7 +41,7 @@ USE_CASES = (
 
 
 class CallCounter:
-    """Counts every DynamoDB and SES operation the app's clients make, by name."""
+    """Counts every DynamoDB, SES and EventBridge operation the app's clients make, by name."""
 
     def __init__(self) -> None:
         self.calls: Counter[str] = Counter()
@@ -58,9 +58,9 @@ class CallCounter:
 
 @contextmanager
 def counting() -> Iterator[CallCounter]:
-    """Count the calls of the app's DynamoDB and SES clients while the block runs."""
+    """Count the calls of the app's DynamoDB, SES and EventBridge clients while the block runs."""
     counter = CallCounter()
-    clients = (aws.dynamodb(), aws.ses())
+    clients = (aws.dynamodb(), aws.ses(), aws.events())
     for boto_client in clients:
         boto_client.meta.events.register("before-call", counter)
     try:
@@ -161,7 +161,7 @@ class Flow:
 
 
 def sweep(client: Client) -> Any:
-    """Invoke the scheduled delivery sweep as Lambda would."""
+    """Invoke the scheduled lifecycle job (reminders, escalation, expiry) as Lambda would."""
     event = client.events.generate_cw_event(
         source="aws.events",
         detail_type="Scheduled Event",
@@ -169,7 +169,7 @@ def sweep(client: Client) -> Any:
         resources=[],
         region=os.environ.get("AWS_DEFAULT_REGION", "ca-central-1"),
     )
-    return client.lambda_.invoke("deliver_pending_email", event)
+    return client.lambda_.invoke("run_lifecycle", event)
 
 
 # The order one request goes through; the first submit of the process also records the

@@ -14,6 +14,7 @@ from botocore.config import Config
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_ses import SESClient
     from mypy_boto3_ssm import SSMClient
 
@@ -54,8 +55,15 @@ def ssm() -> SSMClient:
     return boto3.client("ssm", region_name=_region(), config=_config())
 
 
+@functools.cache
+def events() -> EventBridgeClient:
+    """Return the process's EventBridge client (access granted, revoked, ended)."""
+    return boto3.client("events", region_name=_region(), config=_config())
+
+
 def reset_clients() -> None:
     """Forget cached clients (tests switch emulators between cases)."""
     dynamodb.cache_clear()
     ses.cache_clear()
     ssm.cache_clear()
+    events.cache_clear()

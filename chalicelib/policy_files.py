@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import tomllib
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,29 @@ def _directory(folder: Path, organisation: dict[str, Any]) -> tuple[DirectoryEnt
     return tuple(entries)
 
 
+HOLIDAYS_FILE = "holidays.toml"
+
+
+def _holidays(folder: Path) -> tuple[date, ...]:
+    """Read the public holidays (optional file): `[[holidays]] date = 2026-06-24, name = ...`."""
+    path = folder / HOLIDAYS_FILE
+    if not path.exists():
+        return ()
+    raw = _read_toml(path)
+    unknown = set(raw) - {"holidays"}
+    if unknown:
+        raise InvalidPolicy(HOLIDAYS_FILE, sorted(unknown)[0], "unknown field")
+    days = []
+    for index, entry in enumerate(raw.get("holidays", [])):
+        day = entry.get("date") if isinstance(entry, dict) else None
+        if not isinstance(day, date) or isinstance(day, datetime):
+            raise InvalidPolicy(HOLIDAYS_FILE, f"holidays.{index}.date", "must be a date")
+        if set(entry) - {"date", "name"}:
+            raise InvalidPolicy(HOLIDAYS_FILE, f"holidays.{index}", "only date and name")
+        days.append(day)
+    return tuple(sorted(set(days)))
+
+
 def load_policy(folder: Path) -> Policy:
     """Read and validate every policy file in a folder, then what they say of each other."""
     raw = {key: _read_toml(folder / name) for key, name in FILES.items()}
@@ -82,7 +106,7 @@ def load_policy(folder: Path) -> Policy:
             parts[key] = model.model_validate(raw[key])
         except ValidationError as error:
             raise _first_error(FILES[key], error) from None
-    policy = Policy(**parts, directory=directory)
+    policy = Policy(**parts, directory=directory, holidays=_holidays(folder))
     problems = reference_errors(policy)
     if problems:
         raise InvalidPolicy(*problems[0])

@@ -27,6 +27,8 @@ class Settings(BaseModel):
     templates_dir: Path
     signing_secret: bytes = Field(min_length=SECRET_BYTES)
     ses_configuration_set: str | None = None
+    # The EventBridge bus that provisioning listens on (access granted, revoked, ended).
+    event_bus: str = Field(default="sesame-local-access", min_length=1)
 
     @property
     def is_local(self) -> bool:
@@ -75,4 +77,5 @@ def get_settings() -> Settings:
         templates_dir=Path(os.environ.get("SESAME_TEMPLATES_DIR", PROJECT_ROOT / "templates")),
         signing_secret=_signing_secret(stage),
         ses_configuration_set=os.environ.get("SESAME_SES_CONFIGURATION_SET") or None,
+        event_bus=os.environ.get("SESAME_EVENT_BUS") or f"sesame-{stage}-access",
     )

@@ -39,8 +39,47 @@ def create_tables(dynamodb: Any, names: dict[str, str]) -> None:
         if name not in existing:
             dynamodb.create_table(TableName=name, **definition)
             dynamodb.get_waiter("table_exists").wait(TableName=name)
+        else:
+            _add_missing_indexes(dynamodb, name, definition)
+
+
+def _add_missing_indexes(dynamodb: Any, name: str, definition: dict[str, Any]) -> None:
+    """Give a table kept under .local/ the indexes a newer template added (no data lost)."""
+    table = dynamodb.describe_table(TableName=name)["Table"]
+    present = {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])}
+    for index in definition.get("GlobalSecondaryIndexes", []):
+        if index["IndexName"] in present:
+            continue
+        used = {key["AttributeName"] for key in index["KeySchema"]}
+        dynamodb.update_table(
+            TableName=name,
+            AttributeDefinitions=[
+                a for a in definition["AttributeDefinitions"] if a["AttributeName"] in used
+            ],
+            GlobalSecondaryIndexUpdates=[{"Create": index}],
+        )
 
 
 def verify_sender(ses: Any, sender: str) -> None:
     """Verify the sender identity (SES refuses to send from an unverified one)."""
     ses.verify_email_identity(EmailAddress=sender)
+
+
+def create_event_bus(events: Any, logs: Any, bus: str) -> None:
+    """Create the access-events bus and route its events to a log group /dev/events reads."""
+    from chalicelib.notify.dev_events import events_log_group
+
+    if bus not in {b["Name"] for b in events.list_event_buses().get("EventBuses", [])}:
+        events.create_event_bus(Name=bus)
+    group = events_log_group(bus)
+    if not logs.describe_log_groups(logGroupNamePrefix=group).get("logGroups"):
+        logs.create_log_group(logGroupName=group)
+    arn = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"][0]["arn"].removesuffix(
+        ":*"
+    )
+    events.put_rule(
+        Name="sesame-dev-events", EventBusName=bus, EventPattern='{"source": ["sesame"]}'
+    )
+    events.put_targets(
+        Rule="sesame-dev-events", EventBusName=bus, Targets=[{"Id": "dev-log", "Arn": arn}]
+    )

@@ -34,10 +34,14 @@ class LocalStack:
     _app_server: Any = field(repr=False)
     _thread: threading.Thread = field(repr=False)
     _jobs_stop: threading.Event = field(default_factory=threading.Event, repr=False)
+    _jobs: threading.Thread | None = field(default=None, repr=False)
 
     def stop(self) -> None:
         """Stop the scheduled jobs, the app server, then the emulator."""
         self._jobs_stop.set()
+        if self._jobs is not None:
+            # Let a job that is running finish its calls before the emulator goes away.
+            self._jobs.join(timeout=10)
         self._app_server.shutdown()
         self._app_server.server.server_close()
         self._thread.join(timeout=10)
@@ -135,7 +139,7 @@ def _provision(stage_env: dict[str, str]) -> None:
     import boto3
 
     from chalicelib.policy_files import load_policy
-    from local_stack.aws_setup import create_tables, verify_sender
+    from local_stack.aws_setup import create_event_bus, create_tables, verify_sender
 
     policy_dir = Path(stage_env.get("SESAME_POLICY_DIR", PROJECT_ROOT / "policies"))
     policy = load_policy(policy_dir)
@@ -144,6 +148,13 @@ def _provision(stage_env: dict[str, str]) -> None:
         {"main": stage_env["SESAME_MAIN_TABLE"], "audit": stage_env["SESAME_AUDIT_TABLE"]},
     )
     verify_sender(boto3.client("ses"), policy.organisation.sender)
+    create_event_bus(
+        boto3.client("events"),
+        boto3.client("logs"),
+        stage_env.get(
+            "SESAME_EVENT_BUS", f"sesame-{stage_env.get('SESAME_STAGE', 'local')}-access"
+        ),
+    )
 
 
 def start_stack(
@@ -183,9 +194,10 @@ def start_stack(
     )
     thread.start()
     stack = LocalStack(base_url, emulator_url, state_dir, moto_server, app_server, thread)
-    threading.Thread(
+    stack._jobs = threading.Thread(
         target=_run_jobs, args=(stack._jobs_stop, jobs_period), name="jobs", daemon=True
-    ).start()
+    )
+    stack._jobs.start()
     return stack
 
 
@@ -193,11 +205,15 @@ def _run_jobs(stop: threading.Event, period: float) -> None:
     """Run the scheduled jobs on a short period (in AWS, EventBridge schedules them)."""
     from chalicelib.service.context import get_services
     from chalicelib.service.sweep import deliver_due
+    from chalicelib.service.timed import run_timed_jobs
 
     while not stop.wait(period):
-        try:
-            report = deliver_due(get_services())
-            if report["sent"] or report["retry"] or report["failed"]:
-                request_log.info("scheduled delivery sweep: %s", report)
-        except Exception:
-            request_log.exception("scheduled job failed; trying again next period")
+        for name, job in (("lifecycle", run_timed_jobs), ("delivery sweep", deliver_due)):
+            if stop.is_set():
+                return
+            try:
+                report = job(get_services())
+                if any(report.values()):
+                    request_log.info("scheduled %s: %s", name, report)
+            except Exception:
+                request_log.exception("scheduled %s failed; trying again next period", name)

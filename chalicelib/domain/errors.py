@@ -100,3 +100,15 @@ class LinkUsed(DomainError):
 
 class Withdrawn(DomainError):
     """The requester withdrew the request: its links no longer do anything."""
+
+
+class RequestExpired(DomainError):
+    """Nobody decided the request in time: its links no longer do anything."""
+
+
+class Escalated(DomainError):
+    """The step waited too long and was handed to others; this approver's link is closed."""
+
+    def __init__(self, role: str) -> None:
+        super().__init__(role)
+        self.role = role

@@ -22,6 +22,10 @@ class RequestStatus(StrEnum):
     REFUSED = "refused"
     REVOKED = "revoked"
     WITHDRAWN = "withdrawn"
+    # Nobody decided within the policy's limit (a scheduled job closes it).
+    EXPIRED = "expired"
+    # An approved grant reached its end date.
+    ENDED = "ended"
 
 
 class StepStatus(StrEnum):
@@ -39,6 +43,8 @@ class LinkKind(StrEnum):
     CONFIRM = "confirm"
     DECIDE = "decide"
     STATUS = "status"
+    # Opens the form pre-filled from an ending grant; the new request references the old one.
+    RENEW = "renew"
 
 
 class _Model(BaseModel):
@@ -71,6 +77,13 @@ class Step(_Model):
     comment: str | None = Field(default=None, max_length=1000)
     via: Via | None = None
     on_behalf_of: str | None = None
+    # When the step started waiting, and what the scheduled jobs did about the wait.
+    opened_at: datetime | None = None
+    reminders: int = 0
+    reminded_at: datetime | None = None
+    escalated_at: datetime | None = None
+    escalated_to: str | None = Field(default=None, max_length=40)
+    escalated_from: tuple[str, ...] = ()
 
 
 class AccessRequest(_Model):
@@ -90,6 +103,10 @@ class AccessRequest(_Model):
     revoked_by: str | None = None
     revocation_reason: str | None = Field(default=None, max_length=1000)
     withdrawn_at: datetime | None = None
+    expired_at: datetime | None = None
+    ended_at: datetime | None = None
+    ending_notice_at: datetime | None = None
+    renews: str | None = Field(default=None, pattern=r"^[a-z0-9]{8,40}$")
 
     @property
     def reference(self) -> str:
@@ -113,10 +130,12 @@ class AuditEvent(_Model):
     action: Literal[
         "submitted", "confirmed", "approved", "refused", "refused_attempt", "delegated",
         "link_limit", "revoked", "withdrawn", "link_opened", "signed_in", "signed_out",
-        "exported", "policy_version_seen",
+        "exported", "policy_version_seen", "reminded", "escalated", "expired",
+        "ending_notice", "ended", "delivery_retried",
     ]  # fmt: skip
     actor: str
-    via: Literal["form", "link", "console"]
+    # "schedule": a scheduled job (reminders, escalation, expiry, end of a grant).
+    via: Literal["form", "link", "console", "schedule"]
     reason: str | None = Field(default=None, max_length=200)
     step: int | None = None
     comment: str | None = None
@@ -155,8 +174,33 @@ class OutboxMessage(_Model):
     lang: Lang
 
 
+class AccessEvent(_Model):
+    """What provisioning systems are told on the bus when access starts or stops."""
+
+    detail_type: Literal["AccessGranted", "AccessRevoked", "AccessEnded"]
+    request_id: str
+    reference: str
+    requester: str
+    platforms: tuple[str, ...]
+    level: str
+    start: datetime
+    end: datetime
+
+    def detail(self) -> dict[str, object]:
+        """Return the event's detail, as documented in docs/events.md."""
+        return {
+            "request_id": self.request_id,
+            "reference": self.reference,
+            "requester": self.requester,
+            "platforms": list(self.platforms),
+            "level": self.level,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+        }
+
+
 class OutboxEntry(_Model):
-    """An e-mail a transition must cause, written in the same transaction as the transition."""
+    """An e-mail or bus event a transition must cause, written in the same transaction."""
 
     id: str
     request_id: str
@@ -166,3 +210,5 @@ class OutboxEntry(_Model):
     status: Literal["pending", "sent", "failed"] = "pending"
     attempts: int = 0
     message: OutboxMessage | None = None
+    # Set for a bus event instead of an e-mail (template is then the detail type).
+    event: AccessEvent | None = None

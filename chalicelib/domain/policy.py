@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -160,11 +161,41 @@ class Limits(_Strict):
     max_invalid_links_per_hour: int = Field(ge=1, le=100000)
 
 
+class Lifecycle(_Strict):
+    """How long things may wait, in working days, before the scheduled jobs act."""
+
+    # First reminder to an approver, then a slower reminder after each further wait.
+    reminder_after_working_days: int = Field(default=2, ge=1, le=60)
+    reminder_every_working_days: int = Field(default=3, ge=1, le=60)
+    # The step moves to the fallback of its role (e.g. manager -> security).
+    escalate_after_working_days: int = Field(default=6, ge=1, le=120)
+    # Nobody decided: the request closes and the requester is told what to do next.
+    expire_after_working_days: int = Field(default=15, ge=1, le=250)
+    # Calendar days before a grant ends at which the requester gets a renewal link.
+    ending_notice_days: int = Field(default=7, ge=1, le=90)
+    # Who takes a step of a role that waited too long; a role not listed is never escalated.
+    fallback: dict[str, str] = Field(default_factory=lambda: {MANAGER: SECURITY})
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Lifecycle:
+        if not (
+            self.reminder_after_working_days
+            < self.escalate_after_working_days
+            < self.expire_after_working_days
+        ):
+            raise ValueError("reminder < escalation < expiry (working days) is required")
+        for role, target in self.fallback.items():
+            if role == target:
+                raise ValueError(f"fallback of {role!r} is itself")
+        return self
+
+
 class Rules(_Strict):
     """Routing and bounds of requests."""
 
     max_justification_chars: int = Field(ge=1, le=10000)
     limits: Limits
+    lifecycle: Lifecycle = Field(default_factory=Lifecycle)
     groups: tuple[Group, ...] = ()
     routes: tuple[Route, ...] = Field(min_length=1)
 
@@ -197,6 +228,8 @@ class Policy(_Strict):
     catalogue: Catalogue
     rules: Rules
     directory: tuple[DirectoryEntry, ...] = ()
+    # Public holidays (not counted in the lifecycle's working-day delays).
+    holidays: tuple[date, ...] = ()
 
     @property
     def version(self) -> str:
@@ -258,6 +291,10 @@ class Policy(_Strict):
         chain = (MANAGER, *dict.fromkeys(middle), SECURITY)
         return Routing(chain, min(durations), max(justifications))
 
+    def fallback_for(self, role: str) -> str | None:
+        """Return the role that takes over a step of `role` that waited too long, if any."""
+        return self.rules.lifecycle.fallback.get(role)
+
     def role_name(self, role: str, lang: str) -> str | None:
         """Return the name of a group role (None for manager and security: translated text)."""
         group = self.group(role)
@@ -317,6 +354,11 @@ def reference_errors(policy: Policy) -> list[tuple[str, str, str]]:
         for platform in catalogue.platforms
         for level in catalogue.levels
         if not any(r.matches(platform, level.id) for r in rules.routes)
+    )
+    problems.extend(
+        ("rules.toml", f"lifecycle.fallback.{role}", f"unknown role {target!r}")
+        for role, target in rules.lifecycle.fallback.items()
+        if target != SECURITY and policy.group(target) is None
     )
     problems.extend(
         ("directory.toml", f"employees.{index}.manager", "domain not allowed")

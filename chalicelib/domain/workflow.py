@@ -33,6 +33,9 @@ TRANSITIONS: dict[tuple[RequestStatus, str], frozenset[RequestStatus]] = {
     (RequestStatus.PENDING_CONFIRMATION, "withdraw"): frozenset({RequestStatus.WITHDRAWN}),
     (RequestStatus.PENDING_APPROVAL, "withdraw"): frozenset({RequestStatus.WITHDRAWN}),
     (RequestStatus.APPROVED, "revoke"): frozenset({RequestStatus.REVOKED}),
+    (RequestStatus.PENDING_CONFIRMATION, "expire"): frozenset({RequestStatus.EXPIRED}),
+    (RequestStatus.PENDING_APPROVAL, "expire"): frozenset({RequestStatus.EXPIRED}),
+    (RequestStatus.APPROVED, "end"): frozenset({RequestStatus.ENDED}),
 }
 MAX_COMMENT_CHARS = 1000
 
@@ -113,7 +116,7 @@ def confirm(request: AccessRequest, now: datetime) -> AccessRequest:
     if not can_transition(request.status, "confirm"):
         raise InvalidTransition(f"cannot confirm a request that is {request.status}")
     steps = list(request.steps)
-    steps[0] = steps[0].model_copy(update={"status": StepStatus.PENDING})
+    steps[0] = steps[0].model_copy(update={"status": StepStatus.PENDING, "opened_at": now})
     return request.model_copy(
         update={
             "status": RequestStatus.PENDING_APPROVAL,
@@ -174,7 +177,7 @@ def decide(
         update["status"] = RequestStatus.REFUSED
     elif step_index + 1 < len(steps):
         steps[step_index + 1] = steps[step_index + 1].model_copy(
-            update={"status": StepStatus.PENDING}
+            update={"status": StepStatus.PENDING, "opened_at": now}
         )
     else:
         update["status"] = RequestStatus.APPROVED

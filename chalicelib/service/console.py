@@ -9,7 +9,14 @@ from datetime import datetime, timedelta
 
 from ..domain.errors import Conflict, InvalidTransition, NotAnApprover, NotFound
 from ..domain.lifecycle import revoke, withdraw
-from ..domain.models import AccessRequest, AuditEvent, ClientInfo, Decision, LinkKind
+from ..domain.models import (
+    AccessRequest,
+    AuditEvent,
+    ClientInfo,
+    Decision,
+    LinkKind,
+    OutboxEntry,
+)
 from ..domain.stats import Dashboard, dashboard, step_opened_at
 from ..domain.workflow import decide, raise_if_decided
 from ..store.audit import AuditFilter, ChainedEvent, EventPage
@@ -17,7 +24,7 @@ from ..store.console import RequestFilter, RequestPage
 from .audit import refused_attempt
 from .context import Services
 from .decide import _follow_ups
-from .mail import compose, deliver, issue_link
+from .mail import access_event, compose, deliver, issue_link
 
 SECURITY_ROLE = "security"
 DASHBOARD_DAYS = 90
@@ -178,10 +185,11 @@ def revoke_grant(
     event = _event(
         services, request.id, "revoked", officer, client, comment=revoked.revocation_reason
     )
+    published = access_event(services, revoked, "AccessRevoked", now)
     services.store.apply_transition(
-        request, revoked, event, None, now, [status_link], [email.entry]
+        request, revoked, event, None, now, [status_link], [email.entry, published.entry]
     )
-    deliver(services, [email])
+    deliver(services, [email, published])
     return revoked
 
 
@@ -270,3 +278,39 @@ def link_opened(
         user_agent=client.user_agent,
     )
     services.store.audit.append(event)
+
+
+@dataclass(frozen=True)
+class FailedDelivery:
+    """An e-mail or bus event that failed for good, as the console lists it."""
+
+    entry: OutboxEntry
+    reason: str
+    failed_at: datetime | None
+    retryable: bool
+
+
+def failed_deliveries(
+    services: Services, limit: int, start: dict[str, object] | None
+) -> tuple[list[FailedDelivery], dict[str, object] | None]:
+    """One page of deliveries that failed for good, newest first (one Query)."""
+    rows, next_key = services.store.failed_outbox(limit, start)
+    found = [
+        FailedDelivery(entry, reason, datetime.fromisoformat(when) if when else None, retryable)
+        for entry, reason, when, retryable in rows
+    ]
+    return found, next_key
+
+
+def retry_delivery(services: Services, outbox_id: str, officer: str, client: ClientInfo) -> None:
+    """Queue a failed delivery again, due now; the same message (same link) goes out.
+
+    Raises Conflict when it is not failed any more (retried already) or kept no message.
+    """
+    entry = services.store.load_outbox(outbox_id) if outbox_id.isalnum() else None
+    if entry is None:
+        raise NotFound("delivery")
+    now = services.clock()
+    what = f"{entry.template} to {', '.join(entry.recipients)}"[:200]
+    event = _event(services, entry.request_id, "delivery_retried", officer, client, comment=what)
+    services.store.retry_outbox(outbox_id, event, now)

@@ -8,8 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from .. import aws
+from .. import aws, dev_clock
+from ..domain.calendar import WorkCalendar
 from ..domain.policy import Policy
+from ..domain.timers import next_due
 from ..policy_files import cached_policy
 from ..settings import Settings, get_settings
 from ..store.requests import RequestStore
@@ -40,11 +42,25 @@ class Services:
 def get_services() -> Services:
     """Build the services on first use (never at import: settings arrive with the first call)."""
     settings = get_settings()
+    policy = cached_policy(settings.policy_dir)
+    calendar = work_calendar(policy)
     return Services(
         settings=settings,
-        policy=cached_policy(settings.policy_dir),
-        store=RequestStore(aws.dynamodb(), settings.main_table, settings.audit_table),
+        policy=policy,
+        store=RequestStore(
+            aws.dynamodb(),
+            settings.main_table,
+            settings.audit_table,
+            next_due=functools.partial(next_due, policy=policy, calendar=calendar),
+        ),
+        # The local stack's clock can be moved forward at /dev/clock; AWS stages read UTC.
+        clock=dev_clock.now if settings.is_local else utc_now,
     )
+
+
+def work_calendar(policy: Policy) -> WorkCalendar:
+    """Return the working-day calendar of a policy (its public holidays)."""
+    return WorkCalendar(holidays=frozenset(policy.holidays))
 
 
 def reset_services() -> None:
@@ -53,3 +69,4 @@ def reset_services() -> None:
     get_settings.cache_clear()
     cached_policy.cache_clear()
     aws.reset_clients()
+    dev_clock.forget()

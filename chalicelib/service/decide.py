@@ -18,7 +18,7 @@ from ..domain.workflow import decide, raise_if_decided
 from .audit import refused_attempt, transition_event
 from .context import Services
 from .link_views import open_decision
-from .mail import PendingEmail, compose, deliver, issue_link
+from .mail import PendingEmail, access_event, compose, deliver, issue_link
 from .steps import open_step
 
 
@@ -42,6 +42,8 @@ def _follow_ups(
         now,
         {"status_url": status_url, "refusal": refusal},
     )
+    if decided.status == RequestStatus.APPROVED:
+        return [status_link], [email, access_event(services, decided, "AccessGranted", now)]
     return [status_link], [email]
 
 

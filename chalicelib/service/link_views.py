@@ -7,12 +7,14 @@ from enum import StrEnum
 
 from ..domain.errors import (
     Delegated,
+    Escalated,
     InvalidTransition,
     LimitReached,
     LinkExpired,
     LinkStale,
     LinkUsed,
     NotFound,
+    RequestExpired,
     Withdrawn,
 )
 from ..domain.models import (
@@ -23,6 +25,7 @@ from ..domain.models import (
     LinkToken,
     RequestStatus,
 )
+from ..domain.people import same_person
 from ..domain.workflow import content_hash, raise_if_decided
 from ..links import token_hash, well_formed
 from .audit import refused_attempt
@@ -31,7 +34,17 @@ from .steps import deputy_for
 
 # What the requester's timeline shows (links opened, sign-ins and the like stay in the console).
 TIMELINE_ACTIONS = frozenset(
-    {"submitted", "confirmed", "approved", "refused", "revoked", "withdrawn"}
+    {
+        "submitted",
+        "confirmed",
+        "approved",
+        "refused",
+        "revoked",
+        "withdrawn",
+        "escalated",
+        "expired",
+        "ended",
+    }
 )
 
 
@@ -121,6 +134,8 @@ def open_confirmation(services: Services, token: str, client: ClientInfo) -> Lin
     view = resolve_link(services, token, LinkKind.CONFIRM, client)
     if view.request.status == RequestStatus.WITHDRAWN:
         raise Withdrawn("confirm")
+    if view.request.status == RequestStatus.EXPIRED:
+        raise RequestExpired("confirm")
     if view.state == LinkState.USED:
         raise LinkUsed("confirm")
     if view.state == LinkState.EXPIRED:
@@ -130,11 +145,23 @@ def open_confirmation(services: Services, token: str, client: ClientInfo) -> Lin
     return view
 
 
+def _raise_if_closed(request: AccessRequest, link: LinkToken) -> None:
+    """Refuse a decision link of an expired request, or of an approver a step was taken from."""
+    if request.status == RequestStatus.EXPIRED:
+        raise RequestExpired("decide")
+    assert link.step is not None and link.approver is not None
+    step = request.steps[link.step]
+    entitled = link.on_behalf_of or link.approver
+    if step.escalated_to and not any(same_person(entitled, a) for a in step.approvers):
+        raise Escalated(step.escalated_to)
+
+
 def open_decision(services: Services, token: str, client: ClientInfo) -> LinkView:
     """Return a decision link whose step still waits, or raise why it cannot be used."""
     view = resolve_link(services, token, LinkKind.DECIDE, client)
     assert view.link.step is not None and view.link.approver is not None
     raise_if_decided(view.request, view.link.step)
+    _raise_if_closed(view.request, view.link)
     if view.link.on_behalf_of is None:
         delegation = deputy_for(services, view.link.approver, services.clock())
         if delegation is not None:
@@ -148,3 +175,11 @@ def open_decision(services: Services, token: str, client: ClientInfo) -> LinkVie
     if view.state != LinkState.OPEN:
         raise LinkStale("decide")
     return view
+
+
+def open_renewal(services: Services, token: str, client: ClientInfo) -> AccessRequest:
+    """Return the request a renewal link was sent for (its content fills a new form)."""
+    view = resolve_link(services, token, LinkKind.RENEW, client)
+    if view.state == LinkState.EXPIRED:
+        raise LinkExpired("renew")
+    return view.request

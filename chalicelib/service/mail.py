@@ -7,11 +7,12 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from .. import aws
 from ..domain.errors import DomainError
 from ..domain.models import (
+    AccessEvent,
     AccessRequest,
     Lang,
     LinkKind,
@@ -21,19 +22,25 @@ from ..domain.models import (
 )
 from ..domain.workflow import content_hash
 from ..links import link_url, new_token, token_hash
+from ..notify.bus import publish
 from ..notify.messages import RenderedEmail, render_email
 from ..notify.ses import DeliveryFailed, send_email
 from .context import Services
 
 log = logging.getLogger(__name__)
+RENEW_LINK_DAYS = 60
+AccessEventType = Literal["AccessGranted", "AccessRevoked", "AccessEnded"]
 
 
 @dataclass(frozen=True)
 class PendingEmail:
-    """An outbox entry and the message it stands for (the message holds the raw link)."""
+    """An outbox entry and the message it stands for (the message holds the raw link).
+
+    An access event for the bus is an entry too: it has no message, and its entry its event.
+    """
 
     entry: OutboxEntry
-    message: RenderedEmail
+    message: RenderedEmail | None
 
 
 def issue_link(
@@ -50,6 +57,9 @@ def issue_link(
     """Draw a link for a request; return its URL (sent once) and the record to store."""
     token = new_token()
     lifetime = timedelta(days=services.policy.organisation.link_lifetime_days)
+    if kind == LinkKind.RENEW:
+        # Sent before and at the end of a grant: it must outlive a holiday or two.
+        lifetime = timedelta(days=RENEW_LINK_DAYS)
     expires_at = None if kind == LinkKind.STATUS else now + lifetime
     if expires_at is not None and not_after is not None:
         expires_at = min(expires_at, not_after)
@@ -65,7 +75,7 @@ def issue_link(
         expires_at=expires_at,
     )
     url = link_url(services.settings.public_base_url, kind.value, token)
-    if kind in (LinkKind.CONFIRM, LinkKind.STATUS):
+    if kind in (LinkKind.CONFIRM, LinkKind.STATUS, LinkKind.RENEW):
         # The requester's pages open in the language they filed in, whatever the browser says.
         url = f"{url}?lang={request.lang}"
     return url, record
@@ -111,19 +121,55 @@ def next_attempt(now: datetime, attempts: int) -> datetime:
     return now + timedelta(seconds=FIRST_RETRY_SECONDS / 2 + random.uniform(0, ceiling))  # noqa: S311
 
 
-def send_one(services: Services, entry: OutboxEntry, message: RenderedEmail) -> str:
-    """Send one outbox entry and record the outcome; return "sent", "retry" or "failed"."""
+def access_event(
+    services: Services, request: AccessRequest, detail_type: AccessEventType, now: datetime
+) -> PendingEmail:
+    """The outbox entry that puts AccessGranted, AccessRevoked or AccessEnded on the bus."""
+    assert request.access_until is not None
+    granted = max((s.decided_at for s in request.steps if s.decided_at), default=now)
+    end = {"AccessRevoked": request.revoked_at, "AccessEnded": request.ended_at}.get(detail_type)
+    event = AccessEvent(
+        detail_type=detail_type,
+        request_id=request.id,
+        reference=request.reference,
+        requester=request.content.email,
+        platforms=request.content.platforms,
+        level=request.content.level,
+        start=granted,
+        end=end or request.access_until,
+    )
+    entry = OutboxEntry(
+        id=services.new_id(),
+        request_id=request.id,
+        template=detail_type,
+        recipients=(services.settings.event_bus,),
+        created_at=now,
+        event=event,
+    )
+    return PendingEmail(entry=entry, message=None)
+
+
+def _send(services: Services, entry: OutboxEntry, message: RenderedEmail | None) -> str:
+    if entry.event is not None:
+        return publish(aws.events(), entry.recipients[0], entry.event, services.clock())
+    if message is None:
+        raise DeliveryFailed("no message kept for this entry", permanent=True)
+    return send_email(
+        aws.ses(),
+        services.policy.organisation.sender,
+        entry.recipients,
+        message,
+        services.clock(),
+        services.settings.ses_configuration_set,
+        outbox_id=entry.id,
+    )
+
+
+def send_one(services: Services, entry: OutboxEntry, message: RenderedEmail | None) -> str:
+    """Deliver one outbox entry and record the outcome; return "sent", "retry" or "failed"."""
     now = services.clock()
     try:
-        message_id = send_email(
-            aws.ses(),
-            services.policy.organisation.sender,
-            entry.recipients,
-            message,
-            now,
-            services.settings.ses_configuration_set,
-            outbox_id=entry.id,
-        )
+        message_id = _send(services, entry, message)
     except DeliveryFailed as error:
         log.warning("delivery of outbox entry %s failed: %s", entry.id, error.reason)
         attempts = entry.attempts + 1

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from ..domain.delegation import Delegation, active_delegation
 from ..domain.errors import NotAnApprover
@@ -39,6 +41,7 @@ def ask_deputy(
     step_index: int,
     delegation: Delegation,
     now: datetime,
+    nudge: Mapping[str, Any] | None = None,
 ) -> tuple[LinkToken, list[PendingEmail]]:
     """Give a deputy a link valid until the delegation ends; tell the approver for information."""
     step = request.steps[step_index]
@@ -60,8 +63,10 @@ def ask_deputy(
         [delegation.deputy],
         ["fr", "en"],
         now,
-        {**context, "decide_url": url, "link_expires_at": link.expires_at},
+        {**context, "decide_url": url, "link_expires_at": link.expires_at, "nudge": nudge},
     )
+    if nudge is not None:
+        return link, [to_deputy]  # the approver had their copy when the step first opened
     copy = compose(
         services, request, "delegation_copy", [delegation.approver], ["fr", "en"], now, context
     )
@@ -69,12 +74,17 @@ def ask_deputy(
 
 
 def open_step(
-    services: Services, request: AccessRequest, step_index: int, now: datetime
+    services: Services,
+    request: AccessRequest,
+    step_index: int,
+    now: datetime,
+    nudge: Mapping[str, Any] | None = None,
 ) -> tuple[list[LinkToken], list[PendingEmail]]:
-    """Links and e-mails for a step that just opened.
+    """Links and e-mails for a step that just opened (or, with `nudge`, still waits).
 
     Nobody who decided an earlier step is asked; an approver with a deputy in force today is
-    replaced by the deputy (when the duty rules allow the deputy) and gets a copy.
+    replaced by the deputy (when the duty rules allow the deputy) and gets a copy. `nudge`
+    says why a waiting step is asked again: a reminder, or an escalation.
     """
     step = request.steps[step_index]
     deciders = [s.decided_by for s in request.steps if s.decided_by]
@@ -85,7 +95,7 @@ def open_step(
             continue
         delegation = deputy_for(services, approver, now)
         if delegation and deputy_may_decide(request, step_index, delegation):
-            link, messages = ask_deputy(services, request, step_index, delegation, now)
+            link, messages = ask_deputy(services, request, step_index, delegation, now, nudge)
             links.append(link)
             emails.extend(messages)
             continue
@@ -106,6 +116,7 @@ def open_step(
                     "step_role": step.role,
                     "link_expires_at": link.expires_at,
                     "delegation": None,
+                    "nudge": nudge,
                 },
             )
         )

@@ -36,6 +36,7 @@ def submit_request(
     submission_key: str,
     lang: Lang,
     client: ClientInfo,
+    renews: AccessRequest | None = None,
 ) -> SubmitOutcome:
     """Validate a filed form; on success store it and e-mail the requester a confirmation link.
 
@@ -56,6 +57,8 @@ def submit_request(
     except NoApprover as error:
         refused_attempt(services, None, result.content.email, f"no_approver:{error.role}", client)
         return SubmitOutcome(errors={"form": "no_approver"}, result=result)
+    if renews is not None:
+        request = request.model_copy(update={"renews": renews.id})
     confirm_url, confirm_link = issue_link(services, request, LinkKind.CONFIRM, now)
     status_url, status_link = issue_link(services, request, LinkKind.STATUS, now)
     email = compose(
@@ -74,7 +77,8 @@ def submit_request(
         action="submitted",
         actor=request.content.email,
         via="form",
-        reason=f"policy {services.policy.version}; chain {' > '.join(request.chain)}",
+        reason=f"policy {services.policy.version}; chain {' > '.join(request.chain)}"
+        + (f"; renews {renews.reference}" if renews else ""),
         source_ip=client.source_ip,
         user_agent=client.user_agent,
     )

@@ -1,4 +1,5 @@
-"""The scheduled sweep: deliver whatever e-mail is still pending (a crash, a throttled SES)."""
+"""The scheduled sweep: deliver whatever e-mail or bus event is still pending (a crash, a
+throttled SES or EventBridge)."""
 
 from __future__ import annotations
 
@@ -22,14 +23,19 @@ def deliver_due(services: Services) -> dict[str, int]:
     outcomes: Counter[str] = Counter()
     now = services.clock()
     for entry in services.store.due_outbox(now, BATCH):
-        if entry.message is None or not services.store.claim_outbox(entry.id, now, LEASE_SECONDS):
+        deliverable = entry.message is not None or entry.event is not None
+        if not deliverable or not services.store.claim_outbox(entry.id, now, LEASE_SECONDS):
             outcomes["skipped"] += 1
             continue
-        message = RenderedEmail(
-            subject=entry.message.subject,
-            text=entry.message.text,
-            html=entry.message.html,
-            lang=entry.message.lang,
+        message = (
+            RenderedEmail(
+                subject=entry.message.subject,
+                text=entry.message.text,
+                html=entry.message.html,
+                lang=entry.message.lang,
+            )
+            if entry.message is not None
+            else None
         )
         outcomes[send_one(services, entry, message)] += 1
     return {key: outcomes.get(key, 0) for key in ("sent", "retry", "failed", "skipped")}

@@ -121,7 +121,9 @@ def request_listing(request: AccessRequest) -> dict[str, dict[str, Any]]:
         step = request.steps[index]
         opened = request.confirmed_at if index == 0 else request.steps[index - 1].decided_at
         opened = opened or request.created_at
-        who = step.approvers[0] if step.role == "manager" else f"ROLE#{step.role}"
+        # A step handed over (escalated) waits for its fallback role from then on.
+        role = step.escalated_to or step.role
+        who = step.approvers[0] if role == "manager" else f"ROLE#{role}"
         attributes["GSI5PK"] = {"S": f"WAITING#{who}"}
         attributes["GSI5SK"] = {"S": f"{opened.isoformat()}#{request.id}"}
     if request.status == RequestStatus.APPROVED and request.access_until is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -37,8 +37,18 @@ Item = dict[str, Any]
 OPEN_STATUSES = (RequestStatus.PENDING_CONFIRMATION, RequestStatus.PENDING_APPROVAL)
 # Seconds before the sweep considers a new e-mail (the request that wrote it sends it first).
 OUTBOX_GRACE_SECONDS = 120
+# Partition (in the PendingOutbox index) of deliveries that failed for good.
+FAILED_OUTBOX = "OUTBOX#failed"
 # How long a used or expired link record is kept before DynamoDB's TTL may collect it.
 LINK_RETENTION_SECONDS = 90 * 24 * 3600
+
+
+def _waiting_for(request: AccessRequest, index: int) -> list[str]:
+    """Who a step waits for: nobody once the request is closed (withdrawn, expired)."""
+    step = request.steps[index]
+    if request.status != RequestStatus.PENDING_APPROVAL or step.status != StepStatus.PENDING:
+        return []
+    return [person_key(approver) for approver in step.approvers]
 
 
 @contextmanager
@@ -52,10 +62,19 @@ def _aws_errors() -> Iterator[None]:
 class RequestStore:
     """The persistence port of the use cases, backed by the main and audit tables."""
 
-    def __init__(self, client: DynamoDBClient, main_table: str, audit_table: str) -> None:
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        main_table: str,
+        audit_table: str,
+        next_due: Callable[[AccessRequest], datetime | None] | None = None,
+    ) -> None:
         self._client = client
         self._main = main_table
         self._audit = audit_table
+        # When the scheduled jobs must look at a request next (domain/timers.py), kept in the
+        # sparse DueRequests index on every write of the request.
+        self._next_due = next_due
         self.audit = AuditLog(client, main_table, audit_table)
         self.sessions = SessionStore(client, main_table, self.audit)
         self.console = ConsoleQueries(client, main_table)
@@ -70,6 +89,10 @@ class RequestStore:
             "status": {"S": request.status.value},
             "body": {"S": request.model_dump_json()},
         }
+        due = self._next_due(request) if self._next_due else None
+        if due is not None:
+            item["GSI7PK"] = {"S": "DUE"}
+            item["GSI7SK"] = {"S": f"{keys.stamp(due)}#{request.id}"}
         put: Item = {"TableName": self._main, "Item": item, "ConditionExpression": condition}
         if values:
             put["ExpressionAttributeValues"] = values
@@ -112,8 +135,10 @@ class RequestStore:
             "GSI2SK": {"S": f"{due.isoformat()}#{entry.id}"},
         }
         if entry.message is not None:
-            # Held only until delivery (it carries the link): removed once sent or failed.
+            # Held only until delivery (it carries the link): removed once sent.
             item["message"] = {"S": entry.message.model_dump_json()}
+        if entry.event is not None:
+            item["kind"] = {"S": "event"}
         return {
             "Put": {
                 "TableName": self._main,
@@ -125,17 +150,16 @@ class RequestStore:
     def _assignment_changes(self, before: AccessRequest | None, after: AccessRequest) -> list[Item]:
         """Put "waits for" items for steps that opened, delete them for steps that closed."""
         items: list[Item] = []
-        for index, step in enumerate(after.steps):
-            was = before.steps[index].status if before else StepStatus.WAITING
-            if was != StepStatus.PENDING and step.status == StepStatus.PENDING:
-                for approver in step.approvers:
-                    key = keys.assignment_key(person_key(approver), after.id, index)
-                    item = {**key, "request_id": {"S": after.id}, "step": {"N": str(index)}}
-                    items.append({"Put": {"TableName": self._main, "Item": item}})
-            if was == StepStatus.PENDING and step.status != StepStatus.PENDING:
-                for approver in step.approvers:
-                    key = keys.assignment_key(person_key(approver), after.id, index)
-                    items.append({"Delete": {"TableName": self._main, "Key": key}})
+        for index in range(len(after.steps)):
+            waited = set(_waiting_for(before, index)) if before else set()
+            waits = set(_waiting_for(after, index))
+            for person in sorted(waits - waited):
+                key = keys.assignment_key(person, after.id, index)
+                item = {**key, "request_id": {"S": after.id}, "step": {"N": str(index)}}
+                items.append({"Put": {"TableName": self._main, "Item": item}})
+            for person in sorted(waited - waits):
+                key = keys.assignment_key(person, after.id, index)
+                items.append({"Delete": {"TableName": self._main, "Key": key}})
         return items
 
     def _transact(self, items: Sequence[Item]) -> None:
@@ -329,19 +353,28 @@ class RequestStore:
                 self._client.update_item(
                     TableName=self._main,
                     Key=keys.outbox_key(outbox_id),
-                    UpdateExpression="SET #s = :failed, last_error = :reason, failed_at = :now "
-                    "REMOVE GSI2PK, GSI2SK, message, lease_until",
+                    # Listed for the officers (newest first) and kept with its message, so a
+                    # retry from the console sends the same e-mail with the same link.
+                    UpdateExpression="SET #s = :failed, last_error = :reason, failed_at = :now, "
+                    "GSI2PK = :listing, GSI2SK = :when REMOVE lease_until",
                     ConditionExpression="attribute_exists(PK)",
                     ExpressionAttributeNames={"#s": "status"},
                     ExpressionAttributeValues={
                         ":failed": {"S": "failed"},
                         ":reason": {"S": reason[:500]},
                         ":now": {"S": now.isoformat()},
+                        ":listing": {"S": FAILED_OUTBOX},
+                        ":when": {"S": f"{now.isoformat()}#{outbox_id}"},
                     },
                 )
         except Conflict:
             return False
         return True
+
+    def load_outbox(self, outbox_id: str) -> OutboxEntry | None:
+        """Return an outbox entry (without its message), or None."""
+        item = self._get(keys.outbox_key(outbox_id))
+        return OutboxEntry.model_validate_json(item["body"]["S"]) if item else None
 
     def outbox_status(self, outbox_id: str) -> tuple[str, str | None] | None:
         """Return an entry's status and last error, or None."""
@@ -370,6 +403,55 @@ class RequestStore:
                     ":pending": {"S": "pending"},
                 },
             )
+
+    def failed_outbox(
+        self, limit: int, start: Item | None = None
+    ) -> tuple[list[tuple[OutboxEntry, str, str, bool]], Item | None]:
+        """Return failed deliveries, newest first: (entry, reason, when, retryable), next key."""
+        kwargs: Item = {
+            "TableName": self._main,
+            "IndexName": "PendingOutbox",
+            "KeyConditionExpression": "GSI2PK = :failed",
+            "ExpressionAttributeValues": {":failed": {"S": FAILED_OUTBOX}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        with _aws_errors():
+            page = self._client.query(**kwargs)
+        rows = []
+        for item in page.get("Items", []):
+            entry = OutboxEntry.model_validate_json(item["body"]["S"])
+            entry = entry.model_copy(
+                update={"attempts": int(item.get("attempts", {}).get("N", "0"))}
+            )
+            reason = item.get("last_error", {}).get("S", "")
+            when = item.get("failed_at", {}).get("S", "")
+            rows.append((entry, reason, when, "message" in item or entry.event is not None))
+        return rows, page.get("LastEvaluatedKey")
+
+    def retry_outbox(self, outbox_id: str, event: AuditEvent, now: datetime) -> None:
+        """Put a failed delivery back in the queue, due now, with its audit event (or Conflict)."""
+        update = {
+            "Update": {
+                "TableName": self._main,
+                "Key": keys.outbox_key(outbox_id),
+                "UpdateExpression": "SET #s = :pending, GSI2PK = :queue, GSI2SK = :due, "
+                "attempts = :zero REMOVE failed_at",
+                "ConditionExpression": "#s = :failed AND "
+                "(attribute_exists(message) OR attribute_exists(kind))",
+                "ExpressionAttributeNames": {"#s": "status"},
+                "ExpressionAttributeValues": {
+                    ":pending": {"S": "pending"},
+                    ":failed": {"S": "failed"},
+                    ":queue": {"S": "OUTBOX#pending"},
+                    ":due": {"S": f"{now.isoformat()}#{outbox_id}"},
+                    ":zero": {"N": "0"},
+                },
+            }
+        }
+        self.audit.append(event, [update])
 
     def due_outbox(self, now: datetime, limit: int) -> list[OutboxEntry]:
         """Return pending e-mails due by now, oldest first (one Query on the sparse index)."""
@@ -421,6 +503,49 @@ class RequestStore:
         except Conflict:
             return False
         return True
+
+    def due_requests(
+        self, now: datetime, limit: int, start: Item | None = None
+    ) -> tuple[list[AccessRequest], Item | None]:
+        """Return requests a scheduled job must look at by now, oldest due first, and the key
+        of the next page (one Query; the index projects the whole item, so no further read).
+        """
+        kwargs: Item = {
+            "TableName": self._main,
+            "IndexName": "DueRequests",
+            "KeyConditionExpression": "GSI7PK = :due AND GSI7SK <= :now",
+            "ExpressionAttributeValues": {
+                ":due": {"S": "DUE"},
+                ":now": {"S": f"{keys.stamp(now)}#~"},
+            },
+            "Limit": limit,
+        }
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        with _aws_errors():
+            page = self._client.query(**kwargs)
+        found = [AccessRequest.model_validate_json(i["body"]["S"]) for i in page.get("Items", [])]
+        return found, page.get("LastEvaluatedKey")
+
+    def refresh_due(self, request: AccessRequest) -> None:
+        """Store a request's due date again (after a policy change), if it did not change."""
+        due = self._next_due(request) if self._next_due else None
+        update = "SET GSI7PK = :due, GSI7SK = :when" if due is not None else "REMOVE GSI7PK, GSI7SK"
+        values: Item = {":version": {"N": str(request.version)}}
+        if due is not None:
+            values[":due"] = {"S": "DUE"}
+            values[":when"] = {"S": f"{keys.stamp(due)}#{request.id}"}
+        try:
+            with _aws_errors():
+                self._client.update_item(
+                    TableName=self._main,
+                    Key=keys.request_key(request.id),
+                    UpdateExpression=update,
+                    ConditionExpression="version = :version",
+                    ExpressionAttributeValues=values,
+                )
+        except Conflict:
+            pass  # changed meanwhile: that write stored a fresh due date
 
     # ----- queries -----------------------------------------------------------------------
     def _get(self, key: Item) -> Item | None:

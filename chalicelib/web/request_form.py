@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from chalice.app import Response
 
-from ..domain.models import Lang
+from ..domain.models import AccessRequest, Lang
 from ..domain.policy import MANAGER, Policy, Routing
 from ..domain.submission import FIELDS, SubmissionResult, max_duration, min_justification
 from ..service.context import Services
@@ -33,7 +33,30 @@ def form_values(form: Mapping[str, Sequence[str]]) -> dict[str, object]:
     """Keep what the person typed, to show it again after an error."""
     values: dict[str, object] = {name: (form.get(name) or [""])[0] for name in FIELDS}
     values["platforms"] = [p for p in form.get("platforms", []) if isinstance(p, str)]
+    # A renewal carries its link's token (checked again at submission) and, for display only,
+    # the reference of the request it renews.
+    values["renew"] = (form.get("renew") or [""])[0][:64]
+    values["renew_reference"] = (form.get("renew_reference") or [""])[0][:8]
     return values
+
+
+def renewal_values(request: AccessRequest, token: str) -> dict[str, object]:
+    """Fill the form from the request being renewed (the person checks and sends it again)."""
+    content = request.content
+    return {
+        "name": content.name,
+        "email": content.email,
+        "organization": content.organization,
+        "manager_email": content.manager_email,
+        "platforms": list(content.platforms),
+        "purpose": content.purpose,
+        "level": content.level,
+        "justification": content.justification,
+        "duration_days": str(content.duration_days),
+        "accept_policy": "",
+        "renew": token,
+        "renew_reference": request.reference,
+    }
 
 
 def approver_preview(

@@ -60,6 +60,8 @@ def test_every_page_in_both_languages(page: Page, open_page: OpenPage, base_url:
             ("decide", decide),
             ("not-found", "/status/" + "Z" * 43),
             ("dev-outbox", f"/dev/outbox?to={person.email}"),
+            ("dev-clock", "/dev/clock"),
+            ("dev-events", "/dev/events"),
         ):
             page.goto(f"{path}{'&' if '?' in path else '?'}lang={lang}")
             check(page, f"{name}-{lang}", found)
@@ -103,6 +105,7 @@ SIGNED_IN_PAGES = (
     "/console",
     "/console/requests",
     "/console/grants",
+    "/console/deliveries",
     "/console/dashboard",
     "/console/audit",
     "/console/audit/verify",

@@ -73,6 +73,12 @@ def collect_pages(base_url: str) -> dict[str, str]:
     status_path = _path(wait_for_mail(base_url, to=person.email, kind="status"), "status")
     pages["status"] = get(base_url + status_path)
     pages["dev-outbox"] = get(f"{base_url}/dev/outbox")
+    pages["dev-clock"] = get(f"{base_url}/dev/clock")
+    pages["dev-clock-error"] = get(
+        f"{base_url}/dev/clock",
+        {"form_token": [hidden(pages["dev-clock"], "form_token")], "hours": ["-3"]},
+    )
+    pages["dev-events"] = get(f"{base_url}/dev/events")
     for lang in ("fr", "en"):
         pages[f"login-{lang}"] = get(f"{base_url}/login?lang={lang}")
         pages[f"status-{lang}"] = get(f"{base_url}{status_path}?lang={lang}")

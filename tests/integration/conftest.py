@@ -16,11 +16,12 @@ from moto import mock_aws
 from app import app
 from chalicelib.notify.dev_outbox import SentEmail, sent_emails
 from chalicelib.policy_files import load_policy
-from local_stack.aws_setup import create_tables, verify_sender
+from local_stack.aws_setup import create_event_bus, create_tables, verify_sender
 from tests.conftest import PROJECT_ROOT
 
 FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
 MAIN, AUDIT = "sesame-test-main", "sesame-test-audit"
+BUS = "sesame-test-access"
 
 
 @pytest.fixture
@@ -30,6 +31,7 @@ def aws(stage_env: None) -> Iterator[None]:
         create_tables(boto3.client("dynamodb"), {"main": MAIN, "audit": AUDIT})
         sender = load_policy(PROJECT_ROOT / "policies").organisation.sender
         verify_sender(boto3.client("ses"), sender)
+        create_event_bus(boto3.client("events"), boto3.client("logs"), BUS)
         yield
 
 

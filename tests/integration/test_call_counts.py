@@ -14,8 +14,8 @@ pytestmark = pytest.mark.integration
 # A link (confirm, decide, status) is resolved with 3 GetItem: the hourly counter of invalid
 # links of the caller's address, the link, the request. A decision link also queries the
 # approver's delegations (1 Query). Each audit append reads the chain head (1 GetItem) before
-# its TransactWriteItems. Each e-mail is one SendRawEmail, then one UpdateItem marking its
-# outbox entry sent.
+# its TransactWriteItems. Each e-mail is one SendRawEmail (each bus event one PutEvents), then
+# one UpdateItem marking its outbox entry sent.
 PINNED: dict[str, dict[str, int]] = {
     "form page": {},
     "submit (first under a policy version)": {
@@ -42,12 +42,13 @@ PINNED: dict[str, dict[str, int]] = {
         "UpdateItem": 2,
     },
     "officer decision (page)": {"GetItem": 4, "Query": 1, "TransactWriteItems": 1},
-    "officer decision": {
+    "officer decision": {  # the grant: one e-mail and one AccessGranted event on the bus
         "GetItem": 4,
+        "PutEvents": 1,
         "Query": 1,
         "SendRawEmail": 1,
         "TransactWriteItems": 1,
-        "UpdateItem": 1,
+        "UpdateItem": 2,
     },
     "status page": {"GetItem": 3, "Query": 1},
     "console queue page": {"GetItem": 1, "Query": 1},  # the session, then the page
@@ -67,7 +68,9 @@ def test_state_changes_write_once_and_send_one_call_per_email(client: Client) ->
     found = calls_per_use_case(client)
     for name in ("submit", "confirm", "manager decision", "officer decision"):
         assert found[name]["TransactWriteItems"] == 1, name
-        assert found[name]["SendRawEmail"] == found[name]["UpdateItem"], name
+        # Each delivery (an e-mail, or an event on the bus) is marked sent once.
+        deliveries = found[name]["SendRawEmail"] + found[name].get("PutEvents", 0)
+        assert deliveries == found[name]["UpdateItem"], name
     for name in ("console queue page", "audit page", "reminder sweep, nothing due"):
         assert found[name].get("Query") == 1, name
     assert not any("Scan" in calls for calls in found.values())

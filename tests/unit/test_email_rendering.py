@@ -112,6 +112,10 @@ def test_every_email_renders_in_both_languages_with_a_text_part() -> None:
         "refusal": refused.steps[0],
         "signin_url": "https://s/signin/T",
         "link": SimpleNamespace(expires_at=NOW),
+        "renew_url": "https://s/renew/T",
+        "new_role": "security",
+        "since": NOW,
+        "nudge": None,
     }
     from chalicelib.domain.lifecycle import revoke
 
@@ -126,8 +130,35 @@ def test_every_email_renders_in_both_languages_with_a_text_part() -> None:
                 "request_refused": refused,
                 "request_approved": approved,
                 "access_revoked": revoked,
+                "access_ending": approved,
+                "access_ended": approved,
             }.get(name, request)
             mail = render_email(TEMPLATES, name, [lang], {**context, "request": chosen})
             assert mail.subject and "\n" not in mail.subject, name
             assert len(mail.text) > 80, (name, lang)
             assert f'<html lang="{lang}">' in mail.html, (name, lang)
+
+
+def test_a_reminder_and_a_hand_over_say_why_the_approver_is_asked_again() -> None:
+    content = validate_submission(valid_form(), POLICY).content
+    assert content is not None
+    request = confirm(new_request("0123456789abcdef01234567", content, POLICY, "fr", NOW), NOW)
+    context = {
+        "policy": POLICY,
+        "request": request,
+        "decide_url": "https://s/decide/T",
+        "step_role": "manager",
+        "link_expires_at": NOW,
+        "delegation": None,
+    }
+    reminder = {"kind": "reminder", "count": 2, "since": NOW}
+    mail = render_email(TEMPLATES, "approval_needed", ["fr", "en"], {**context, "nudge": reminder})
+    assert mail.subject.startswith("Rappel 2 :")
+    assert "Reminder 2:" in mail.subject
+    assert "attend votre décision depuis le" in mail.text
+    handed = {"kind": "escalated", "previous": ("jean.gestion@mcn.gouv.qc.ca",), "since": NOW}
+    mail = render_email(TEMPLATES, "approval_needed", ["en"], {**context, "nudge": handed})
+    assert "handed to you" in mail.subject
+    assert "because jean.gestion@mcn.gouv.qc.ca did not decide" in mail.text
+    first = render_email(TEMPLATES, "approval_needed", ["en"], {**context, "nudge": None})
+    assert "Reminder" not in first.subject and "handed" not in first.text

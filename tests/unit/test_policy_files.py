@@ -120,6 +120,27 @@ BROKEN: list[tuple[str, str, Callable[[str], str], str, str]] = [
         "auto_approve",
     ),
     (
+        "escalation after expiry",
+        "rules.toml",
+        lambda t: t.replace("escalate_after_working_days = 6", "escalate_after_working_days = 20"),
+        "rules.toml",
+        "lifecycle",
+    ),
+    (
+        "fallback to an unknown group",
+        "rules.toml",
+        lambda t: t.replace('manager = "security", communications', 'manager = "helpdesk", x'),
+        "rules.toml",
+        "lifecycle.fallback.manager",
+    ),
+    (
+        "a holiday that is not a date",
+        "holidays.toml",
+        lambda t: t.replace("date = 2026-06-24", 'date = "24 juin"'),
+        "holidays.toml",
+        "holidays.5.date",
+    ),
+    (
         "directory manager outside the domains",
         "directory.toml",
         lambda t: t.replace(
