@@ -34,6 +34,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/bandit -c pyproject.toml -q -r app.py chalicelib
 
 types: $(STAMP)
 	$(PY) -m mypy
