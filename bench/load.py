@@ -1,6 +1,6 @@
 """`make load`: concurrent clients through whole journeys against the local stack, reconciled.
 
-    python -m bench.load [--clients 20] [--requests 500] [--max-seconds 240]
+    python -m bench.load [--clients 20] [--requests 500] [--max-seconds 200]
 
 Starts `python -m local_stack` on 127.0.0.1 (free ports, a fresh state folder), then runs
 `--clients` threads, each filing a request and walking it to the end (form, confirm, the
@@ -279,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--requests", type=int, default=500, help="app requests in all")
-    parser.add_argument("--max-seconds", type=float, default=240)
+    parser.add_argument("--max-seconds", type=float, default=200)
     args = parser.parse_args(argv)
     with (
         tempfile.TemporaryDirectory(prefix="sesame-load-") as folder,
