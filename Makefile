@@ -11,12 +11,13 @@ CFN_VENV := .venv-cfnlint
 CFN_STAMP := $(CFN_VENV)/.installed
 
 .PHONY: refuse-local run test lint types unit integration browser check-policy package \
-	template-lint deploy verify-audit bench clean help
+	template-lint deploy verify-audit bench load clean help
 
 help:
 	@echo "make run    - start the local stack on http://127.0.0.1:8000 (Ctrl-C stops)"
 	@echo "make test   - lint, types, unit, integration and browser tests"
 	@echo "make verify-audit - check the audit chain of the local stack (STAGE=prod: deployed)"
+	@echo "make load   - 20 clients through whole journeys on the local stack, then a reconciliation"
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)."; exit 1; }
@@ -34,6 +35,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/bandit -c pyproject.toml -q -r app.py chalicelib
 
 types: $(STAMP)
 	$(PY) -m mypy
@@ -102,3 +104,8 @@ test: lint types package unit integration browser
 
 clean:
 	rm -rf $(VENV) $(CFN_VENV) build .mypy_cache .ruff_cache .pytest_cache test-artifacts
+
+# Concurrent clients through whole journeys against the local stack (under five minutes),
+# then a reconciliation of what they were told with what is stored, audited and e-mailed.
+load: $(STAMP)
+	$(PY) -m bench.load --clients $(or $(CLIENTS),20) --requests $(or $(REQUESTS),500)

@@ -74,7 +74,12 @@ handled = handles_errors(current)
 def security_headers(event: Request, get_response: Any) -> Response:
     """Add the security headers to every response, and log one JSON line per request."""
     started = time.perf_counter()
-    response: Response = get_response(event)
+    if event.method == "POST" and event.headers.get("sec-fetch-site") == "cross-site":
+        # The browser says another site sent this form: refused whatever token it carries
+        # (old browsers send no fetch metadata and still work through the tokens).
+        response: Response = _csrf_refused(event)
+    else:
+        response = get_response(event)
     apply_security_headers(response.headers, local=get_settings().is_local)
     log_request(event, response.status_code, time.perf_counter() - started)
     return response

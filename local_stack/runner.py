@@ -123,6 +123,7 @@ def _local_server(app_obj: Any, config: Any, host: str, port: int) -> Any:
         CustomLocalChalice,
         LocalChalice,
         LocalDevServer,
+        ThreadedHTTPServer,
     )
 
     class RedactingHandler(ChaliceRequestHandler):  # type: ignore[misc]
@@ -132,7 +133,15 @@ def _local_server(app_obj: Any, config: Any, host: str, port: int) -> Any:
     # What chalice.local.create_local_server does, with our handler class.
     CustomLocalChalice.__bases__ = (LocalChalice, app_obj.__class__)
     app_obj.__class__ = CustomLocalChalice
-    return LocalDevServer(app_obj, config, host, port, handler_cls=RedactingHandler)
+
+    class BackloggedServer(ThreadedHTTPServer):  # type: ignore[misc]
+        # The standard backlog of five resets connections beyond five arriving at once
+        # (seen with eight concurrent POSTs); a few dozen browsers must simply wait their turn.
+        request_queue_size = 128
+
+    return LocalDevServer(
+        app_obj, config, host, port, handler_cls=RedactingHandler, server_cls=BackloggedServer
+    )
 
 
 def _provision(stage_env: dict[str, str]) -> None:

@@ -7,6 +7,25 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, Phase, settings
+
+# Property tests are deterministic in CI (same examples every run, no example database) and
+# bounded: each test sets its own max_examples, and a failure is reported as found, without
+# minutes of shrinking (SESAME_HYPOTHESIS_PROFILE=shrink minimises it while debugging).
+# Function-scoped fixtures are shared by the examples on purpose: every check compares counts
+# before and after one example.
+_PROFILE = {
+    "derandomize": True,
+    "database": None,
+    "deadline": None,
+    "print_blob": False,
+    "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+}
+settings.register_profile(
+    "sesame", phases=[Phase.explicit, Phase.reuse, Phase.generate], **_PROFILE
+)
+settings.register_profile("shrink", **_PROFILE)
+settings.load_profile(os.environ.get("SESAME_HYPOTHESIS_PROFILE", "sesame"))
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEST_SECRET = "test-secret-" + "x" * 40

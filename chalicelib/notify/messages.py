@@ -48,9 +48,11 @@ def render_email(
         subject = env.get_template(f"email/{name}.subject.txt").render(values)
         subjects.append(" ".join(subject.split()))
         texts.append(env.get_template(f"email/{name}.txt").render(values).strip())
-        sections.append(
-            (lang, Markup(env.get_template(f"email/{name}.html").render(values)))  # noqa: S704
-        )
+        # The section was rendered by the autoescaping environment: every value in it is
+        # escaped already, and Markup only stops the layout from escaping it a second time.
+        body = env.get_template(f"email/{name}.html").render(values)
+        escaped = Markup(body)  # noqa: S704  # nosec B704
+        sections.append((lang, escaped))
     separator = "\n\n" + "-" * 60 + "\n\n"
     layout = env.get_template("email/_layout.html")
     html = layout.render(sections=sections, lang=langs[0], subject=subjects[0])

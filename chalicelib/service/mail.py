@@ -118,7 +118,9 @@ LONGEST_WAIT_SECONDS = 6 * 3600
 def next_attempt(now: datetime, attempts: int) -> datetime:
     """When to try again: exponential backoff with full jitter, capped."""
     ceiling = min(FIRST_RETRY_SECONDS * 2**attempts, LONGEST_WAIT_SECONDS)
-    return now + timedelta(seconds=FIRST_RETRY_SECONDS / 2 + random.uniform(0, ceiling))  # noqa: S311
+    # Jitter only spreads retries over time; nothing secret or guessable depends on it.
+    jitter = random.uniform(0, ceiling)  # noqa: S311  # nosec B311
+    return now + timedelta(seconds=FIRST_RETRY_SECONDS / 2 + jitter)
 
 
 def access_event(
