@@ -51,6 +51,51 @@ class LocalStack:
         self._moto._thread.join(timeout=10)
 
 
+def _snapshot_each_table_once() -> None:
+    """Make moto back a transaction up with one copy per table, not one per item.
+
+    Before a TransactWriteItems, moto deep-copies the whole table once for EACH item of the
+    transaction (to roll back on failure): a 15-item decision copied the main table 15 times,
+    so every call slowed as the tables grew. The copies are all taken before the first write,
+    so they are identical: one per table gives the same rollback. Safe here because the
+    emulator answers one call at a time.
+    """
+    from moto.dynamodb import models
+
+    if getattr(models.DynamoDBBackend.transact_write_items, "snapshot_once", False):
+        return
+    real_copy = models.copy
+
+    class OneCopyPerTable:
+        """The `copy` module as moto's DynamoDB models see it."""
+
+        tables: dict[int, Any] | None = None
+
+        def deepcopy(self, value: Any, memo: Any = None) -> Any:
+            if self.tables is None or not isinstance(value, models.Table):
+                return real_copy.deepcopy(value, memo)
+            if id(value) not in self.tables:
+                self.tables[id(value)] = real_copy.deepcopy(value, memo)
+            return self.tables[id(value)]
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real_copy, name)
+
+    shim = OneCopyPerTable()
+    transact = models.DynamoDBBackend.transact_write_items
+
+    def transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) -> None:
+        shim.tables = {}
+        try:
+            transact(backend, transact_items)
+        finally:
+            shim.tables = None
+
+    transact_write_items.snapshot_once = True  # type: ignore[attr-defined]
+    models.copy = shim  # type: ignore[assignment]
+    models.DynamoDBBackend.transact_write_items = transact_write_items
+
+
 def _serialised_moto_server(host: str, port: int) -> Any:
     """moto's threaded server, answering one call at a time.
 
@@ -82,6 +127,7 @@ def _serialised_moto_server(host: str, port: int) -> Any:
             self._server_ready_event.set()
             self._server.serve_forever()
 
+    _snapshot_each_table_once()
     server = SerialisedMotoServer(ip_address=host, port=port, verbose=False)
     return server
 
