@@ -11,7 +11,7 @@ from chalice.app import Chalice, CloudWatchEvent, Rate, Request, Response, SNSEv
 
 from chalicelib.domain.errors import InvalidDecision, LimitReached, NotFound
 from chalicelib.domain.models import Decision, Lang
-from chalicelib.links import token_hash, well_formed
+from chalicelib.links import link_well_formed, token_hash
 from chalicelib.notify.dev_outbox import sent_emails
 from chalicelib.service.confirm import confirm_request
 from chalicelib.service.context import Services, get_services
@@ -87,7 +87,7 @@ def _form(request: Request) -> dict[str, list[str]]:
 
 
 def _csrf_ok(form: dict[str, list[str]], token: str) -> bool:
-    if not well_formed(token):
+    if not link_well_formed(token):
         raise NotFound("link")
     services = get_services()
     value = (form.get("csrf") or [""])[0]
@@ -186,7 +186,7 @@ def _submit(
 def show_confirmation(token: str) -> Response:
     """Show what will be confirmed, with a button; never confirms by itself."""
     view = open_confirmation(get_services(), token, client_info(current()))
-    _note_link_opened(view.link, view.request)
+    _note_link_opened(view)
     return render_page(
         "confirm.html",
         page_lang(current()),
@@ -215,7 +215,7 @@ def show_decision(token: str) -> Response:
     request = current()
     view = open_decision(get_services(), token, client_info(request))
     response = _decision_page(token, page_lang(request), view=view)
-    _note_link_opened(view.link, view.request)
+    _note_link_opened(view)
     return response
 
 
@@ -416,7 +416,6 @@ def deliver_pending_email(event: CloudWatchEvent) -> dict[str, int]:
 from collections.abc import Callable  # noqa: E402
 
 from chalicelib.domain.errors import DomainError, LinkExpired, LinkUsed, NotAnApprover  # noqa: E402
-from chalicelib.domain.models import AccessRequest, LinkToken  # noqa: E402
 from chalicelib.domain.sessions import safe_next_path  # noqa: E402
 from chalicelib.service import console  # noqa: E402
 from chalicelib.service.signin import (  # noqa: E402
@@ -924,16 +923,20 @@ def console_verify(visitor: Visitor) -> Response:
     )
 
 
-def _note_link_opened(link: LinkToken, request: AccessRequest) -> None:
+def _note_link_opened(view: LinkView) -> None:
     """Audit a GET of an e-mail link (who it was sent to, from where); HEAD is not recorded.
 
-    Opening changes nothing else; a failure to record it never breaks the page.
+    Opening changes nothing else; a failure to record it never breaks the page. The chain's
+    head read with the link saves a read.
     """
     http = current()
     if http.method != "GET":
         return
+    link, request = view.link, view.request
     person = link.approver or request.content.email
     try:
-        console.link_opened(get_services(), request, person, link.step, client_info(http))
+        console.link_opened(
+            get_services(), request, person, link.step, client_info(http), head=view.head
+        )
     except DomainError as error:
         app.log.warning("link opening not audited: %s", error)
