@@ -70,6 +70,7 @@ refuse-local:
 
 package: refuse-local $(STAMP) $(CFN_STAMP)
 	rm -rf build/$(PKG_STAGE)
+	$(PY) -m chalicelib.rendering
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-ca-central-1} $(VENV)/bin/chalice package \
 	  --stage $(PKG_STAGE) --merge-template infra/template.json build/$(PKG_STAGE)
 	$(CFN_VENV)/bin/cfn-lint build/$(PKG_STAGE)/sam.json
@@ -94,6 +95,7 @@ verify-audit: $(STAMP)
 # Cold start, AWS calls, latency, package size and cost per use case (bench/run.py rewrites its
 # section of docs/performance.md), then audit-chain append throughput; about five minutes.
 bench: $(STAMP) $(CFN_STAMP)
+	$(PY) -m chalicelib.rendering
 	$(PY) -m bench.run --write docs/performance.md
 	$(PY) -m bench.audit_append --backend model --rtt-ms 5,10
 	$(PY) -m bench.audit_append --backend moto --rtt-ms 0 --events 10
