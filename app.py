@@ -5,28 +5,15 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Chalice, CloudWatchEvent, Rate, Request, Response, SNSEvent
 
 from chalicelib.domain.errors import InvalidDecision, LimitReached, NotFound
 from chalicelib.domain.models import Decision, Lang
+from chalicelib.lazy import LazyModule, lazy_function
 from chalicelib.links import link_well_formed, token_hash
-from chalicelib.notify.dev_outbox import sent_emails
-from chalicelib.service.confirm import confirm_request
 from chalicelib.service.context import Services, get_services
-from chalicelib.service.decide import decide_step
-from chalicelib.service.delegate import delegate, open_delegation, parse_day
-from chalicelib.service.delivery_events import record_delivery_event
-from chalicelib.service.link_views import (
-    LinkView,
-    open_confirmation,
-    open_decision,
-    status_timeline,
-)
-from chalicelib.service.preview import preview_submission
-from chalicelib.service.submit import submit_request
-from chalicelib.service.sweep import deliver_due
 from chalicelib.settings import get_settings
 from chalicelib.web import signing
 from chalicelib.web.access_log import log_request
@@ -43,6 +30,44 @@ from chalicelib.web.request_form import (
     form_values,
     preview_note,
 )
+
+if TYPE_CHECKING:
+    from chalicelib.notify.dev_outbox import sent_emails
+    from chalicelib.service import console
+    from chalicelib.service.confirm import confirm_request
+    from chalicelib.service.decide import decide_step
+    from chalicelib.service.delegate import delegate, open_delegation, parse_day
+    from chalicelib.service.delivery_events import record_delivery_event
+    from chalicelib.service.link_views import (
+        LinkView,
+        open_confirmation,
+        open_decision,
+        status_timeline,
+    )
+    from chalicelib.service.preview import preview_submission
+    from chalicelib.service.submit import submit_request
+    from chalicelib.service.sweep import deliver_due
+    from chalicelib.web import console_pages as pages
+else:
+    # Imported on first use: serving the form needs none of these, and a cold start that
+    # imports them all takes longer (issue 9, docs/performance.md).
+    sent_emails = lazy_function("chalicelib.notify.dev_outbox", "sent_emails")
+    console = LazyModule("chalicelib.service.console")
+    confirm_request = lazy_function("chalicelib.service.confirm", "confirm_request")
+    decide_step = lazy_function("chalicelib.service.decide", "decide_step")
+    delegate = lazy_function("chalicelib.service.delegate", "delegate")
+    open_delegation = lazy_function("chalicelib.service.delegate", "open_delegation")
+    parse_day = lazy_function("chalicelib.service.delegate", "parse_day")
+    record_delivery_event = lazy_function(
+        "chalicelib.service.delivery_events", "record_delivery_event"
+    )
+    open_confirmation = lazy_function("chalicelib.service.link_views", "open_confirmation")
+    open_decision = lazy_function("chalicelib.service.link_views", "open_decision")
+    status_timeline = lazy_function("chalicelib.service.link_views", "status_timeline")
+    preview_submission = lazy_function("chalicelib.service.preview", "preview_submission")
+    submit_request = lazy_function("chalicelib.service.submit", "submit_request")
+    deliver_due = lazy_function("chalicelib.service.sweep", "deliver_due")
+    pages = LazyModule("chalicelib.web.console_pages")
 
 app = Chalice(app_name="sesame")
 # The SNS topic the SES configuration set reports bounces and complaints to (infra/template.json).
@@ -417,7 +442,6 @@ from collections.abc import Callable  # noqa: E402
 
 from chalicelib.domain.errors import DomainError, LinkExpired, LinkUsed, NotAnApprover  # noqa: E402
 from chalicelib.domain.sessions import safe_next_path  # noqa: E402
-from chalicelib.service import console  # noqa: E402
 from chalicelib.service.signin import (  # noqa: E402
     current_session,
     open_signin,
@@ -426,7 +450,6 @@ from chalicelib.service.signin import (  # noqa: E402
     sign_out,
     valid_email,
 )
-from chalicelib.web import console_pages as pages  # noqa: E402
 from chalicelib.web.i18n import Translator  # noqa: E402
 from chalicelib.web.session import (  # noqa: E402
     Visitor,
