@@ -145,9 +145,13 @@ def calls_and_sizes() -> tuple[dict[str, dict[str, int]], dict[str, dict[str, fl
         units: dict[str, float] = {"wru": 0.0, "rru": 0.0}
         calls: dict[str, int] = {}
 
+        batch_keys = [0]  # keys asked by the last BatchGetItem (the response omits missing ones)
+
         def before(params: dict[str, Any], model: Any, **_: Any) -> None:
             name = model.name
             calls[name] = calls.get(name, 0) + 1
+            if name == "BatchGetItem":
+                batch_keys[0] = sum(len(t["Keys"]) for t in params["RequestItems"].values())
             if name == "TransactWriteItems":
                 for item in params["TransactItems"]:
                     body = next(iter(item.values()))
@@ -162,6 +166,13 @@ def calls_and_sizes() -> tuple[dict[str, dict[str, int]], dict[str, dict[str, fl
             elif model.name == "Query":
                 size = len(json.dumps(parsed.get("Items", []), default=str).encode())
                 units["rru"] += max(1, math.ceil(size / 4096))
+            elif model.name == "BatchGetItem":
+                # Billed item by item as GetItem would be: each key read costs at least 1 RRU.
+                found = [i for items in parsed.get("Responses", {}).values() for i in items]
+                for item in found:
+                    size = len(json.dumps(item, default=str).encode())
+                    units["rru"] += max(1, math.ceil(size / 4096))
+                units["rru"] += max(0, batch_keys[0] - len(found))
 
         dynamodb, ses = aws.dynamodb(), aws.ses()
         for boto_client in (dynamodb, ses):
