@@ -5,32 +5,16 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Chalice, CloudWatchEvent, Rate, Request, Response, SNSEvent
 
 from chalicelib import dev_clock
 from chalicelib.domain.errors import InvalidDecision, LimitReached, NotFound
 from chalicelib.domain.models import Decision, Lang
-from chalicelib.links import token_hash, well_formed
-from chalicelib.notify.dev_events import published_events
-from chalicelib.notify.dev_outbox import sent_emails
-from chalicelib.service.confirm import confirm_request
+from chalicelib.lazy import LazyModule, lazy_function
+from chalicelib.links import link_well_formed, token_hash
 from chalicelib.service.context import Services, get_services
-from chalicelib.service.decide import decide_step
-from chalicelib.service.delegate import delegate, open_delegation, parse_day
-from chalicelib.service.delivery_events import record_delivery_event
-from chalicelib.service.link_views import (
-    LinkView,
-    open_confirmation,
-    open_decision,
-    open_renewal,
-    status_timeline,
-)
-from chalicelib.service.preview import preview_submission
-from chalicelib.service.submit import submit_request
-from chalicelib.service.sweep import deliver_due
-from chalicelib.service.timed import run_timed_jobs
 from chalicelib.settings import get_settings
 from chalicelib.web import signing
 from chalicelib.web.access_log import log_request
@@ -48,6 +32,50 @@ from chalicelib.web.request_form import (
     preview_note,
     renewal_values,
 )
+
+if TYPE_CHECKING:
+    from chalicelib.notify.dev_events import published_events
+    from chalicelib.notify.dev_outbox import sent_emails
+    from chalicelib.service import console
+    from chalicelib.service.confirm import confirm_request
+    from chalicelib.service.decide import decide_step
+    from chalicelib.service.delegate import delegate, open_delegation, parse_day
+    from chalicelib.service.delivery_events import record_delivery_event
+    from chalicelib.service.link_views import (
+        LinkView,
+        open_confirmation,
+        open_decision,
+        open_renewal,
+        status_timeline,
+    )
+    from chalicelib.service.preview import preview_submission
+    from chalicelib.service.submit import submit_request
+    from chalicelib.service.sweep import deliver_due
+    from chalicelib.service.timed import run_timed_jobs
+    from chalicelib.web import console_pages as pages
+else:
+    # Imported on first use: serving the form needs none of these, and a cold start that
+    # imports them all takes longer (issue 9, docs/performance.md).
+    published_events = lazy_function("chalicelib.notify.dev_events", "published_events")
+    sent_emails = lazy_function("chalicelib.notify.dev_outbox", "sent_emails")
+    console = LazyModule("chalicelib.service.console")
+    confirm_request = lazy_function("chalicelib.service.confirm", "confirm_request")
+    decide_step = lazy_function("chalicelib.service.decide", "decide_step")
+    delegate = lazy_function("chalicelib.service.delegate", "delegate")
+    open_delegation = lazy_function("chalicelib.service.delegate", "open_delegation")
+    parse_day = lazy_function("chalicelib.service.delegate", "parse_day")
+    record_delivery_event = lazy_function(
+        "chalicelib.service.delivery_events", "record_delivery_event"
+    )
+    open_confirmation = lazy_function("chalicelib.service.link_views", "open_confirmation")
+    open_decision = lazy_function("chalicelib.service.link_views", "open_decision")
+    open_renewal = lazy_function("chalicelib.service.link_views", "open_renewal")
+    status_timeline = lazy_function("chalicelib.service.link_views", "status_timeline")
+    preview_submission = lazy_function("chalicelib.service.preview", "preview_submission")
+    submit_request = lazy_function("chalicelib.service.submit", "submit_request")
+    deliver_due = lazy_function("chalicelib.service.sweep", "deliver_due")
+    run_timed_jobs = lazy_function("chalicelib.service.timed", "run_timed_jobs")
+    pages = LazyModule("chalicelib.web.console_pages")
 
 app = Chalice(app_name="sesame")
 # The SNS topic the SES configuration set reports bounces and complaints to (infra/template.json).
@@ -97,7 +125,7 @@ def _form(request: Request) -> dict[str, list[str]]:
 
 
 def _csrf_ok(form: dict[str, list[str]], token: str) -> bool:
-    if not well_formed(token):
+    if not link_well_formed(token):
         raise NotFound("link")
     services = get_services()
     value = (form.get("csrf") or [""])[0]
@@ -216,7 +244,7 @@ def renewal_form(token: str) -> Response:
 def show_confirmation(token: str) -> Response:
     """Show what will be confirmed, with a button; never confirms by itself."""
     view = open_confirmation(get_services(), token, client_info(current()))
-    _note_link_opened(view.link, view.request)
+    _note_link_opened(view)
     return render_page(
         "confirm.html",
         page_lang(current()),
@@ -245,7 +273,7 @@ def show_decision(token: str) -> Response:
     request = current()
     view = open_decision(get_services(), token, client_info(request))
     response = _decision_page(token, page_lang(request), view=view)
-    _note_link_opened(view.link, view.request)
+    _note_link_opened(view)
     return response
 
 
@@ -522,9 +550,7 @@ def dev_events_json() -> Response:
 from collections.abc import Callable  # noqa: E402
 
 from chalicelib.domain.errors import DomainError, LinkExpired, LinkUsed, NotAnApprover  # noqa: E402
-from chalicelib.domain.models import AccessRequest, LinkToken  # noqa: E402
 from chalicelib.domain.sessions import safe_next_path  # noqa: E402
-from chalicelib.service import console  # noqa: E402
 from chalicelib.service.signin import (  # noqa: E402
     current_session,
     open_signin,
@@ -533,7 +559,6 @@ from chalicelib.service.signin import (  # noqa: E402
     sign_out,
     valid_email,
 )
-from chalicelib.web import console_pages as pages  # noqa: E402
 from chalicelib.web.i18n import Translator  # noqa: E402
 from chalicelib.web.session import (  # noqa: E402
     Visitor,
@@ -1055,16 +1080,20 @@ def console_verify(visitor: Visitor) -> Response:
     )
 
 
-def _note_link_opened(link: LinkToken, request: AccessRequest) -> None:
+def _note_link_opened(view: LinkView) -> None:
     """Audit a GET of an e-mail link (who it was sent to, from where); HEAD is not recorded.
 
-    Opening changes nothing else; a failure to record it never breaks the page.
+    Opening changes nothing else; a failure to record it never breaks the page. The chain's
+    head read with the link saves a read.
     """
     http = current()
     if http.method != "GET":
         return
+    link, request = view.link, view.request
     person = link.approver or request.content.email
     try:
-        console.link_opened(get_services(), request, person, link.step, client_info(http))
+        console.link_opened(
+            get_services(), request, person, link.step, client_info(http), head=view.head
+        )
     except DomainError as error:
         app.log.warning("link opening not audited: %s", error)

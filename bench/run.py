@@ -1,6 +1,7 @@
 """`make bench`: cold start, AWS calls, latency per use case, package size and cost.
 
-    python -m bench.run [--runs 200] [--flows 50] [--cold 10] [--write docs/performance.md]
+    python -m bench.run [--runs 200] [--flows 50] [--cold 10] [--scale 100,10000,100000]
+                        [--scale-runs 3] [--write docs/performance.md]
 
 Prints a Markdown report and, with --write, replaces the generated section of
 docs/performance.md (between the BENCH markers; the audit-chain section stays as it is).
@@ -144,9 +145,13 @@ def calls_and_sizes() -> tuple[dict[str, dict[str, int]], dict[str, dict[str, fl
         units: dict[str, float] = {"wru": 0.0, "rru": 0.0}
         calls: dict[str, int] = {}
 
+        batch_keys = [0]  # keys asked by the last BatchGetItem (the response omits missing ones)
+
         def before(params: dict[str, Any], model: Any, **_: Any) -> None:
             name = model.name
             calls[name] = calls.get(name, 0) + 1
+            if name == "BatchGetItem":
+                batch_keys[0] = sum(len(t["Keys"]) for t in params["RequestItems"].values())
             if name == "TransactWriteItems":
                 for item in params["TransactItems"]:
                     body = next(iter(item.values()))
@@ -161,6 +166,13 @@ def calls_and_sizes() -> tuple[dict[str, dict[str, int]], dict[str, dict[str, fl
             elif model.name == "Query":
                 size = len(json.dumps(parsed.get("Items", []), default=str).encode())
                 units["rru"] += max(1, math.ceil(size / 4096))
+            elif model.name == "BatchGetItem":
+                # Billed item by item as GetItem would be: each key read costs at least 1 RRU.
+                found = [i for items in parsed.get("Responses", {}).values() for i in items]
+                for item in found:
+                    size = len(json.dumps(item, default=str).encode())
+                    units["rru"] += max(1, math.ceil(size / 4096))
+                units["rru"] += max(0, batch_keys[0] - len(found))
 
         dynamodb, ses = aws.dynamodb(), aws.ses()
         for boto_client in (dynamodb, ses):
@@ -330,6 +342,41 @@ def machine() -> str:
     )
 
 
+def scale_lines(scale: dict[str, Any]) -> list[str]:
+    sizes: list[int] = scale["sizes"]
+    seeded = ", ".join(f"{n:,} in {scale['seed_s'][n]:.0f} s" for n in sizes)
+    lines = [
+        "",
+        f"### Scale: pages at {' / '.join(f'{n:,}' for n in sizes)} items",
+        "",
+        "One in-process moto; the officer signs in while the tables are empty, then the tables "
+        "grow to each size (that many requests in the main table and as many chained audit "
+        f"events; put straight into moto's backend: {seeded}). Each page is served "
+        f'{scale["runs"]} times per size (medians). "In DynamoDB calls" is the time between '
+        'botocore\'s `before-call` and `after-call` (moto plus the SDK); "outside" is the '
+        "rest: Sésame's own code and Chalice.",
+        "",
+        "| page | items | calls | median (ms) | in DynamoDB calls (ms) | outside (ms) |",
+        "|---|---|---|---|---|---|",
+    ]
+    ratios = []
+    for page, by_size in scale["pages"].items():
+        for n in sizes:
+            f = by_size[n]
+            lines.append(
+                f"| {page} | {n:,} | {fmt_calls(f['calls'])} | {f['median_ms']:.1f} "
+                f"| {f['inside_ms']:.1f} | {f['outside_ms']:.1f} |"
+            )
+        low, high = by_size[sizes[0]], by_size[sizes[-1]]
+        ratios.append(
+            f"- {page}: calls {'the same' if low['calls'] == high['calls'] else 'DIFFER'}; "
+            f"time **{high['median_ms'] / low['median_ms']:.2f} ×**, outside the DynamoDB "
+            f"calls **{high['outside_ms'] / low['outside_ms']:.2f} ×**."
+        )
+    lines += ["", f"Ratio {sizes[-1]:,} / {sizes[0]:,} items (target ≤ 1.5 ×):", "", *ratios]
+    return lines
+
+
 def report(args: argparse.Namespace) -> str:
     started = time.perf_counter()
     state = tempfile.mkdtemp()
@@ -339,6 +386,9 @@ def report(args: argparse.Namespace) -> str:
     calls, units = calls_and_sizes()
     latency = latencies(args.runs, args.flows)
     sizes = package_sizes()
+    from bench.scale import measure
+
+    scale = measure([int(n) for n in args.scale.split(",")], args.scale_runs)
     cost = cost_per_thousand(calls, units, latency)
     elapsed = time.perf_counter() - started
     mb = 1024 * 1024
@@ -405,6 +455,7 @@ def report(args: argparse.Namespace) -> str:
             f"| {name} | {figures['runs']:.0f} | {figures['median_ms']:.1f} "
             f"| {figures['p95_ms']:.1f} |"
         )
+    lines += scale_lines(scale)
     lines += ["", "### Deployment package", ""]
     if "sesame" in sizes:
         z, u = sizes["sesame"]
@@ -458,6 +509,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--flows", type=int, default=50)
     parser.add_argument("--cold", type=int, default=10)
+    parser.add_argument("--scale", default="100,10000,100000")
+    parser.add_argument("--scale-runs", type=int, default=3)
     parser.add_argument("--write", type=Path)
     args = parser.parse_args()
     import logging

@@ -17,7 +17,8 @@ MAX_DELEGATION_DAYS = 120
 class Delegation(BaseModel):
     """From `starts` to `ends` (inclusive, Québec days), `deputy` decides for `approver`."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Built on first use, not at import (cold start: the form has no delegation).
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     id: str = Field(pattern=r"^[a-z0-9]{8,40}$")
     approver: str = Field(max_length=254)

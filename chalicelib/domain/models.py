@@ -48,7 +48,9 @@ class LinkKind(StrEnum):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Validators are built on first use, not at import: a cold start serving the form never
+    # builds those of requests, links, events and e-mails (issue 9).
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class RequestContent(_Model):

@@ -18,7 +18,8 @@ MAX_NEXT_PATH = 500
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Built on first use, not at import (cold start: the form does not sign anyone in).
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class SigninLink(_Model):

@@ -17,13 +17,20 @@ def confirm_request(services: Services, token: str, client: ClientInfo) -> Acces
     view = open_confirmation(services, token, client)
     now = services.clock()
     confirmed = confirm(view.request, now)
-    links, emails = open_step(services, confirmed, 0, now)
+    links, emails = open_step(services, confirmed, 0, now, in_force=view.delegations)
     event = transition_event(
         services, confirmed.id, "confirmed", confirmed.content.email, "link", client
     )
     try:
         services.store.apply_transition(
-            view.request, confirmed, event, view.link, now, links, [e.entry for e in emails]
+            view.request,
+            confirmed,
+            event,
+            view.link,
+            now,
+            links,
+            [e.entry for e in emails],
+            head=view.head,
         )
     except Conflict:
         raise LinkUsed("confirm") from None

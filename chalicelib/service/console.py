@@ -19,7 +19,7 @@ from ..domain.models import (
 )
 from ..domain.stats import Dashboard, dashboard, step_opened_at
 from ..domain.workflow import decide, raise_if_decided
-from ..store.audit import AuditFilter, ChainedEvent, EventPage
+from ..store.audit import AuditFilter, ChainedEvent, EventPage, HeadRead
 from ..store.console import RequestFilter, RequestPage
 from .audit import refused_attempt
 from .context import Services
@@ -263,7 +263,12 @@ def _all(services: Services, wanted: AuditFilter) -> Iterator[ChainedEvent]:
 
 
 def link_opened(
-    services: Services, request: AccessRequest, person: str, step: int | None, client: ClientInfo
+    services: Services,
+    request: AccessRequest,
+    person: str,
+    step: int | None,
+    client: ClientInfo,
+    head: HeadRead | None = None,
 ) -> None:
     """Audit that an e-mail link was opened (GET): who it was sent to, from where."""
     event = AuditEvent(
@@ -277,7 +282,7 @@ def link_opened(
         source_ip=client.source_ip,
         user_agent=client.user_agent,
     )
-    services.store.audit.append(event)
+    services.store.audit.append(event, head=head)
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
+from ..domain.delegation import Delegation
 from ..domain.errors import Conflict, NotAnApprover
 from ..domain.models import (
     AccessRequest,
@@ -23,13 +25,16 @@ from .steps import open_step
 
 
 def _follow_ups(
-    services: Services, decided: AccessRequest, now: datetime
+    services: Services,
+    decided: AccessRequest,
+    now: datetime,
+    in_force: Sequence[Delegation] | None = None,
 ) -> tuple[list[LinkToken], list[PendingEmail]]:
     """Links and e-mails the decision causes: the next approvers, or the requester's outcome."""
     if decided.status == RequestStatus.PENDING_APPROVAL:
         index = decided.current_step_index()
         assert index is not None
-        return open_step(services, decided, index, now)
+        return open_step(services, decided, index, now, in_force=in_force)
     template = "request_approved" if decided.status == RequestStatus.APPROVED else "request_refused"
     status_url, status_link = issue_link(services, decided, LinkKind.STATUS, now)
     refusal = next((s for s in decided.steps if s.status == StepStatus.REFUSED), None)
@@ -71,7 +76,7 @@ def decide_step(
             services, view.request.id, link.approver, refused.reason, client, step=link.step
         )
         raise
-    links, emails = _follow_ups(services, decided, now)
+    links, emails = _follow_ups(services, decided, now, view.delegations)
     event = transition_event(
         services,
         decided.id,
@@ -85,7 +90,14 @@ def decide_step(
     )
     try:
         services.store.apply_transition(
-            view.request, decided, event, link, now, links, [e.entry for e in emails]
+            view.request,
+            decided,
+            event,
+            link,
+            now,
+            links,
+            [e.entry for e in emails],
+            head=view.head,
         )
     except Conflict:
         # Someone decided first (or the same link was used twice at once): say who.

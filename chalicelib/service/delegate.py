@@ -57,7 +57,10 @@ def delegate(
         source_ip=client.source_ip,
         user_agent=client.user_agent,
     )
-    services.store.add_delegation(delegation, event)
+    # Delegations over for more than a day leave the item of delegations in force (the margin
+    # covers the time zones; a delegation's own item stays as the record).
+    over = [d for d in view.delegations or () if (today - d.ends).days > 1]
+    services.store.add_delegation(delegation, event, over, head=view.head)
     moved = 0
     if delegation.covers(today):
         for request_id, step_index in services.store.pending_steps_of(approver):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from ..domain.delegation import Delegation
 from ..domain.errors import (
     Delegated,
     Escalated,
@@ -27,7 +28,8 @@ from ..domain.models import (
 )
 from ..domain.people import same_person
 from ..domain.workflow import content_hash, raise_if_decided
-from ..links import token_hash, well_formed
+from ..links import link_request_id, link_well_formed, token_hash
+from ..store.audit import HeadRead
 from .audit import refused_attempt
 from .context import Services
 from .steps import deputy_for
@@ -64,13 +66,16 @@ class LinkView:
     link: LinkToken
     request: AccessRequest
     state: LinkState
+    # Read with the link for the change it may lead to (None for a status link).
+    head: HeadRead | None = None
+    delegations: tuple[Delegation, ...] | None = None
 
 
 def _unknown_link(services: Services, client: ClientInfo) -> NotFound:
     """Count an unknown or forged link against its source, and audit it.
 
     Every attempt below the source's hourly limit is audited (a bounded number per source);
-    crossing the limit is audited once more, then the source gets 429 before any lookup.
+    crossing the limit is audited once more, then the source gets 429 whatever the token.
     """
     count = services.store.count_invalid_link(client.source_ip, services.clock())
     limit = services.policy.rules.limits.max_invalid_links_per_hour
@@ -93,22 +98,35 @@ def resolve_link(
 ) -> LinkView:
     """Find a link of one kind; unknown, forged and other-kind tokens all raise NotFound.
 
-    A source that tried too many unknown links this hour is refused (LimitReached) before any
-    lookup, whatever the token: the answer no longer tells a valid token from a guess.
+    A source that tried too many unknown links this hour is refused (LimitReached) whatever
+    the token: the answer no longer tells a valid token from a guess.
+
+    One read: the source's counter, the link and its request (the token names it), plus for a
+    confirmation or decision link the audit chain's head and the delegations in force, which
+    the change that follows needs. Links without a request id in their token (issued before)
+    cost one more read for the request.
     """
     client = client or ClientInfo()
     limit = services.policy.rules.limits.max_invalid_links_per_hour
-    if services.store.invalid_links(client.source_ip, services.clock()) > limit:
+    now = services.clock()
+    if not link_well_formed(token):
+        # Nothing to look up: only the counter is read, and the limit still comes first.
+        if services.store.invalid_links(client.source_ip, now) > limit:
+            raise LimitReached("links")
+        raise _unknown_link(services, client)
+    request_id = link_request_id(token)
+    changes = kind != LinkKind.STATUS
+    read = services.store.read_for_link(
+        client.source_ip, now, token_hash(token), request_id, head=changes, delegations=changes
+    )
+    if read.invalid_links > limit:
         raise LimitReached("links")
-    if not well_formed(token):
+    link = read.link
+    if link is None or link.kind != kind or (request_id and link.request_id != request_id):
         raise _unknown_link(services, client)
-    link = services.store.load_link(token_hash(token))
-    if link is None or link.kind != kind:
-        raise _unknown_link(services, client)
-    request = services.store.load_request(link.request_id)
+    request = read.request if request_id else services.store.load_request(link.request_id)
     if request is None:
         raise NotFound("request")
-    now = services.clock()
     if link.used_at is not None:
         state = LinkState.USED
     elif link.expires_at is not None and now > link.expires_at:
@@ -117,7 +135,9 @@ def resolve_link(
         state = LinkState.STALE
     else:
         state = LinkState.OPEN
-    return LinkView(link=link, request=request, state=state)
+    return LinkView(
+        link=link, request=request, state=state, head=read.head, delegations=read.delegations
+    )
 
 
 def status_timeline(
@@ -163,7 +183,7 @@ def open_decision(services: Services, token: str, client: ClientInfo) -> LinkVie
     raise_if_decided(view.request, view.link.step)
     _raise_if_closed(view.request, view.link)
     if view.link.on_behalf_of is None:
-        delegation = deputy_for(services, view.link.approver, services.clock())
+        delegation = deputy_for(services, view.link.approver, services.clock(), view.delegations)
         if delegation is not None:
             raise Delegated(delegation.deputy, delegation.ends)
     if view.state == LinkState.EXPIRED:

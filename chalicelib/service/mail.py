@@ -21,7 +21,7 @@ from ..domain.models import (
     OutboxMessage,
 )
 from ..domain.workflow import content_hash
-from ..links import link_url, new_token, token_hash
+from ..links import link_url, new_link_token, token_hash
 from ..notify.bus import publish
 from ..notify.messages import RenderedEmail, render_email
 from ..notify.ses import DeliveryFailed, send_email
@@ -55,7 +55,7 @@ def issue_link(
     not_after: datetime | None = None,
 ) -> tuple[str, LinkToken]:
     """Draw a link for a request; return its URL (sent once) and the record to store."""
-    token = new_token()
+    token = new_link_token(request.id)
     lifetime = timedelta(days=services.policy.organisation.link_lifetime_days)
     if kind == LinkKind.RENEW:
         # Sent before and at the end of a grant: it must outlive a holiday or two.

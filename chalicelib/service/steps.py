@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -21,10 +21,19 @@ def end_of_day(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=LOCAL_ZONE)
 
 
-def deputy_for(services: Services, approver: str, now: datetime) -> Delegation | None:
-    """Return the delegation of an approver in force now (Québec day), if any."""
+def deputy_for(
+    services: Services,
+    approver: str,
+    now: datetime,
+    in_force: Sequence[Delegation] | None = None,
+) -> Delegation | None:
+    """Return the delegation of an approver in force now (Québec day), if any.
+
+    `in_force` is the item of delegations in force if it was already read; else it is read.
+    """
     today = now.astimezone(LOCAL_ZONE).date()
-    return active_delegation(services.store.delegations_of(approver), today)
+    delegations = services.store.delegations_in_force() if in_force is None else in_force
+    return active_delegation((d for d in delegations if same_person(d.approver, approver)), today)
 
 
 def deputy_may_decide(request: AccessRequest, step_index: int, delegation: Delegation) -> bool:
@@ -79,21 +88,29 @@ def open_step(
     step_index: int,
     now: datetime,
     nudge: Mapping[str, Any] | None = None,
+    in_force: Sequence[Delegation] | None = None,
 ) -> tuple[list[LinkToken], list[PendingEmail]]:
     """Links and e-mails for a step that just opened (or, with `nudge`, still waits).
 
     Nobody who decided an earlier step is asked; an approver with a deputy in force today is
     replaced by the deputy (when the duty rules allow the deputy) and gets a copy. `nudge`
-    says why a waiting step is asked again: a reminder, or an escalation.
+    says why a waiting step is asked again: a reminder, or an escalation. `in_force` is the
+    item of delegations in force if the caller read it with the link.
     """
     step = request.steps[step_index]
     deciders = [s.decided_by for s in request.steps if s.decided_by]
     links: list[LinkToken] = []
     emails: list[PendingEmail] = []
+    # Every approver's deputy comes from one item of all delegations in force (read at most
+    # once here, or already read with the link), not one Query per approver: delegations are
+    # few and short, so the item stays small, and it can join the link's BatchGetItem, which
+    # a Query cannot.
+    if in_force is None:
+        in_force = services.store.delegations_in_force()
     for approver in step.approvers:
         if any(same_person(approver, d) for d in deciders):
             continue
-        delegation = deputy_for(services, approver, now)
+        delegation = deputy_for(services, approver, now, in_force)
         if delegation and deputy_may_decide(request, step_index, delegation):
             link, messages = ask_deputy(services, request, step_index, delegation, now, nudge)
             links.append(link)

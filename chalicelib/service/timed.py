@@ -78,7 +78,7 @@ def _remind(services: Services, request: AccessRequest, now: datetime) -> Change
     reminded, index = remind(request, now)
     step = reminded.steps[index]
     nudge = {"kind": "reminder", "count": step.reminders, "since": step.opened_at}
-    links, emails = open_step(services, reminded, index, now, nudge)
+    links, emails = open_step(services, reminded, index, now, nudge=nudge)
     event = _event(
         services, reminded, "reminded", now, step=index, reason=f"reminder {step.reminders}"
     )
@@ -89,7 +89,7 @@ def _escalate(services: Services, request: AccessRequest, now: datetime) -> Chan
     escalated, index, previous = escalate(request, services.policy, now)
     step = escalated.steps[index]
     nudge = {"kind": "escalated", "previous": previous, "since": step.opened_at}
-    links, emails = open_step(services, escalated, index, now, nudge)
+    links, emails = open_step(services, escalated, index, now, nudge=nudge)
     context = {"step_role": step.role, "new_role": step.escalated_to, "since": step.opened_at}
     emails.append(
         compose(services, escalated, "step_escalated", list(previous), ["fr", "en"], now, context)

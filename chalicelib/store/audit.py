@@ -62,6 +62,20 @@ class ChainedEvent:
 
 
 @dataclass(frozen=True)
+class HeadRead:
+    """The chain's head as read together with other items (`link` None: the chain is empty)."""
+
+    link: ChainLink | None
+
+
+def head_from_item(item: Item | None) -> ChainLink | None:
+    """Return the head stored in a head item (None: no item, the chain is empty)."""
+    if item is None:
+        return None
+    return ChainLink(seq=int(item["seq"]["N"]), hash=item["hash"]["S"])
+
+
+@dataclass(frozen=True)
 class AuditFilter:
     """What the audit page asks for; `until` is exclusive. Empty fields do not filter."""
 
@@ -118,9 +132,7 @@ class AuditLog:
             item = self._client.get_item(
                 TableName=self._main, Key=keys.audit_head_key(self.chain), ConsistentRead=True
             ).get("Item")
-        if item is None:
-            return None
-        return ChainLink(seq=int(item["seq"]["N"]), hash=item["hash"]["S"])
+        return head_from_item(item)
 
     def _event_put(self, event: AuditEvent, body: str, link: ChainLink, prev: str) -> Item:
         item: Item = {
@@ -158,15 +170,22 @@ class AuditLog:
             put["ExpressionAttributeValues"] = {":read": {"N": str(read.seq)}}
         return {"Put": put}
 
-    def append(self, event: AuditEvent, with_items: Sequence[Item] = ()) -> ChainedEvent:
+    def append(
+        self, event: AuditEvent, with_items: Sequence[Item] = (), head: HeadRead | None = None
+    ) -> ChainedEvent:
         """Chain an event and write it with `with_items` (the state change), all or nothing.
+
+        `head`, when given, is the head read together with what the change needed (one round
+        trip instead of two); the first attempt chains to it. It may be stale by now: the head
+        is written conditioned on it, so a stale head loses like any race and the retry reads
+        the head afresh. The chain cannot fork either way.
 
         Raises Conflict when one of `with_items` is refused (someone changed the request
         first), ServiceUnavailable when DynamoDB is throttling or the chain stays contended.
         """
         body = event.model_dump_json()
         for attempt in range(MAX_ATTEMPTS):
-            read = self.head()
+            read = head.link if head is not None and attempt == 0 else self.head()
             link, prev = next_link(read, body)
             items = [
                 *with_items,

@@ -56,6 +56,16 @@ def delegation_key(person: str, starts: str, delegation_id: str) -> dict[str, di
     return {"PK": {"S": f"DELEGATION#{person}"}, "SK": {"S": f"{starts}#{delegation_id}"}}
 
 
+def delegations_in_force_key() -> dict[str, dict[str, str]]:
+    """Key of the one item holding every delegation not over yet (one attribute each)."""
+    return {"PK": {"S": "DELEGATIONS"}, "SK": {"S": "IN_FORCE"}}
+
+
+def delegation_attribute(delegation_id: str) -> str:
+    """Name of a delegation's attribute in the in-force item."""
+    return f"D_{delegation_id}"
+
+
 # ----- audit chain (see docs/audit.md) ------------------------------------------------------
 def stamp(moment: datetime) -> str:
     """Fixed-width UTC time used in index sort keys (sorts as text)."""

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..domain.delegation import Delegation
-from ..domain.errors import Conflict, LimitReached
+from ..domain.errors import Conflict, LimitReached, ServiceUnavailable
 from ..domain.models import (
     AccessRequest,
     AuditEvent,
@@ -24,7 +26,7 @@ from ..domain.models import (
 from ..domain.people import person_key
 from ..domain.policy import Limits
 from . import keys
-from .audit import AuditLog
+from .audit import AuditLog, HeadRead, head_from_item
 from .console import ConsoleQueries
 from .errors import translate
 from .sessions import SessionStore
@@ -49,6 +51,21 @@ def _waiting_for(request: AccessRequest, index: int) -> list[str]:
     if request.status != RequestStatus.PENDING_APPROVAL or step.status != StepStatus.PENDING:
         return []
     return [person_key(approver) for approver in step.approvers]
+
+
+@dataclass(frozen=True)
+class LinkRead:
+    """What resolving an e-mail link needs, read in one BatchGetItem.
+
+    `request` is None when the token names no request (older links) or it does not exist;
+    `head` and `delegations` are None when they were not asked for.
+    """
+
+    invalid_links: int
+    link: LinkToken | None
+    request: AccessRequest | None
+    head: HeadRead | None
+    delegations: tuple[Delegation, ...] | None
 
 
 @contextmanager
@@ -250,6 +267,65 @@ class RequestStore:
         item = self._get(keys.invalid_links_key(source, now))
         return int(item["attempts"]["N"]) if item else 0
 
+    def read_for_link(
+        self,
+        source: str,
+        now: datetime,
+        token_hash: str,
+        request_id: str | None,
+        *,
+        head: bool,
+        delegations: bool,
+    ) -> LinkRead:
+        """Read a link with all a state change from it needs, in one round trip.
+
+        The source's invalid-link counter, the link, its request (when the token names it),
+        the audit chain's head and the delegations in force: one BatchGetItem, strongly
+        consistent like the GetItem calls it replaces.
+        """
+        wanted = {
+            "counter": keys.invalid_links_key(source, now),
+            "link": keys.link_key(token_hash),
+        }
+        if request_id:
+            wanted["request"] = keys.request_key(request_id)
+        if head:
+            wanted["head"] = keys.audit_head_key(self.audit.chain)
+        if delegations:
+            wanted["delegations"] = keys.delegations_in_force_key()
+        found = self._batch_get(list(wanted.values()))
+
+        def item(name: str) -> Item | None:
+            key = wanted.get(name)
+            return found.get((key["PK"]["S"], key["SK"]["S"])) if key else None
+
+        counter, link_item, request_item = item("counter"), item("link"), item("request")
+        return LinkRead(
+            invalid_links=int(counter["attempts"]["N"]) if counter else 0,
+            link=self._link_from(link_item) if link_item else None,
+            request=AccessRequest.model_validate_json(request_item["body"]["S"])
+            if request_item
+            else None,
+            head=HeadRead(head_from_item(item("head"))) if head else None,
+            delegations=self._delegations_from(item("delegations")) if delegations else None,
+        )
+
+    def _batch_get(self, wanted: Sequence[Item]) -> dict[tuple[str, str], Item]:
+        """Read items of the main table by key in one BatchGetItem (strongly consistent)."""
+        found: dict[tuple[str, str], Item] = {}
+        request: Any = {self._main: {"Keys": list(wanted), "ConsistentRead": True}}
+        for attempt in range(8):
+            with _aws_errors():
+                response = self._client.batch_get_item(RequestItems=request)
+            for got in response.get("Responses", {}).get(self._main, []):
+                found[(got["PK"]["S"], got["SK"]["S"])] = got
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                return found
+            # Keys left unread only when DynamoDB throttles: back off, then ask for those.
+            time.sleep(min(0.5, 0.01 * 2**attempt))
+        raise ServiceUnavailable("BatchGetItem left keys unread")
+
     def apply_transition(
         self,
         previous: AccessRequest,
@@ -259,10 +335,12 @@ class RequestStore:
         now: datetime,
         tokens: Sequence[LinkToken] = (),
         outbox: Sequence[OutboxEntry] = (),
+        head: HeadRead | None = None,
     ) -> None:
         """Write a state change as one transaction, conditioned on the version that was read.
 
-        `burnt` is the e-mail link used, if any (a decision in the console burns none).
+        `burnt` is the e-mail link used, if any (a decision in the console burns none);
+        `head` is the audit chain's head if it was read with the request.
         """
         previous_version = previous.version
         items = [
@@ -286,7 +364,7 @@ class RequestStore:
                     }
                 }
             )
-        self.audit.append(event, items)
+        self.audit.append(event, items, head=head)
 
     def add_links(self, tokens: Sequence[LinkToken], outbox: Sequence[OutboxEntry]) -> None:
         """Store links and the e-mails that carry them, together (a step handed to a deputy)."""
@@ -294,8 +372,18 @@ class RequestStore:
             [*(self._token_put(t) for t in tokens), *(self._outbox_put(o) for o in outbox)]
         )
 
-    def add_delegation(self, delegation: Delegation, event: AuditEvent) -> None:
-        """Store a delegation with its audit event."""
+    def add_delegation(
+        self,
+        delegation: Delegation,
+        event: AuditEvent,
+        over: Sequence[Delegation] = (),
+        head: HeadRead | None = None,
+    ) -> None:
+        """Store a delegation with its audit event, and in the item of delegations in force.
+
+        `over` are delegations already ended: dropped from that item, which keeps it small
+        (their own items stay, as the record).
+        """
         item: Item = {
             **keys.delegation_key(
                 person_key(delegation.approver), delegation.starts.isoformat(), delegation.id
@@ -303,7 +391,36 @@ class RequestStore:
             "body": {"S": delegation.model_dump_json()},
         }
         put = {"Put": {"TableName": self._main, "Item": item}}
-        self.audit.append(event, [put])
+        # One attribute per delegation: adding one needs no read and two approvers delegating
+        # at once write different attributes (no lost update).
+        names = {"#new": keys.delegation_attribute(delegation.id)}
+        names.update({f"#old{i}": keys.delegation_attribute(d.id) for i, d in enumerate(over)})
+        expression = "SET #new = :body"
+        if over:
+            expression += " REMOVE " + ", ".join(f"#old{i}" for i in range(len(over)))
+        in_force = {
+            "Update": {
+                "TableName": self._main,
+                "Key": keys.delegations_in_force_key(),
+                "UpdateExpression": expression,
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": {":body": {"S": delegation.model_dump_json()}},
+            }
+        }
+        self.audit.append(event, [put, in_force], head=head)
+
+    def delegations_in_force(self) -> tuple[Delegation, ...]:
+        """Return every delegation not over yet, whoever the approver (one GetItem)."""
+        return self._delegations_from(self._get(keys.delegations_in_force_key()))
+
+    @staticmethod
+    def _delegations_from(item: Item | None) -> tuple[Delegation, ...]:
+        prefix = keys.delegation_attribute("")
+        return tuple(
+            Delegation.model_validate_json(value["S"])
+            for name, value in (item or {}).items()
+            if name.startswith(prefix)
+        )
 
     def delegations_of(self, approver: str) -> list[Delegation]:
         """Return an approver's delegations (one Query)."""
@@ -561,8 +678,10 @@ class RequestStore:
     def load_link(self, token_hash: str) -> LinkToken | None:
         """Return what a link token is bound to (with its use, if burnt), or None."""
         item = self._get(keys.link_key(token_hash))
-        if item is None:
-            return None
+        return self._link_from(item) if item else None
+
+    @staticmethod
+    def _link_from(item: Item) -> LinkToken:
         token = LinkToken.model_validate_json(item["body"]["S"])
         if "used_at" in item:
             token = token.model_copy(

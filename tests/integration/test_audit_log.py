@@ -17,7 +17,7 @@ from chalicelib.domain.audit_chain import link_hash
 from chalicelib.domain.models import AuditEvent
 from chalicelib.service.context import get_services
 from chalicelib.store import keys
-from chalicelib.store.audit import AuditFilter, AuditLog
+from chalicelib.store.audit import AuditFilter, AuditLog, HeadRead
 from tests.integration.conftest import AUDIT, MAIN, file_request, link_with, outbox, press
 from tests.integration.test_races_and_faults import SerialisedClient
 
@@ -192,3 +192,28 @@ def test_twenty_concurrent_writers_leave_one_unbroken_chain(client: Client) -> N
     assert sorted(stored_ids) == sorted(
         f"w{w:02d}e{n:02d}" for w in range(writers) for n in range(each)
     )
+
+
+def test_a_stale_head_read_with_the_link_loses_and_the_append_reads_it_again(
+    client: Client,
+) -> None:
+    """The head read in the link's BatchGetItem may be overtaken before the transaction: the
+    conditioned head refuses it, the append re-reads, and the chain does not fork."""
+    audited_workflow(client)
+    log = AuditLog(boto3.client("dynamodb"), MAIN, AUDIT)
+    stale = log.head()
+    assert stale is not None
+    event = AuditEvent(
+        request_id=None,
+        event_id="overtaker",
+        at=datetime.now(UTC),
+        action="signed_in",
+        actor="agent@mcn.gouv.qc.ca",
+        via="link",
+    )
+    log.append(event)
+    late = event.model_copy(update={"event_id": "late"})
+    chained = log.append(late, head=HeadRead(stale))
+    assert log.retries == 1
+    assert chained.seq == stale.seq + 2
+    assert log.verify().intact

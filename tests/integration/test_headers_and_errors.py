@@ -101,7 +101,7 @@ def test_an_unexpected_error_shows_a_correlation_id_not_a_traceback(
     def broken(*_: object, **__: object) -> None:
         raise RuntimeError("secret internal detail in /var/task/chalicelib")
 
-    monkeypatch.setattr(RequestStore, "load_link", broken)
+    monkeypatch.setattr(RequestStore, "read_for_link", broken)
     response = client.http.get("/status/" + "A" * 43)
     assert response.status_code == 500
     page = html(response)

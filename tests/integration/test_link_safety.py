@@ -88,8 +88,11 @@ def test_unknown_altered_and_wrong_kind_tokens_get_the_same_not_found(
     confirm_path = link_with(outbox()[0], "confirm")
     token = confirm_path.rsplit("/", 1)[1]
     altered = token[:-1] + ("A" if token[-1] != "A" else "B")
+    request_id, _, secret = token.partition(".")
     for path in (
         f"/confirm/{altered}",
+        f"/confirm/{'0' * len(request_id)}.{secret}",  # the request id swapped
+        f"/confirm/{secret}",  # the request id dropped
         "/decide/" + "A" * 43,
         "/decide/not-a-token",
         "/decide/" + status_path.rsplit("/", 1)[1],  # a status token used to decide

@@ -8,7 +8,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.links import link_url, new_token, token_hash, well_formed
+from chalicelib.links import (
+    link_request_id,
+    link_url,
+    link_well_formed,
+    new_link_token,
+    new_token,
+    token_hash,
+    well_formed,
+)
 from chalicelib.web.signing import issue, verify
 
 pytestmark = pytest.mark.unit
@@ -33,6 +41,23 @@ def test_only_the_sha256_is_kept() -> None:
 @pytest.mark.parametrize("bad", ["", "short", "a" * 42, "a" * 44, "a" * 42 + "/", "../" * 15])
 def test_malformed_tokens_are_rejected_before_any_lookup(bad: str) -> None:
     assert not well_formed(bad)
+
+
+def test_link_tokens_name_their_request_before_the_random_part() -> None:
+    token = new_link_token("0123456789abcdef01234567")
+    assert link_well_formed(token)
+    assert link_request_id(token) == "0123456789abcdef01234567"
+    assert len(base64.urlsafe_b64decode(token.partition(".")[2] + "=")) == 32
+    assert link_request_id(new_token()) is None  # a link issued before request ids
+    assert link_well_formed(new_token())
+
+
+@pytest.mark.parametrize(
+    "bad", ["", ".", "ABC." + "a" * 43, "abc." + "a" * 43, "a" * 41 + "." + "a" * 43, "x." * 30]
+)
+def test_malformed_link_tokens_are_rejected_before_any_lookup(bad: str) -> None:
+    assert not link_well_formed(bad)
+    assert link_request_id(bad) is None
 
 
 def test_links_use_the_configured_base_url() -> None:
