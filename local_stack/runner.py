@@ -51,29 +51,35 @@ class LocalStack:
         self._moto._thread.join(timeout=10)
 
 
-def _snapshot_each_table_once() -> None:
-    """Make moto back a transaction up with one copy per table, not one per item.
+def _journal_transactions() -> None:
+    """Make moto roll a failed transaction back from a journal of its items, not table copies.
 
     Before a TransactWriteItems, moto deep-copies the whole table once for EACH item of the
-    transaction (to roll back on failure): a 15-item decision copied the main table 15 times,
-    so every call slowed as the tables grew. The copies are all taken before the first write,
-    so they are identical: one per table gives the same rollback. Safe here because the
-    emulator answers one call at a time.
+    transaction, to restore it on failure: a 15-item decision copied the main table 15 times,
+    so every call slowed down as the tables grew. Here the items the transaction names are
+    copied instead (at most 100), and put back if it fails. Safe because the emulator answers
+    one call at a time; a transaction whose keys cannot be read first falls back to moto's
+    copies (one per table).
     """
     from moto.dynamodb import models
+    from moto.dynamodb.models.dynamo_type import DynamoType
 
-    if getattr(models.DynamoDBBackend.transact_write_items, "snapshot_once", False):
+    if getattr(models.DynamoDBBackend.transact_write_items, "journaled", False):
         return
     real_copy = models.copy
 
-    class OneCopyPerTable:
+    class TableCopies:
         """The `copy` module as moto's DynamoDB models see it."""
 
-        tables: dict[int, Any] | None = None
+        def __init__(self) -> None:
+            self.mode: str | None = None  # "journal": no table copy; "once": one per table
+            self.tables: dict[int, Any] = {}
 
         def deepcopy(self, value: Any, memo: Any = None) -> Any:
-            if self.tables is None or not isinstance(value, models.Table):
+            if self.mode is None or not isinstance(value, models.Table):
                 return real_copy.deepcopy(value, memo)
+            if self.mode == "journal":
+                return value  # the journal restores the items; moto's swap is then a no-op
             if id(value) not in self.tables:
                 self.tables[id(value)] = real_copy.deepcopy(value, memo)
             return self.tables[id(value)]
@@ -81,18 +87,49 @@ def _snapshot_each_table_once() -> None:
         def __getattr__(self, name: str) -> Any:
             return getattr(real_copy, name)
 
-    shim = OneCopyPerTable()
+    copies = TableCopies()
     transact = models.DynamoDBBackend.transact_write_items
 
+    def journal_of(backend: Any, transact_items: list[dict[str, Any]]) -> list[Any] | None:
+        journal = []
+        try:
+            for entry in transact_items:
+                (op,) = entry.values()
+                table = backend.tables[op["TableName"]]
+                attrs = op["Item"] if "Item" in op else op["Key"]
+                hash_value = DynamoType(attrs[table.hash_key_attr])
+                range_value = (
+                    DynamoType(attrs[table.range_key_attr]) if table.range_key_attr else None
+                )
+                before = table.get_item(hash_value, range_value)
+                journal.append((table, hash_value, range_value, real_copy.deepcopy(before)))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None  # malformed: moto reports the error, with its own rollback
+        return journal
+
+    def restore(journal: list[Any]) -> None:
+        for table, hash_value, range_value, before in reversed(journal):
+            if before is None:
+                table.delete_item(hash_value, range_value)
+            elif range_value is not None:
+                table.items[hash_value][range_value] = before
+            else:
+                table.items[hash_value] = before
+
     def transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) -> None:
-        shim.tables = {}
+        journal = journal_of(backend, transact_items)
+        copies.mode, copies.tables = ("journal" if journal is not None else "once"), {}
         try:
             transact(backend, transact_items)
+        except BaseException:
+            if journal is not None:
+                restore(journal)
+            raise
         finally:
-            shim.tables = None
+            copies.mode, copies.tables = None, {}
 
-    transact_write_items.snapshot_once = True  # type: ignore[attr-defined]
-    models.copy = shim  # type: ignore[assignment]
+    transact_write_items.journaled = True  # type: ignore[attr-defined]
+    models.copy = copies  # type: ignore[assignment]
     models.DynamoDBBackend.transact_write_items = transact_write_items
 
 
@@ -127,7 +164,7 @@ def _serialised_moto_server(host: str, port: int) -> Any:
             self._server_ready_event.set()
             self._server.serve_forever()
 
-    _snapshot_each_table_once()
+    _journal_transactions()
     server = SerialisedMotoServer(ip_address=host, port=port, verbose=False)
     return server
 

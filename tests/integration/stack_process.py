@@ -21,11 +21,8 @@ STACK_ARGS = ("--port", "0", "--emulator-port", "0")
 
 
 @contextmanager
-def running_stack(state_dir: Path, stop_timeout: float = 30) -> Iterator[str]:
+def running_stack(state_dir: Path) -> Iterator[str]:
     """Start the stack in its own process; yield its base URL; stop it with Ctrl-C (SIGINT).
-
-    A stack that served thousands of emulator calls takes longer to exit (seconds per
-    thousand calls here): those runs pass a longer `stop_timeout`.
 
     What the stack prints goes to a file, not a pipe: a pipe nobody reads fills up and blocks
     the stack's request log.
@@ -47,7 +44,7 @@ def running_stack(state_dir: Path, stop_timeout: float = 30) -> Iterator[str]:
     finally:
         process.send_signal(signal.SIGINT)
         try:
-            code = process.wait(timeout=stop_timeout)
+            code = process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
             raise AssertionError(

@@ -20,9 +20,11 @@ from chalice.test import Client
 
 from chalicelib import aws
 from chalicelib.domain.models import RequestStatus
+from chalicelib.notify.dev_events import published_events
 from chalicelib.service.context import get_services
 from tests.conftest import valid_form
 from tests.integration.conftest import (
+    BUS,
     file_request,
     hidden,
     html,
@@ -139,18 +141,20 @@ def test_each_dynamodb_fault_answers_cleanly_and_changes_nothing(
     assert len(outbox()) > sent
 
 
-@pytest.mark.parametrize("operation", ["GetItem", "Query"])
+# The one read each use case makes before writing (tests/integration/test_call_counts.py): a
+# decision reads everything with its link in one BatchGetItem; a submission reads the audit
+# chain's head with a GetItem.
+@pytest.mark.parametrize(
+    ("stage", "operation"), [("manager decision", "BatchGetItem"), ("submit", "GetItem")]
+)
 def test_a_failing_read_answers_503_and_changes_nothing(
-    client: Client, inject: Any, operation: str
+    client: Client, inject: Any, stage: str, operation: str
 ) -> None:
-    path, form = _journey_to(client, "manager decision")
+    path, form = _journey_to(client, stage)
     before, sent = state_counts(), len(outbox())
     inject("before", operation, FAULTS["throttled"][0])
     response = post_form(client, path, form)
-    if response.status_code != 503:
-        # This use case does not read with that call: nothing to fault here.
-        assert response.status_code == 200 and operation == "Query", html(response)[:800]
-        return
+    assert response.status_code == 503, html(response)[:800]
     assert response.headers["Retry-After"] == "5"
     assert (state_counts(), len(outbox())) == (before, sent)
 
@@ -170,7 +174,9 @@ def test_a_timeout_after_the_commit_leaves_one_decision_and_the_sweep_sends_its_
     retry = post_form(client, path, form)
     assert retry.status_code == 409
     assert "Décision déjà prise" in html(retry)
-    assert sweep(client, hours=1) == {"sent": 1, "retry": 0, "failed": 0, "skipped": 0}
+    # The e-mail and the AccessGranted event for provisioning, each once.
+    assert sweep(client, hours=1) == {"sent": 2, "retry": 0, "failed": 0, "skipped": 0}
+    assert [e["detail_type"] for e in published_events(BUS)] == ["AccessGranted"]
     (approved,) = outbox()[: len(outbox()) - sent]
     assert approved.to == ["marie.tremblay@mcn.gouv.qc.ca"] and "/status/" in approved.links[0]
     assert sweep(client, hours=2)["sent"] == 0

@@ -71,7 +71,7 @@ def test_every_status_the_app_answers_carries_the_headers(
     def broken(*_: object, **__: object) -> None:
         raise RuntimeError("internal")
 
-    monkeypatch.setattr(RequestStore, "load_link", broken)
+    monkeypatch.setattr(RequestStore, "read_for_link", broken)
     failed = client.http.get(link_with(outbox()[-1], "status"))
     assert failed.status_code == 500
     assert_page_headers(failed)

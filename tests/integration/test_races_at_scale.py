@@ -36,10 +36,9 @@ from tests.integration.stack_process import fetch, running_stack
 from tests.integration.test_concurrent_decisions import mail_link, post
 
 pytestmark = pytest.mark.integration
-# 50 rounds of each kind fit the suite's budget; SESAME_RACE_ROUNDS=200 runs the full count
-# (about 15 minutes here: moto copies every table on each transaction, so calls slow down as
-# the tables grow; see docs/reliability.md).
-ROUNDS = int(os.environ.get("SESAME_RACE_ROUNDS", "50"))
+# 200 rounds of each kind (about 2 minutes a kind on 2 cores; the emulator answers one call at
+# a time). SESAME_RACE_ROUNDS changes the count for a quick local run.
+ROUNDS = int(os.environ.get("SESAME_RACE_ROUNDS", "200"))
 # Rounds racing together: one pair at a time is fastest (the emulator answers one call at a
 # time, and more writers only add chain contention); more than two pairs overflow the local
 # server's listen backlog of five.
@@ -63,7 +62,7 @@ class Seeded:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, object]]:
     """The local stack in its own process; its state folder; a DynamoDB client on its emulator."""
     state = tmp_path_factory.mktemp("races") / "state"
-    with running_stack(state, stop_timeout=180) as base_url:
+    with running_stack(state) as base_url:
         fetch(f"{base_url}/")  # the first request settles the stack's settings and secret
         log = (state.parent / f"{state.name}-stack.log").read_text("utf-8")
         found = re.search(r"AWS emulator \(moto\)\s*: (\S+)", log)
