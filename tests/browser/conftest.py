@@ -54,7 +54,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     environment is put back as it was once the stack stops.
     """
     saved = dict(os.environ)
-    running = start_stack(tmp_path_factory.mktemp("sesame-state"), port=0, emulator_port=0)
+    # The scheduled jobs stay idle here: a test moves the services' clock a month ahead to
+    # show an expired link, and a job running meanwhile would expire every waiting request of
+    # the session. The jobs are tested on a frozen clock (tests/integration/test_lifecycle.py).
+    running = start_stack(
+        tmp_path_factory.mktemp("sesame-state"), port=0, emulator_port=0, jobs_period=24 * 3600
+    )
     try:
         yield running
     finally:
