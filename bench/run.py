@@ -81,7 +81,7 @@ def stack() -> Iterator[Any]:
     from chalicelib import aws
     from chalicelib.policy_files import load_policy
     from chalicelib.service.context import reset_services
-    from local_stack.aws_setup import create_tables, verify_sender
+    from local_stack.aws_setup import create_event_bus, create_tables, verify_sender
 
     reset_services()
     aws.reset_clients()
@@ -91,6 +91,8 @@ def stack() -> Iterator[Any]:
             {"main": ENV["SESAME_MAIN_TABLE"], "audit": ENV["SESAME_AUDIT_TABLE"]},
         )
         verify_sender(boto3.client("ses"), load_policy(ROOT / "policies").organisation.sender)
+        # The bus provisioning listens on (the stage's default name), as the local stack has.
+        create_event_bus(boto3.client("events"), boto3.client("logs"), "sesame-test-access")
         with Client(app, stage_name="test", project_dir=str(ROOT)) as client:
             yield client
     reset_services()

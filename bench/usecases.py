@@ -156,12 +156,11 @@ class Flow:
                 none, lambda _: _ok(get(client, "/console/requests", self.cookie))
             ),
             "audit page": Step(none, lambda _: _ok(get(client, "/console/audit", self.cookie))),
-            "reminder sweep, nothing due": Step(none, lambda _: sweep(client)),
+            "reminder sweep, nothing due": Step(none, lambda _: lifecycle_sweep(client)),
         }
 
 
-def sweep(client: Client) -> Any:
-    """Invoke the scheduled lifecycle job (reminders, escalation, expiry) as Lambda would."""
+def _scheduled(client: Client, function: str) -> Any:
     event = client.events.generate_cw_event(
         source="aws.events",
         detail_type="Scheduled Event",
@@ -169,7 +168,17 @@ def sweep(client: Client) -> Any:
         resources=[],
         region=os.environ.get("AWS_DEFAULT_REGION", "ca-central-1"),
     )
-    return client.lambda_.invoke("run_lifecycle", event)
+    return client.lambda_.invoke(function, event)
+
+
+def sweep(client: Client) -> Any:
+    """Invoke the scheduled delivery sweep as Lambda would."""
+    return _scheduled(client, "deliver_pending_email")
+
+
+def lifecycle_sweep(client: Client) -> Any:
+    """Invoke the scheduled lifecycle job (reminders, hand-over, expiry) as Lambda would."""
+    return _scheduled(client, "run_lifecycle")
 
 
 # The order one request goes through; the first submit of the process also records the
