@@ -176,8 +176,8 @@ def calls_and_sizes() -> tuple[dict[str, dict[str, int]], dict[str, dict[str, fl
                     units["rru"] += max(1, math.ceil(size / 4096))
                 units["rru"] += max(0, batch_keys[0] - len(found))
 
-        dynamodb, ses = aws.dynamodb(), aws.ses()
-        for boto_client in (dynamodb, ses):
+        dynamodb = aws.dynamodb()
+        for boto_client in (dynamodb, aws.ses(), aws.events()):
             boto_client.meta.events.register("provide-client-params", before)
         dynamodb.meta.events.register("after-call", after)
         found: dict[str, dict[str, int]] = {}
@@ -429,9 +429,10 @@ def report(args: argparse.Namespace) -> str:
         "",
         "### AWS calls per use case",
         "",
-        "Counted with botocore's `before-call` hooks on the app's DynamoDB and SES clients "
-        "(pinned by `tests/integration/test_call_counts.py`). Capacity units are estimated "
-        "from the sizes of the items written and read (strongly consistent reads assumed).",
+        "Counted with botocore's `before-call` hooks on the app's DynamoDB, SES and "
+        "EventBridge clients (pinned by `tests/integration/test_call_counts.py`). Capacity "
+        "units are estimated from the sizes of the items written and read (strongly "
+        "consistent reads assumed).",
         "",
         "| use case | calls | WRU | RRU | floor |",
         "|---|---|---|---|---|",
