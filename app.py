@@ -22,7 +22,7 @@ from chalicelib.web.context import client_info, lang_chosen_explicitly, page_lan
 from chalicelib.web.errors import handles_errors
 from chalicelib.web.forms import BadForm, parse_form
 from chalicelib.web.headers import apply_security_headers
-from chalicelib.web.pages import render_page
+from chalicelib.web.pages import remember_lang_choice, render_page
 from chalicelib.web.request_form import (
     SUBMIT_BINDING,
     SUBMIT_PURPOSE,
@@ -108,7 +108,9 @@ def security_headers(event: Request, get_response: Any) -> Response:
         response: Response = _csrf_refused(event)
     else:
         response = get_response(event)
-    apply_security_headers(response.headers, local=get_settings().is_local)
+    local = get_settings().is_local
+    apply_security_headers(response.headers, local=local)
+    remember_lang_choice(event, response.headers, local=local)
     log_request(event, response.status_code, time.perf_counter() - started)
     return response
 
