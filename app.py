@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from chalicelib.service.sweep import deliver_due
     from chalicelib.service.timed import run_timed_jobs
     from chalicelib.web import console_pages as pages
+    from chalicelib.web.charts import dashboard_charts
 else:
     # Imported on first use: serving the form needs none of these, and a cold start that
     # imports them all takes longer (issue 9, docs/performance.md).
@@ -76,6 +77,7 @@ else:
     deliver_due = lazy_function("chalicelib.service.sweep", "deliver_due")
     run_timed_jobs = lazy_function("chalicelib.service.timed", "run_timed_jobs")
     pages = LazyModule("chalicelib.web.console_pages")
+    dashboard_charts = lazy_function("chalicelib.web.charts", "dashboard_charts")
 
 app = Chalice(app_name="sesame")
 # The SNS topic the SES configuration set reports bounces and complaints to (infra/template.json).
@@ -1024,7 +1026,7 @@ def console_dashboard(visitor: Visitor) -> Response:
         visitor=visitor,
         section="dashboard",
         figures=figures,
-        charts=pages.dashboard_charts(figures, Translator(lang), services.policy),
+        charts=dashboard_charts(figures, Translator(lang), services.policy),
         days=console.DASHBOARD_DAYS,
     )
 
