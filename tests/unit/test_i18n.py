@@ -93,3 +93,13 @@ def test_language_choice_order(
 ) -> None:
     # The browser's Accept-Language takes no part: French unless the person chose English.
     assert choose_lang(query, form, cookie) == expected
+
+
+def test_the_language_cookie_is_secure_outside_the_local_stack() -> None:
+    from chalicelib.web.pages import lang_cookie
+
+    deployed = lang_cookie("en", local=False)
+    assert deployed.startswith("lang=en;")
+    for attribute in ("Path=/", f"Max-Age={365 * 24 * 3600}", "SameSite=Lax", "HttpOnly", "Secure"):
+        assert attribute in deployed.split("; "), attribute
+    assert "Secure" not in lang_cookie("fr", local=True)
