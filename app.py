@@ -22,7 +22,7 @@ from chalicelib.web.context import client_info, lang_chosen_explicitly, page_lan
 from chalicelib.web.errors import handles_errors
 from chalicelib.web.forms import BadForm, parse_form
 from chalicelib.web.headers import apply_security_headers
-from chalicelib.web.pages import render_page
+from chalicelib.web.pages import remember_lang_choice, render_page
 from chalicelib.web.request_form import (
     SUBMIT_BINDING,
     SUBMIT_PURPOSE,
@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from chalicelib.service.sweep import deliver_due
     from chalicelib.service.timed import run_timed_jobs
     from chalicelib.web import console_pages as pages
+    from chalicelib.web.charts import dashboard_charts
 else:
     # Imported on first use: serving the form needs none of these, and a cold start that
     # imports them all takes longer (issue 9, docs/performance.md).
@@ -76,6 +77,7 @@ else:
     deliver_due = lazy_function("chalicelib.service.sweep", "deliver_due")
     run_timed_jobs = lazy_function("chalicelib.service.timed", "run_timed_jobs")
     pages = LazyModule("chalicelib.web.console_pages")
+    dashboard_charts = lazy_function("chalicelib.web.charts", "dashboard_charts")
 
 app = Chalice(app_name="sesame")
 # The SNS topic the SES configuration set reports bounces and complaints to (infra/template.json).
@@ -108,7 +110,9 @@ def security_headers(event: Request, get_response: Any) -> Response:
         response: Response = _csrf_refused(event)
     else:
         response = get_response(event)
-    apply_security_headers(response.headers, local=get_settings().is_local)
+    local = get_settings().is_local
+    apply_security_headers(response.headers, local=local)
+    remember_lang_choice(event, response.headers, local=local)
     log_request(event, response.status_code, time.perf_counter() - started)
     return response
 
@@ -1022,7 +1026,7 @@ def console_dashboard(visitor: Visitor) -> Response:
         visitor=visitor,
         section="dashboard",
         figures=figures,
-        charts=pages.dashboard_charts(figures, Translator(lang), services.policy),
+        charts=dashboard_charts(figures, Translator(lang), services.policy),
         days=console.DASHBOARD_DAYS,
     )
 

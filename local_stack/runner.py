@@ -209,9 +209,29 @@ def _local_server(app_obj: Any, config: Any, host: str, port: int) -> Any:
         ThreadedHTTPServer,
     )
 
+    from chalicelib.web.headers import apply_security_headers
+
     class RedactingHandler(ChaliceRequestHandler):  # type: ignore[misc]
+        sent: set[str] | None = None
+
         def log_message(self, format: str, *args: Any) -> None:
             request_log.info(_redact(f"{self.address_string()} - {format % args}"))
+
+        def send_header(self, keyword: str, value: str) -> None:
+            self.sent = (self.sent or set()) | {keyword.lower()}
+            super().send_header(keyword, value)
+
+        def end_headers(self) -> None:
+            # What the app did not answer (unknown paths, the gateway's own 401/403/500, the
+            # HTTP server's 400/414/501) gets the middleware's headers too, as API Gateway's
+            # GatewayResponses give them in AWS (infra/template.json). The stack is HTTP only.
+            missing: dict[str, str | list[str]] = {}
+            apply_security_headers(missing, local=True)
+            for name, value in missing.items():
+                if name.lower() not in (self.sent or set()):
+                    super().send_header(name, str(value))
+            self.sent = None
+            super().end_headers()
 
     # What chalice.local.create_local_server does, with our handler class.
     CustomLocalChalice.__bases__ = (LocalChalice, app_obj.__class__)

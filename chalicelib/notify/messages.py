@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from markupsafe import Markup
 
@@ -37,6 +38,23 @@ def _helpers(lang: Lang, policy: Policy) -> dict[str, Any]:
     }
 
 
+def link_in(url: str, lang: Lang) -> str:
+    """Return a link that opens its page in a language (unless it names one already)."""
+    if "lang" in parse_qs(urlsplit(url).query):
+        return url
+    return f"{url}{'&' if '?' in url else '?'}lang={lang}"
+
+
+def _links_in(context: Mapping[str, Any], lang: Lang) -> dict[str, Any]:
+    # Every `*_url` of an e-mail is a link of ours: each language's section carries its own
+    # language, so the person reading the English text lands on English pages.
+    return {
+        key: link_in(value, lang)
+        for key, value in context.items()
+        if key.endswith("_url") and isinstance(value, str)
+    }
+
+
 def render_email(
     templates_dir: Path, name: str, langs: Sequence[Lang], context: Mapping[str, Any]
 ) -> RenderedEmail:
@@ -44,7 +62,7 @@ def render_email(
     env = environment(templates_dir)
     subjects, texts, sections = [], [], []
     for lang in langs:
-        values = {**context, **_helpers(lang, context["policy"])}
+        values = {**context, **_links_in(context, lang), **_helpers(lang, context["policy"])}
         subject = env.get_template(f"email/{name}.subject.txt").render(values)
         subjects.append(" ".join(subject.split()))
         texts.append(env.get_template(f"email/{name}.txt").render(values).strip())

@@ -1,4 +1,4 @@
-"""What the console's pages need from a request: filters, page cursors, exports, charts."""
+"""What the console's pages need from a request: filters, page cursors, exports."""
 
 from __future__ import annotations
 
@@ -19,10 +19,9 @@ from chalice.app import Request, Response
 
 from ..domain.models import AccessRequest, RequestStatus
 from ..domain.policy import Policy
-from ..domain.stats import Dashboard
 from ..store.audit import AuditFilter, ChainedEvent
 from ..store.console import RequestFilter
-from .i18n import LOCAL_ZONE, Translator
+from .i18n import LOCAL_ZONE
 
 PAGE_SIZE = 50
 MAX_FILTER_CHARS = 254
@@ -261,74 +260,3 @@ def audit_rows(events: Iterable[ChainedEvent]) -> tuple[list[str], list[dict[str
             }
         )
     return header, rows
-
-
-# ----- charts ----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Bar:
-    """One bar of a horizontal bar chart, laid out in the SVG's coordinates."""
-
-    label: str
-    value: str
-    y: int
-    width: int
-
-
-@dataclass(frozen=True)
-class BarChart:
-    """A horizontal bar chart drawn as inline SVG (no script, no style attribute)."""
-
-    bars: list[Bar]
-    height: int
-    label_width: int = 200
-    bar_area: int = 320
-    row: int = 28
-
-    @property
-    def description(self) -> str:
-        """The data in words, for screen readers."""
-        return "; ".join(f"{bar.label}: {bar.value}" for bar in self.bars)
-
-
-def bar_chart(rows: Sequence[tuple[str, float, str]]) -> BarChart:
-    """Lay out `(label, value, value as shown)` rows; bars scale to the largest value."""
-    top = max((value for _, value, _ in rows), default=0.0) or 1.0
-    chart = BarChart(bars=[], height=0)
-    bars = [
-        Bar(label, shown, 6 + i * chart.row, round(chart.bar_area * value / top))
-        for i, (label, value, shown) in enumerate(rows)
-    ]
-    return BarChart(bars=bars, height=max(len(bars), 1) * chart.row + 8)
-
-
-@dataclass(frozen=True)
-class DashboardCharts:
-    """The dashboard's three charts, labelled in the page's language."""
-
-    by_status: BarChart
-    by_platform: BarChart
-    waits: BarChart
-
-
-def dashboard_charts(figures: Dashboard, t: Translator, policy: Policy) -> DashboardCharts:
-    """Turn the figures into labelled bar charts (minutes under an hour; hours with a decimal
-    comma in French)."""
-    lang = t.lang
-    statuses = [
-        (t(f"request_status.{status}"), float(count), str(count))
-        for status, count in figures.by_status.most_common()
-    ]
-    platforms = [
-        (policy.label("platforms", platform, lang), float(count), str(count))
-        for platform, count in figures.by_platform.most_common()
-    ]
-    waits = []
-    for role, hours in sorted(figures.median_hours().items()):
-        if hours < 1:
-            shown = t("console.minutes", minutes=round(hours * 60))
-        else:
-            number = f"{hours:.1f}".replace(".", "," if lang == "fr" else ".")
-            shown = t("console.hours", hours=number)
-        label = t(f"role.{role}") if t.has(f"role.{role}") else role
-        waits.append((label, hours, shown))
-    return DashboardCharts(bar_chart(statuses), bar_chart(platforms), bar_chart(waits))

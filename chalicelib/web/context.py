@@ -9,6 +9,8 @@ from chalice.app import Request
 from ..domain.models import ClientInfo, Lang
 from .i18n import choose_lang, parse_lang
 
+LANG_COOKIE = "lang"
+
 MAX_USER_AGENT = 512
 
 
@@ -34,15 +36,17 @@ def page_lang(request: Request, form_lang: str | None = None) -> Lang:
     """Choose the language of the page for this request."""
     params = _query(request)
     query = params.get("lang")
-    return choose_lang(
-        query, form_lang, _cookie(request, "lang"), request.headers.get("accept-language")
-    )
+    return choose_lang(query, form_lang, _cookie(request, LANG_COOKIE))
+
+
+def explicit_lang(request: Request) -> Lang | None:
+    """Return the language the visitor picked in this URL (`?lang=`), if any."""
+    return parse_lang(_query(request).get("lang"))
 
 
 def lang_chosen_explicitly(request: Request) -> bool:
     """Tell whether the visitor picked a language with the switch (so it is remembered)."""
-    params = _query(request)
-    return parse_lang(params.get("lang")) is not None
+    return explicit_lang(request) is not None
 
 
 def client_info(request: Request) -> ClientInfo:

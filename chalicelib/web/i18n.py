@@ -93,36 +93,14 @@ def parse_lang(value: str | None) -> Lang | None:
     return None
 
 
-def from_accept_language(header: str | None) -> Lang | None:
-    """Pick the first supported language of an Accept-Language header (by q order)."""
-    if not header:
-        return None
-    ranked: list[tuple[float, int, str]] = []
-    for position, part in enumerate(header.split(",")[:20]):
-        piece, _, q = part.strip().partition(";q=")
-        try:
-            weight = float(q) if q else 1.0
-        except ValueError:
-            weight = 0.0
-        ranked.append((-weight, position, piece))
-    for _, _, piece in sorted(ranked):
-        found = parse_lang(piece)
-        if found:
-            return found
-    return None
+def choose_lang(query: str | None, form: str | None, cookie: str | None) -> Lang:
+    """Choose the page language: explicit choice, then remembered choice, then French.
 
-
-def choose_lang(
-    query: str | None, form: str | None, cookie: str | None, accept_language: str | None
-) -> Lang:
-    """Choose the page language: explicit choice, then remembered, then browser, then French."""
-    return (
-        parse_lang(query)
-        or parse_lang(form)
-        or parse_lang(cookie)
-        or from_accept_language(accept_language)
-        or DEFAULT_LANG
-    )
+    The browser's Accept-Language is ignored on purpose: a public body of Québec speaks
+    French by default (Charter of the French language), and English is a choice the person
+    makes with the switch or `?lang=en`, never one their browser's settings make for them.
+    """
+    return parse_lang(query) or parse_lang(form) or parse_lang(cookie) or DEFAULT_LANG
 
 
 def format_datetime(moment: datetime, lang: Lang) -> str:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from chalice.app import Response
+from chalice.app import Request, Response
 
 from ..domain.models import Lang
 from ..policy_files import cached_policy
 from ..rendering import environment
 from ..settings import get_settings
+from .context import LANG_COOKIE, explicit_lang
 from .i18n import Translator, format_date, format_datetime
 from .labels import role_labeller
 
@@ -22,6 +24,31 @@ def switch_url(lang: Lang) -> str:
     """Return the same page in the other language (a query-only URL keeps the current path)."""
     other = "en" if lang == "fr" else "fr"
     return f"?{urlencode({'lang': other})}"
+
+
+def lang_cookie(lang: Lang, *, local: bool) -> str:
+    """Set-Cookie value that remembers a person's language for a year."""
+    secure = "" if local else "; Secure"
+    return (
+        f"{LANG_COOKIE}={lang}; Path=/; Max-Age={LANG_COOKIE_MAX_AGE}; SameSite=Lax; HttpOnly"
+        f"{secure}"
+    )
+
+
+def remember_lang_choice(
+    request: Request, headers: MutableMapping[str, str | list[str]], *, local: bool
+) -> None:
+    """Remember a `?lang=` choice on whatever page it opens (unless that page set it already)."""
+    chosen = explicit_lang(request)
+    if chosen is None:
+        return
+    existing = headers.get("Set-Cookie")
+    cookies = [] if existing is None else [existing] if isinstance(existing, str) else existing
+    if any(cookie.startswith(f"{LANG_COOKIE}=") for cookie in cookies):
+        return
+    cookie = lang_cookie(chosen, local=local)
+    # A page that starts a session sets a cookie too: Chalice sends a list as two headers.
+    headers["Set-Cookie"] = [*cookies, cookie] if cookies else cookie
 
 
 def render_page(
@@ -58,8 +85,5 @@ def render_page(
         **(headers or {}),
     }
     if remember_lang:
-        secure = "" if settings.is_local else "; Secure"
-        response_headers["Set-Cookie"] = (
-            f"lang={lang}; Path=/; Max-Age={LANG_COOKIE_MAX_AGE}; SameSite=Lax; HttpOnly{secure}"
-        )
+        response_headers["Set-Cookie"] = lang_cookie(lang, local=settings.is_local)
     return Response(body=body, status_code=status, headers=response_headers)

@@ -179,13 +179,14 @@ def test_request_pages_in_english_and_every_link_state(open_page: OpenPage, base
     real_clock = services.clock
     try:
         services.clock = lambda: real_clock() + timedelta(days=30)
-        manager.goto(decide)
+        manager.goto(f"{decide}?lang=en")
         check(manager, "expired-link-en", found)
         manager.goto(f"{decide}?lang=fr")
         check(manager, "expired-link-fr", found)
     finally:
         services.clock = real_clock
-    manager.goto(decide.replace("/decide/", "/delegate/"))
+    # English is the manager's choice (the English text's links), not their browser's.
+    manager.goto(decide.replace("/decide/", "/delegate/") + "?lang=en")
     manager.locator("#deputy").fill("not-an-address")
     manager.get_by_role("button", name="Save the delegation").click()
     check(manager, "delegate-error-en", found)

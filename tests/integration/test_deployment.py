@@ -161,6 +161,32 @@ def test_the_tables_deployed_are_the_tables_the_local_stack_creates(
     assert set(table_definitions()) == {"main", "audit"}
 
 
+def _static_value(mapping: str) -> str:
+    """Read an API Gateway static mapping value: between single quotes, inner ones escaped."""
+    assert mapping.startswith("'") and mapping.endswith("'") and len(mapping) >= 2, mapping
+    inner = mapping[1:-1]
+    assert "'" not in inner.replace("\\'", ""), f"unescaped quote in {mapping}"
+    return inner.replace("\\'", "'")
+
+
+def test_the_gateways_own_answers_carry_the_apps_security_headers(
+    template: dict[str, Any],
+) -> None:
+    # Issue 13, item 10: API Gateway answers unknown paths (403 "Missing Authentication
+    # Token"), its throttling (429) and its own 5xx itself, without the app's middleware.
+    from chalicelib.web.headers import BASE_HEADERS, HSTS
+
+    expected = {**BASE_HEADERS, "Cache-Control": "no-store", "Strict-Transport-Security": HSTS}
+    (api,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::Api"]
+    responses = api["Properties"]["GatewayResponses"]
+    assert set(responses) == {"DEFAULT_4XX", "DEFAULT_5XX"}
+    for kind, response in responses.items():
+        headers = response["ResponseParameters"]["Headers"]
+        decoded = {name: _static_value(value) for name, value in headers.items()}
+        assert decoded == expected, kind
+    assert "frame-ancestors 'none'" in expected["Content-Security-Policy"]
+
+
 def test_the_local_stage_is_never_deployed() -> None:
     result = subprocess.run(
         ["make", "deploy", "STAGE=local"],

@@ -49,6 +49,8 @@ def test_an_approver_reads_french_first_then_english() -> None:
     assert mail.text.index("Bonjour") < mail.text.index("Hello")
     assert mail.text.count("https://sesame.example/decide/TOKEN") == 2
     assert mail.text.count("https://sesame.example/delegate/TOKEN") == 2
+    french, english = mail.text.split("-" * 60)
+    assert "/decide/TOKEN?lang=fr" in french and "/decide/TOKEN?lang=en" in english
     assert '<html lang="fr">' in mail.html and '<div lang="en">' in mail.html
     assert "6 décembre 2026, 16 h 05" in mail.text
 
@@ -68,9 +70,12 @@ def test_the_mime_message_has_both_parts_and_round_trips() -> None:
     assert parsed.to == ["jean@mcn.gouv.qc.ca"]
     assert parsed.subject == mail.subject
     assert "Bonjour" in parsed.text and "<html" in parsed.html
+    # Each language's section carries its language in its links (issue 13, item 9).
     assert parsed.links == [
-        "https://sesame.example/decide/TOKEN",
-        "https://sesame.example/delegate/TOKEN",
+        "https://sesame.example/decide/TOKEN?lang=fr",
+        "https://sesame.example/delegate/TOKEN?lang=fr",
+        "https://sesame.example/decide/TOKEN?lang=en",
+        "https://sesame.example/delegate/TOKEN?lang=en",
     ]
 
 
