@@ -145,6 +145,8 @@ def _check_times(
         raise SignInRefused(SignInFailure.EXPIRED, "the ID token is past its exp")
     if issued > instant + leeway_seconds:
         raise SignInRefused(SignInFailure.NOT_YET_VALID, "the ID token is issued in the future")
+    if "nbf" in claims and _number(claims, "nbf") > instant + leeway_seconds:
+        raise SignInRefused(SignInFailure.NOT_YET_VALID, "the ID token is not valid before nbf")
     if instant - issued > max_age_seconds + leeway_seconds:
         # A token minted long ago and kept is not a fresh sign-in, whatever its exp says.
         raise SignInRefused(SignInFailure.EXPIRED, "the ID token was issued too long ago")

@@ -20,6 +20,7 @@ import requests
 from pydantic import SecretStr
 
 from chalicelib.adapters.oidc_client import OidcClient, OidcClientConfig
+from chalicelib.domain.identity import PendingSignIn, SignInRefused
 from local_stack.oidc_accounts import ClientRegistration
 from local_stack.oidc_process import RunningProvider, start_provider
 
@@ -37,6 +38,7 @@ OTHER_APP = ClientRegistration(
 )
 TEST_CLIENTS = (SESAME, OTHER_APP)
 MAX_REDIRECTS = 10
+MARIE = "marie.tremblay@mcn.gouv.qc.ca"
 
 
 @dataclass
@@ -125,3 +127,30 @@ def signed_in(
     """Sign in at the provider in a fresh browser-like session; return it and the callback."""
     browser = requests.Session()
     return browser, follow_to_callback(browser, url, redirect_uri, (email, password))
+
+
+def once() -> Callable[[str], bool]:
+    """A one-time guard like the store's conditional write: True the first time per state."""
+    seen: set[str] = set()
+
+    def first_use(state: str) -> bool:
+        if state in seen:
+            return False
+        seen.add(state)
+        return True
+
+    return first_use
+
+
+def refused(action: Callable[[], object]) -> SignInRefused:
+    """Run an action that must be refused, and return the refusal."""
+    with pytest.raises(SignInRefused) as caught:
+        action()
+    return caught.value
+
+
+def tokens_for(client: OidcClient, email: str = MARIE) -> tuple[PendingSignIn, dict[str, Any]]:
+    """Sign in at the provider and redeem the code: the token endpoint's answer, unverified."""
+    pending = client.begin()
+    _, callback = signed_in(pending.authorization_url, email, redirect_uri=pending.redirect_uri)
+    return pending, client.redeem(callback["code"], pending.code_verifier, pending.redirect_uri)

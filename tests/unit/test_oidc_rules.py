@@ -132,6 +132,9 @@ def test_times_are_judged_against_the_clock_passed_in() -> None:
     assert verify(token(), now=expires - timedelta(seconds=1))
     assert reason(token(), now=expires) is SignInFailure.EXPIRED
     assert reason(token(), now=NOW - timedelta(seconds=1)) is SignInFailure.NOT_YET_VALID
+    later = int((NOW + timedelta(minutes=5)).timestamp())
+    assert reason(token(nbf=later)) is SignInFailure.NOT_YET_VALID
+    assert verify(token(nbf=later), now=NOW + timedelta(minutes=5))
     # A token kept for long is refused even with a far exp: it is not this sign-in's.
     late = NOW + timedelta(seconds=601)
     far = int((NOW + timedelta(days=1)).timestamp())
