@@ -127,7 +127,17 @@ function addInteractions(provider) {
     const match = /^\/interaction\/([A-Za-z0-9_-]+)(\/login)?$/.exec(ctx.path);
     if (!match) return next();
     ctx.set('Cache-Control', 'no-store');
-    const details = await provider.interactionDetails(ctx.req, ctx.res);
+    let details;
+    try {
+      details = await provider.interactionDetails(ctx.req, ctx.res);
+    } catch {
+      // An expired or unknown step (or no cookie): say so, and let the person start again.
+      ctx.status = 400;
+      ctx.type = 'html';
+      ctx.body = page('Erreur / Error', `<h1>Étape expirée ou inconnue / Expired or unknown step</h1>
+<p>Recommencez la connexion depuis Sésame. / Start signing in again from Sésame.</p>`);
+      return undefined;
+    }
     const { uid, prompt, params, session } = details;
     if (prompt.name === 'login' && ctx.method === 'GET') {
       ctx.type = 'html';
@@ -184,6 +194,9 @@ server.listen(settings.port, '127.0.0.1', () => {
   console.log(`listening ${port}`);
 });
 
-const stop = () => server.close(() => process.exit(0));
+const stop = () => {
+  server.close(() => process.exit(0));
+  server.closeAllConnections(); // kept-alive connections would hold the close back
+};
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import jwt
 import pytest
+import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from chalicelib.domain.identity import SignInFailure
@@ -100,6 +101,14 @@ def test_a_wrong_password_is_refused_on_the_providers_login_page(
         signed_in(pending.authorization_url, MARIE, password="not-demo")
     with pytest.raises(AssertionError, match="refused the address or password"):
         signed_in(pending.authorization_url, "inconnu@mcn.gouv.qc.ca")
+
+
+def test_a_login_step_that_is_unknown_or_expired_gets_a_clear_page(
+    oidc_provider: ProviderPeer,
+) -> None:
+    page = requests.get(f"{oidc_provider.issuer}/interaction/not-a-step", timeout=10)
+    assert page.status_code == 400
+    assert "Expired or unknown step" in page.text
 
 
 def test_a_person_signed_in_at_the_provider_signs_in_again_without_a_password(
