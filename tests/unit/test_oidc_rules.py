@@ -205,3 +205,20 @@ def test_without_node_the_stack_is_told_in_one_line_and_gets_no_provider(
     said = capsys.readouterr().err.strip().splitlines()
     assert len(said) == 1 and "Node.js" in said[0]
     assert not (tmp_path / "state").exists()  # nothing written, nothing started
+
+
+def test_the_adapters_import_nothing_of_ours_but_the_domain() -> None:
+    import ast
+
+    ours: set[str] = set()
+    for module in (PROJECT_ROOT / "chalicelib" / "adapters").glob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text("utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                ours.add(node.module)
+            elif isinstance(node, ast.Import):
+                ours.update(alias.name for alias in node.names)
+    ours = {name for name in ours if name.split(".")[0] in ("chalicelib", "app", "local_stack")}
+    assert ours, "the adapters import the domain at least"
+    assert {
+        name for name in ours if not name.startswith(("chalicelib.domain", "chalicelib.adapters"))
+    } == set()
