@@ -112,3 +112,12 @@ clean:
 # then a reconciliation of what they were told with what is stored, audited and e-mailed.
 load: $(STAMP)
 	$(PY) -m bench.load --clients $(or $(CLIENTS),20) --requests $(or $(REQUESTS),500)
+
+# The local OpenID Provider (panva's oidc-provider, pinned in local_stack/oidc/package-lock.json):
+# installs Node.js from Debian when it is missing (as root), then `npm ci` when node_modules is
+# missing or older than the lockfile. The integration tests start the provider themselves.
+.PHONY: oidc-provider
+oidc-provider: $(STAMP)
+	$(PY) -m local_stack.oidc_process --install
+
+integration: oidc-provider

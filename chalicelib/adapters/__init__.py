@@ -1,0 +1,1 @@
+"""Adapters to systems outside Sésame (identity provider, directory); they import the domain."""
