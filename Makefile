@@ -112,3 +112,22 @@ clean:
 # then a reconciliation of what they were told with what is stored, audited and e-mailed.
 load: $(STAMP)
 	$(PY) -m bench.load --clients $(or $(CLIENTS),20) --requests $(or $(REQUESTS),500)
+
+# A real OpenLDAP slapd for the directory tests (tests/peers/slapd.py starts its own on loopback
+# from local_stack/ldap/): Debian's slapd and ldap-utils, installed when missing, never skipped.
+.PHONY: peer-slapd
+peer-slapd:
+	@missing=; for program in slapd slapadd slappasswd; do \
+	  command -v $$program >/dev/null 2>&1 || [ -x /usr/sbin/$$program ] || missing=yes; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then \
+	    echo "The directory tests need Debian's slapd: sudo apt-get install -y slapd ldap-utils"; \
+	    exit 1; fi; \
+	  echo "Installing slapd and ldap-utils (Debian) for the directory tests"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt="apt-get -y -q -o DPkg::Lock::Timeout=300"; \
+	  $$apt install slapd ldap-utils >/dev/null 2>&1 || { \
+	    $$apt update >/dev/null && $$apt install slapd ldap-utils >/dev/null; }; \
+	fi
+
+integration: peer-slapd

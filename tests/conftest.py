@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
+pytest_plugins = ["tests.peers.slapd"]
+
 # Property tests are deterministic in CI (same examples every run, no example database) and
 # bounded: each test sets its own max_examples, and a failure is reported as found, without
 # minutes of shrinking (SESAME_HYPOTHESIS_PROFILE=shrink minimises it while debugging).

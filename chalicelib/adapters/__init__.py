@@ -1,0 +1,1 @@
+"""Adapters to the organisation's systems (directory, enforcement, identity provider)."""

@@ -1,0 +1,181 @@
+"""A real OpenLDAP `slapd` on a loopback port, from the project's config and seed, for tests and
+the local stack.
+
+No privileges needed: slapd runs as whoever starts it, on a port above 1024, from a state folder
+of its own (configuration, mdb database, pid file). The first start seeds the database with
+`slapadd` from `local_stack/ldap/seed.ldif`; later starts on the same folder keep its data.
+Debian 12's `slapd` and `ldap-utils` (2.5) provide the programs (`make peer-slapd`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+
+LDAP_DIR = Path(__file__).resolve().parent / "ldap"
+SEED_LDIF = LDAP_DIR / "seed.ldif"
+BASE_DN = "dc=mcn,dc=gouv,dc=qc,dc=ca"
+PEOPLE_DN = f"ou=people,{BASE_DN}"
+GROUPS_DN = f"ou=groups,{BASE_DN}"
+ROOT_DN = f"cn=admin,{BASE_DN}"
+SERVICE_DN = f"cn=sesame,ou=services,{BASE_DN}"
+# The seed's demo password of the service account: loopback test and demo data only.
+SERVICE_PASSWORD = "sesame-demo"  # noqa: S105
+PLACEHOLDER_DN = f"cn=nobody,ou=services,{BASE_DN}"
+SBIN = ("/usr/sbin", "/usr/local/sbin")
+START_TIMEOUT_S = 15.0
+STOP_TIMEOUT_S = 10.0
+
+
+class SlapdError(RuntimeError):
+    """slapd is missing, or did not start or stop as asked; says what it printed."""
+
+
+def find_program(name: str) -> str:
+    """Return the path of an OpenLDAP program (slapd lives in /usr/sbin, often not on PATH)."""
+    found = shutil.which(name) or next(
+        (f"{d}/{name}" for d in SBIN if os.access(f"{d}/{name}", os.X_OK)), None
+    )
+    if found is None:
+        raise SlapdError(f"{name} not found: run `make peer-slapd` (Debian: slapd ldap-utils)")
+    return found
+
+
+def free_port() -> int:
+    """Return a TCP port free on 127.0.0.1 right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _accepts(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+        return True
+    return False
+
+
+class SlapdProcess:
+    """One slapd serving the project's seed on ldap://127.0.0.1:PORT/ until stopped."""
+
+    def __init__(self, state_dir: Path, port: int | None = None) -> None:
+        self.state_dir = state_dir
+        self.port = port or free_port()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._root_password = ""
+
+    @property
+    def url(self) -> str:
+        """Return the LDAP URL clients connect to."""
+        return f"ldap://127.0.0.1:{self.port}"
+
+    @property
+    def root_password(self) -> str:
+        """Return the password of the directory's administrator (new at each start)."""
+        return self._root_password
+
+    @property
+    def running(self) -> bool:
+        """Tell whether the slapd process is alive."""
+        return self._process is not None and self._process.poll() is None
+
+    def _write_config(self) -> Path:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        (self.state_dir / "data").mkdir(exist_ok=True)
+        self._root_password = secrets.token_urlsafe(24)
+        hashed = (
+            subprocess.run(
+                [find_program("slappasswd"), "-h", "{SSHA}", "-T", "/dev/stdin"],
+                input=self._root_password.encode(),
+                capture_output=True,
+                check=True,
+            )
+            .stdout.decode()
+            .strip()
+        )
+        text = (LDAP_DIR / "slapd.conf.in").read_text(encoding="utf-8")
+        for key, value in {
+            "@SCHEMA_DIR@": str(LDAP_DIR),
+            "@STATE_DIR@": str(self.state_dir.resolve()),
+            "@ROOT_PASSWORD_HASH@": hashed,
+        }.items():
+            text = text.replace(key, value)
+        config = self.state_dir / "slapd.conf"
+        config.write_text(text, encoding="utf-8")
+        config.chmod(0o600)
+        return config
+
+    def _seed(self, config: Path) -> None:
+        marker = self.state_dir / "data" / ".seeded"
+        if marker.exists():
+            return
+        result = subprocess.run(
+            [find_program("slapadd"), "-q", "-f", str(config), "-l", str(SEED_LDIF)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise SlapdError(f"slapadd refused the seed: {result.stderr.strip()[-2000:]}")
+        marker.touch()
+
+    def start(self) -> SlapdProcess:
+        """Write the config, seed an empty database, start slapd and wait until it answers."""
+        if self.running:
+            return self
+        config = self._write_config()
+        self._seed(config)
+        log = (self.state_dir / "slapd.log").open("ab")
+        # -d 0 keeps slapd in the foreground (no fork), so this object owns the process.
+        self._process = subprocess.Popen(
+            [find_program("slapd"), "-h", self.url, "-f", str(config), "-d", "0"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        log.close()
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not _accepts(self.port):
+            if not self.running or time.monotonic() > deadline:
+                self.stop()
+                tail = (self.state_dir / "slapd.log").read_text(errors="replace")[-2000:]
+                raise SlapdError(f"slapd did not start on {self.url}: {tail}")
+            time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        """Stop slapd cleanly (SIGTERM flushes the database), killing it only if it hangs."""
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=STOP_TIMEOUT_S)
+
+    def __enter__(self) -> SlapdProcess:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+@contextlib.contextmanager
+def running_slapd(state_dir: Path, port: int | None = None) -> Iterator[SlapdProcess]:
+    """Run slapd for the duration of a `with` block."""
+    with SlapdProcess(state_dir, port) as slapd:
+        yield slapd
