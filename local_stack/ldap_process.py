@@ -10,9 +10,12 @@ Debian 12's `slapd` and `ldap-utils` (2.5) provide the programs (`make peer-slap
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -33,6 +36,7 @@ PLACEHOLDER_DN = f"cn=nobody,ou=services,{BASE_DN}"
 SBIN = ("/usr/sbin", "/usr/local/sbin")
 START_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 10.0
+PR_SET_PDEATHSIG = 1
 
 
 class SlapdError(RuntimeError):
@@ -54,6 +58,13 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to stop slapd when the process that started it dies (even by SIGKILL)."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _accepts(port: int) -> bool:
@@ -133,12 +144,15 @@ class SlapdProcess:
         config = self._write_config()
         self._seed(config)
         log = (self.state_dir / "slapd.log").open("ab")
-        # -d 0 keeps slapd in the foreground (no fork), so this object owns the process.
+        # -d 0 keeps slapd in the foreground (no fork), so this object owns the process; a test
+        # run or local stack killed without clean-up takes its slapd with it (the death signal
+        # follows the starting thread: start it from the main thread).
         self._process = subprocess.Popen(
             [find_program("slapd"), "-h", self.url, "-f", str(config), "-d", "0"],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509
         )
         log.close()
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -179,3 +193,22 @@ def running_slapd(state_dir: Path, port: int | None = None) -> Iterator[SlapdPro
     """Run slapd for the duration of a `with` block."""
     with SlapdProcess(state_dir, port) as slapd:
         yield slapd
+
+
+def main() -> None:
+    """Run the local directory until Ctrl-C: `python -m local_stack.ldap_process [PORT]`."""
+    import sys
+
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 3890
+    # SIGTERM (from a supervisor or `timeout`) stops slapd cleanly, as Ctrl-C does.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    with SlapdProcess(Path(".local") / "slapd", port) as slapd:
+        print(f"slapd on {slapd.url} (base {BASE_DN}); bind {SERVICE_DN} / {SERVICE_PASSWORD}")
+        print("Ctrl-C stops it; its data stays in .local/slapd")
+        with contextlib.suppress(KeyboardInterrupt):
+            while slapd.running:
+                time.sleep(0.5)
+
+
+if __name__ == "__main__":
+    main()
