@@ -131,6 +131,8 @@ def test_an_openldap_entry_gives_manager_name_and_groups(slapd: SlapdProcess) ->
         JEAN,
         frozenset(),
     )
+    sophie = directory.find_person(COMMUNICATIONS)
+    assert sophie is not None and sophie.display_name == "Sophie Bélanger"
     jean = directory.find_person(JEAN)
     assert jean is not None
     assert jean.groups == {NOT_OURS_DN}
