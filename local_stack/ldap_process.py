@@ -78,6 +78,7 @@ class SlapdProcess:
 
     def __init__(self, state_dir: Path, port: int | None = None) -> None:
         self.state_dir = state_dir
+        self._port_chosen = port is None
         self.port = port or free_port()
         self._process: subprocess.Popen[bytes] | None = None
         self._root_password = ""
@@ -137,12 +138,10 @@ class SlapdProcess:
             raise SlapdError(f"slapadd refused the seed: {result.stderr.strip()[-2000:]}")
         marker.touch()
 
-    def start(self) -> SlapdProcess:
-        """Write the config, seed an empty database, start slapd and wait until it answers."""
-        if self.running:
-            return self
-        config = self._write_config()
-        self._seed(config)
+    def _launch(self, config: Path) -> bool:
+        """Start slapd on self.port; True once it answers, False if it exited (port taken)."""
+        pidfile = self.state_dir / "slapd.pid"
+        pidfile.unlink(missing_ok=True)
         log = (self.state_dir / "slapd.log").open("ab")
         # -d 0 keeps slapd in the foreground (no fork), so this object owns the process; a test
         # run or local stack killed without clean-up takes its slapd with it (the death signal
@@ -155,14 +154,40 @@ class SlapdProcess:
             preexec_fn=_die_with_parent,  # noqa: PLW1509
         )
         log.close()
+        pid = str(self._process.pid)
         deadline = time.monotonic() + START_TIMEOUT_S
-        while not _accepts(self.port):
-            if not self.running or time.monotonic() > deadline:
-                self.stop()
-                tail = (self.state_dir / "slapd.log").read_text(errors="replace")[-2000:]
-                raise SlapdError(f"slapd did not start on {self.url}: {tail}")
+        while time.monotonic() < deadline:
+            if not self.running:
+                return False
+            # slapd writes its pid file only once its listener is bound: whoever answers on the
+            # port is then this slapd, not another program that took the port first.
+            written = pidfile.read_text().strip() if pidfile.exists() else ""
+            if written == pid and _accepts(self.port):
+                return True
             time.sleep(0.05)
-        return self
+        self.stop()
+        return False
+
+    def start(self) -> SlapdProcess:
+        """Write the config, seed an empty database, start slapd and wait until it answers."""
+        if self.running:
+            return self
+        config = self._write_config()
+        self._seed(config)
+        # A port found free may be taken before slapd binds it (others run tests here too):
+        # a port of our choosing is chosen again; a port the caller named is not.
+        for _ in range(3 if self._port_chosen else 1):
+            if self._launch(config):
+                return self
+            if self._port_chosen:
+                self.port = free_port()
+        code = self._process.returncode if self._process else None
+        self.stop()
+        tail = (self.state_dir / "slapd.log").read_text(errors="replace")[-2000:]
+        raise SlapdError(
+            f"slapd did not start on {self.url} (exit status {code}; port taken? "
+            f"`slaptest -f {config}` checks the configuration) {tail}".strip()
+        )
 
     def stop(self) -> None:
         """Stop slapd cleanly (SIGTERM flushes the database), killing it only if it hangs."""
