@@ -76,10 +76,15 @@ def _accepts(port: int) -> bool:
 class SlapdProcess:
     """One slapd serving the project's seed on ldap://127.0.0.1:PORT/ until stopped."""
 
-    def __init__(self, state_dir: Path, port: int | None = None) -> None:
+    def __init__(
+        self, state_dir: Path, port: int | None = None, tls: tuple[Path, Path] | None = None
+    ) -> None:
         self.state_dir = state_dir
         self._port_chosen = port is None
         self.port = port or free_port()
+        # (certificate, key) in PEM: slapd then also listens for LDAPS and offers StartTLS.
+        self.tls = tls
+        self.tls_port = free_port() if tls else 0
         self._process: subprocess.Popen[bytes] | None = None
         self._root_password = ""
 
@@ -87,6 +92,11 @@ class SlapdProcess:
     def url(self) -> str:
         """Return the LDAP URL clients connect to."""
         return f"ldap://127.0.0.1:{self.port}"
+
+    @property
+    def ldaps_url(self) -> str:
+        """Return the LDAPS URL (TLS from the first byte), when started with a certificate."""
+        return f"ldaps://127.0.0.1:{self.tls_port}"
 
     @property
     def root_password(self) -> str:
@@ -117,6 +127,12 @@ class SlapdProcess:
             "@SCHEMA_DIR@": str(LDAP_DIR),
             "@STATE_DIR@": str(self.state_dir.resolve()),
             "@ROOT_PASSWORD_HASH@": hashed,
+            "@TLS_SETTINGS@": (
+                f"TLSCertificateFile {self.tls[0].resolve()}\n"
+                f"TLSCertificateKeyFile {self.tls[1].resolve()}"
+                if self.tls
+                else ""
+            ),
         }.items():
             text = text.replace(key, value)
         config = self.state_dir / "slapd.conf"
@@ -138,6 +154,9 @@ class SlapdProcess:
             raise SlapdError(f"slapadd refused the seed: {result.stderr.strip()[-2000:]}")
         marker.touch()
 
+    def _listeners(self) -> str:
+        return f"{self.url} {self.ldaps_url}" if self.tls else self.url
+
     def _launch(self, config: Path) -> bool:
         """Start slapd on self.port; True once it answers, False if it exited (port taken)."""
         pidfile = self.state_dir / "slapd.pid"
@@ -147,7 +166,7 @@ class SlapdProcess:
         # run or local stack killed without clean-up takes its slapd with it (the death signal
         # follows the starting thread: start it from the main thread).
         self._process = subprocess.Popen(
-            [find_program("slapd"), "-h", self.url, "-f", str(config), "-d", "0"],
+            [find_program("slapd"), "-h", self._listeners(), "-f", str(config), "-d", "0"],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -181,6 +200,7 @@ class SlapdProcess:
                 return self
             if self._port_chosen:
                 self.port = free_port()
+                self.tls_port = free_port() if self.tls else 0
         code = self._process.returncode if self._process else None
         self.stop()
         tail = (self.state_dir / "slapd.log").read_text(errors="replace")[-2000:]

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import re
+import ssl
 from collections.abc import Iterator
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from ldap3 import BASE, MODIFY_ADD, MODIFY_DELETE, NONE, SUBTREE, Connection, Server
+from ldap3 import BASE, MODIFY_ADD, MODIFY_DELETE, NONE, SUBTREE, Connection, Server, Tls
 from ldap3.core.exceptions import LDAPException
 from ldap3.utils.conv import escape_filter_chars
 from ldap3.utils.dn import parse_dn
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from ..domain.directory import DirectoryError, DirectoryUnavailable, Person
 from ..domain.people import person_key
@@ -34,6 +36,7 @@ UNAVAILABLE = 52
 OBJECT_CLASS_VIOLATION = 65
 _TRANSIENT = {BUSY, UNAVAILABLE, 3, 11}  # plus timeLimitExceeded and adminLimitExceeded
 MAX_EMAIL = 254
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 _SPACED = re.compile(r"(?<!\\)\s*,\s*")
 
 
@@ -61,6 +64,9 @@ class LdapSettings(BaseModel):
     # groupOfNames needs one member: this DN stays in emptied groups and is never reported.
     placeholder_member_dn: str | None = None
     start_tls: bool = False
+    # PEM file of the CA that signed the directory's certificate; None: the system's CAs.
+    # Certificates are always verified, host name included (ldap3 alone verifies nothing).
+    ca_certs_file: str | None = None
     connect_timeout_s: float = Field(default=3.0, gt=0, le=30)
     # Whole seconds: ldap3 packs it into SO_RCVTIMEO as an integer.
     receive_timeout_s: int = Field(default=5, ge=1, le=60)
@@ -77,6 +83,14 @@ class LdapSettings(BaseModel):
         if value is not None and not value:
             raise ValueError("name at least one attribute")
         return value
+
+    @model_validator(mode="after")
+    def _encrypted(self) -> LdapSettings:
+        # The bind password must not cross a network in clear: plain ldap:// is for loopback.
+        parts = urlsplit(self.url)
+        if parts.scheme == "ldap" and not self.start_tls and parts.hostname not in LOOPBACK:
+            raise ValueError("ldap:// outside loopback needs start_tls (or use ldaps://)")
+        return self
 
     @property
     def emails(self) -> tuple[str, ...]:
@@ -128,7 +142,12 @@ class LdapDirectory:
     @contextlib.contextmanager
     def _connection(self) -> Iterator[Connection]:
         s = self.settings
-        server = Server(s.url, connect_timeout=s.connect_timeout_s, get_info=NONE)
+        host = urlsplit(s.url).hostname
+        try:
+            tls = Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=s.ca_certs_file, sni=host)
+            server = Server(s.url, connect_timeout=s.connect_timeout_s, get_info=NONE, tls=tls)
+        except LDAPException as error:  # e.g. the CA file is missing
+            raise DirectoryUnavailable(f"{type(error).__name__}: {error}") from error
         connection = Connection(  # nothing is sent before open()
             server,
             user=s.bind_dn,
@@ -141,8 +160,9 @@ class LdapDirectory:
         )
         try:
             connection.open()
-            if s.start_tls:
-                connection.start_tls()
+            # Never bind in clear after a StartTLS the server declined.
+            if s.start_tls and not connection.start_tls():
+                raise DirectoryUnavailable("StartTLS refused by the directory")
             if not connection.bind():
                 code = connection.result.get("result")
                 what = "credentials refused" if code == INVALID_CREDENTIALS else "bind refused"

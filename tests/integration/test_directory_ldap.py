@@ -30,7 +30,7 @@ from local_stack.ldap_process import (
     free_port,
 )
 from tests.conftest import PROJECT_ROOT
-from tests.peers.slapd import ldap_settings
+from tests.peers.slapd import TlsDirectory, ldap_settings
 
 pytestmark = pytest.mark.integration
 
@@ -279,3 +279,32 @@ def test_a_wrong_bind_password_is_unavailable_and_not_repeated(slapd: SlapdProce
     assert "mauvais" not in str(raised.value)
     with pytest.raises(DirectoryUnavailable, match="credentials refused"):
         ldap(slapd.url, bind_dn=f"cn=inconnu,ou=services,{BASE_DN}").find_person(MARIE)
+
+
+def test_ldaps_and_start_tls_work_with_the_directory_s_ca(slapd_tls: TlsDirectory) -> None:
+    server, ca = slapd_tls.server, str(slapd_tls.ca_file)
+    assert ldap(server.ldaps_url, ca_certs_file=ca).find_person(MARIE) is not None
+    assert ldap(server.url, start_tls=True, ca_certs_file=ca).find_person(MARIE) is not None
+
+
+@pytest.mark.parametrize("start_tls", [False, True], ids=["ldaps", "start_tls"])
+def test_a_certificate_from_another_ca_is_refused(slapd_tls: TlsDirectory, start_tls: bool) -> None:
+    # No bind (so no password) goes to a server whose certificate Sésame cannot verify.
+    server = slapd_tls.server
+    url = server.url if start_tls else server.ldaps_url
+    for ca in (str(slapd_tls.other_ca_file), None):
+        with pytest.raises(DirectoryUnavailable, match=r"(?i)certificate"):
+            ldap(url, start_tls=start_tls, ca_certs_file=ca).find_person(MARIE)
+
+
+def test_a_certificate_for_another_host_name_is_refused(slapd_tls: TlsDirectory) -> None:
+    # The certificate names IP 127.0.0.1; "localhost" reaches the same server by another name.
+    url = slapd_tls.server.ldaps_url.replace("127.0.0.1", "localhost")
+    with pytest.raises(DirectoryUnavailable, match="doesn't match"):
+        ldap(url, ca_certs_file=str(slapd_tls.ca_file)).find_person(MARIE)
+
+
+def test_a_directory_that_declines_start_tls_gets_no_bind(slapd: SlapdProcess) -> None:
+    # The session's slapd has no certificate: StartTLS fails, and nothing is sent in clear.
+    with pytest.raises(DirectoryUnavailable, match=r"(?i)tls"):
+        ldap(slapd.url, start_tls=True).find_person(MARIE)

@@ -60,6 +60,16 @@ def test_a_broken_setting_is_refused(change: dict[str, object]) -> None:
         LdapSettings.model_validate({**BASE, **change})
 
 
+@pytest.mark.parametrize("host", ["annuaire.mcn.gouv.qc.ca", "10.0.0.5"])
+def test_plain_ldap_off_loopback_is_refused_without_start_tls(host: str) -> None:
+    # The bind password would cross the network in clear.
+    with pytest.raises(ValidationError, match="start_tls"):
+        LdapSettings.model_validate({**BASE, "url": f"ldap://{host}:389"})
+    allowed = LdapSettings.model_validate({**BASE, "url": f"ldap://{host}", "start_tls": True})
+    assert allowed.start_tls
+    assert LdapSettings.model_validate({**BASE, "url": "ldap://127.0.0.1:3890"}).url
+
+
 def test_the_url_loses_its_trailing_slash() -> None:
     # ldap3 would read "636/" as the port.
     assert LdapSettings.model_validate(BASE).url == "ldaps://annuaire.mcn.gouv.qc.ca:636"
