@@ -30,13 +30,14 @@ NO_SUCH_ATTRIBUTE = 16
 VALUE_EXISTS = 20
 NO_SUCH_OBJECT = 32
 INVALID_CREDENTIALS = 49
-INSUFFICIENT_ACCESS = 50
 BUSY = 51
 UNAVAILABLE = 52
 OBJECT_CLASS_VIOLATION = 65
 _TRANSIENT = {BUSY, UNAVAILABLE, 3, 11}  # plus timeLimitExceeded and adminLimitExceeded
 MAX_EMAIL = 254
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+# An attribute or class name (RFC 4512 descr): it goes into filters as written, so no syntax.
+NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9-]{0,63}$"
 _SPACED = re.compile(r"(?<!\\)\s*,\s*")
 
 
@@ -54,13 +55,13 @@ class LdapSettings(BaseModel):
     flavour: Literal["ad", "openldap"] = "openldap"
     # Attributes that hold a person's address, in order of preference; None: the flavour's.
     email_attributes: tuple[str, ...] | None = None
-    display_name_attribute: str = "displayName"
-    manager_attribute: str = "manager"
-    member_attribute: str = "member"
-    member_of_attribute: str = "memberOf"
+    display_name_attribute: str = Field(default="displayName", pattern=NAME_PATTERN)
+    manager_attribute: str = Field(default="manager", pattern=NAME_PATTERN)
+    member_attribute: str = Field(default="member", pattern=NAME_PATTERN)
+    member_of_attribute: str = Field(default="memberOf", pattern=NAME_PATTERN)
     # None: the flavour's (`user` and `group` in AD, `inetOrgPerson` and `groupOfNames`).
-    person_object_class: str | None = None
-    group_object_class: str | None = None
+    person_object_class: str | None = Field(default=None, pattern=NAME_PATTERN)
+    group_object_class: str | None = Field(default=None, pattern=NAME_PATTERN)
     # groupOfNames needs one member: this DN stays in emptied groups and is never reported.
     placeholder_member_dn: str | None = None
     start_tls: bool = False
@@ -82,6 +83,8 @@ class LdapSettings(BaseModel):
     def _some(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
         if value is not None and not value:
             raise ValueError("name at least one attribute")
+        if value is not None and not all(re.match(NAME_PATTERN, name) for name in value):
+            raise ValueError("not an attribute name")
         return value
 
     @model_validator(mode="after")
