@@ -21,7 +21,7 @@ from ldap3.utils.conv import escape_filter_chars
 from ldap3.utils.dn import parse_dn
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from ..domain.directory import DirectoryError, DirectoryUnavailable, Person
+from ..domain.directory import EMAIL_PATTERN, DirectoryError, DirectoryUnavailable, Person
 from ..domain.people import person_key
 
 # LDAP result codes (RFC 4511 §4.1.9) that the adapter tells apart.
@@ -202,10 +202,12 @@ class LdapDirectory:
         raise (DirectoryUnavailable if code in _TRANSIENT else DirectoryError)(reason)
 
     def _email_of(self, entry: dict[str, Any]) -> str | None:
+        """Return the entry's first usable address (directory data is not trusted to be one)."""
         for attribute in self.settings.emails:
-            values = _values(entry, attribute)
-            if values:
-                return values[0].strip().lower()
+            for value in _values(entry, attribute):
+                address = value.strip().lower()
+                if len(address) <= MAX_EMAIL and re.match(EMAIL_PATTERN, address):
+                    return address
         return None
 
     def _find_entry(self, connection: Connection, email: str) -> dict[str, Any] | None:
@@ -255,8 +257,11 @@ class LdapDirectory:
             managers = _values(entry, s.manager_attribute)
             manager = self._email_at(connection, managers[0]) if managers else None
             names = _values(entry, s.display_name_attribute)
+            address = self._email_of(entry)
+            if address is None:
+                raise DirectoryError("the directory's entry has no usable address")
             return Person(
-                email=self._email_of(entry) or email,
+                email=address,
                 display_name=names[0][:256] if names else None,
                 manager_email=manager,
                 groups=self._groups_of(connection, entry),

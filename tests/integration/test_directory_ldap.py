@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from ldap3 import BASE, MODIFY_DELETE, Connection, Server
+from ldap3 import BASE, MODIFY_DELETE, MODIFY_REPLACE, Connection, Server
 
 from chalicelib.adapters.directory_ldap import LdapDirectory, LdapSettings
 from chalicelib.adapters.directory_toml import TomlDirectory
@@ -308,3 +308,16 @@ def test_a_directory_that_declines_start_tls_gets_no_bind(slapd: SlapdProcess) -
     # The session's slapd has no certificate: StartTLS fails, and nothing is sent in clear.
     with pytest.raises(DirectoryUnavailable, match=r"(?i)tls"):
         ldap(slapd.url, start_tls=True).find_person(MARIE)
+
+
+@pytest.mark.parametrize(
+    "manager", [PLACEHOLDER_DN, f"uid=parti.depuis,{PEOPLE_DN}"], ids=["no address", "gone"]
+)
+def test_a_manager_without_an_address_is_no_manager(own_slapd: SlapdProcess, manager: str) -> None:
+    # The form will then ask for the manager instead of trusting an unusable entry.
+    with Connection(Server(own_slapd.url), ROOT_DN, own_slapd.root_password, auto_bind=True) as c:
+        assert c.modify(
+            f"uid=marie.tremblay,{PEOPLE_DN}", {"manager": [(MODIFY_REPLACE, [manager])]}
+        )
+    marie = ldap(own_slapd.url).find_person(MARIE)
+    assert marie is not None and marie.manager_email is None
