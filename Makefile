@@ -121,3 +121,23 @@ oidc-provider: $(STAMP)
 	$(PY) -m local_stack.oidc_process --install
 
 integration: oidc-provider
+
+# A real OpenLDAP slapd for the directory tests (tests/peers/slapd.py starts its own on loopback
+# from local_stack/ldap/; openssl makes its test certificates): Debian's slapd, ldap-utils and
+# openssl, installed when missing, never skipped.
+.PHONY: peer-slapd
+peer-slapd:
+	@missing=; for program in slapd slapadd slappasswd openssl; do \
+	  command -v $$program >/dev/null 2>&1 || [ -x /usr/sbin/$$program ] || missing=yes; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then \
+	    echo "The directory tests need: sudo apt-get install -y slapd ldap-utils openssl"; \
+	    exit 1; fi; \
+	  echo "Installing slapd, ldap-utils and openssl (Debian) for the directory tests"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt="apt-get -y -q -o DPkg::Lock::Timeout=300"; \
+	  $$apt install slapd ldap-utils openssl >/dev/null 2>&1 || { \
+	    $$apt update >/dev/null && $$apt install slapd ldap-utils openssl >/dev/null; }; \
+	fi
+
+integration: peer-slapd

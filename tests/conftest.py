@@ -9,6 +9,12 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
+# The real servers the tests use, each started once per session (tests/peers/).
+pytest_plugins = [
+    "tests.peers.oidc_provider",  # the OpenID Provider (Node.js)
+    "tests.peers.slapd",  # OpenLDAP
+]
+
 # Property tests are deterministic in CI (same examples every run, no example database) and
 # bounded: each test sets its own max_examples, and a failure is reported as found, without
 # minutes of shrinking (SESAME_HYPOTHESIS_PROFILE=shrink minimises it while debugging).
@@ -26,8 +32,6 @@ settings.register_profile(
 )
 settings.register_profile("shrink", **_PROFILE)
 settings.load_profile(os.environ.get("SESAME_HYPOTHESIS_PROFILE", "sesame"))
-
-pytest_plugins = ["tests.peers.oidc_provider"]  # the real OpenID Provider (session fixture)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEST_SECRET = "test-secret-" + "x" * 40

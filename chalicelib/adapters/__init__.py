@@ -1,1 +1,1 @@
-"""Adapters to systems outside Sésame (identity provider, directory); they import the domain."""
+"""Adapters to the organisation's systems (directory, enforcement, identity provider)."""
