@@ -217,11 +217,17 @@ def _submit(
     try:
         outcome = submit_request(services, form, key, lang, client_info(request), renews)
     except LimitReached as limit:
-        errors = {"form": f"limit_{limit.limit}"}
-        return form_page(services, lang, values=values, errors=errors, status=429)
+        # The per-source limit's message lives in the [limits] table of the catalogues.
+        code = "limits.submit_source" if limit.limit == "source" else f"limit_{limit.limit}"
+        return form_page(services, lang, values=values, errors={"form": code}, status=429)
     if outcome.errors:
         return form_page(
-            services, lang, values=values, errors=outcome.errors, result=outcome.result, status=400
+            services,
+            lang,
+            values=values,
+            errors=outcome.errors,
+            result=outcome.result,
+            status=429 if outcome.limited else 400,
         )
     return render_page(
         "submitted.html",
@@ -648,7 +654,12 @@ def login() -> Response:
     if key is None or not valid_email(email):
         problem = "expired" if key is None else "invalid_email"
         return _login_page(lang, email=email, next_path=next_path, error=problem, status=400)
-    request_signin(services, email, next_path, lang)
+    try:
+        request_signin(services, email, next_path, lang, client_info(request))
+    except LimitReached:
+        # One message for every address (known or not), from the [limits] catalogue table.
+        limited = "limits.signin"
+        return _login_page(lang, email=email, next_path=next_path, error=limited, status=429)
     return render_page("login_sent.html", lang, email=email)
 
 

@@ -154,11 +154,18 @@ class Route(_Strict):
 
 
 class Limits(_Strict):
-    """Per-address limits, enforced atomically by the store."""
+    """Per-address and per-source limits, enforced atomically by the store (per clock hour)."""
 
     max_open_requests: int = Field(ge=1, le=100)
     max_submissions_per_hour: int = Field(ge=1, le=1000)
     max_invalid_links_per_hour: int = Field(ge=1, le=100000)
+    # Requests filed from one source IP (a ministry's egress is shared: keep it generous).
+    max_submissions_per_source_per_hour: int = Field(ge=1, le=100000)
+    # Anonymous refused attempts (self-approval, no approver) audited per source.
+    max_refused_attempts_per_hour: int = Field(ge=1, le=100000)
+    # Sign-in e-mails per typed address, and per source IP.
+    max_signins_per_address_per_hour: int = Field(ge=1, le=1000)
+    max_signins_per_source_per_hour: int = Field(ge=1, le=100000)
 
 
 class Lifecycle(_Strict):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Literal
 
-from ..domain.errors import DomainError
+from ..domain.errors import DomainError, LimitReached
 from ..domain.models import AuditEvent, ClientInfo
 from .context import Services
 
@@ -39,6 +39,30 @@ def refused_attempt(
         services.store.audit.append(event)
     except DomainError as error:
         log.warning("refused attempt not audited: %s", error)
+
+
+def braked_refusal(services: Services, actor: str, reason: str, client: ClientInfo) -> None:
+    """Audit an anonymous refused attempt, at most the policy's number per source and hour.
+
+    The source's counter is read first: once it is over the limit the attempt raises
+    LimitReached with no write at all. Below it the count rises (conditionally) before the
+    audit append; the attempt that crosses the limit writes one summarising event instead
+    and raises LimitReached too. So a script cannot fill the audit chain's capacity.
+    """
+    limit = services.policy.rules.limits.max_refused_attempts_per_hour
+    source, now = client.source_ip, services.clock()
+    counters = services.store.limits
+    if counters.current([("refused", source)], now)[0] > limit:
+        raise LimitReached("refused")
+    count = counters.count(("refused", source), limit, now)
+    if count is None:  # another attempt crossed the limit meanwhile
+        raise LimitReached("refused")
+    if count > limit:
+        refused_attempt(
+            services, None, source or "unknown", f"refused_attempts_limit:{limit}", client
+        )
+        raise LimitReached("refused")
+    refused_attempt(services, None, actor, reason, client)
 
 
 def transition_event(

@@ -8,6 +8,7 @@ from enum import StrEnum
 from ..domain.delegation import Delegation
 from ..domain.errors import (
     Delegated,
+    DomainError,
     Escalated,
     InvalidTransition,
     LimitReached,
@@ -71,14 +72,20 @@ class LinkView:
     delegations: tuple[Delegation, ...] | None = None
 
 
-def _unknown_link(services: Services, client: ClientInfo) -> NotFound:
+def _unknown_link(services: Services, client: ClientInfo, tried: int) -> DomainError:
     """Count an unknown or forged link against its source, and audit it.
 
-    Every attempt below the source's hourly limit is audited (a bounded number per source);
-    crossing the limit is audited once more, then the source gets 429 whatever the token.
+    `tried` is the source's count read with the link. Every attempt up to the source's hourly
+    limit is audited (a bounded number per source); crossing the limit is audited once more
+    (the summary); past it the source's unknown links get 429 from that read alone, with no
+    write. Real links never reach here: they keep working whoever guessed from the source.
     """
-    count = services.store.count_invalid_link(client.source_ip, services.clock())
     limit = services.policy.rules.limits.max_invalid_links_per_hour
+    if tried > limit:
+        return LimitReached("links")
+    count = services.store.count_invalid_link(client.source_ip, services.clock(), limit)
+    if count is None:  # another attempt crossed the limit meanwhile
+        return LimitReached("links")
     if count <= limit:
         refused_attempt(services, None, client.source_ip or "unknown", "unknown_link", client)
     if count == limit + 1:
@@ -98,8 +105,9 @@ def resolve_link(
 ) -> LinkView:
     """Find a link of one kind; unknown, forged and other-kind tokens all raise NotFound.
 
-    A source that tried too many unknown links this hour is refused (LimitReached) whatever
-    the token: the answer no longer tells a valid token from a guess.
+    A source that tried too many unknown links this hour gets LimitReached for its unknown
+    and forged tokens only: a valid link always works, so one person's typos or a mail
+    scanner's stale links never lock out everyone behind the same egress address.
 
     One read: the source's counter, the link and its request (the token names it), plus for a
     confirmation or decision link the audit chain's head and the delegations in force, which
@@ -107,23 +115,18 @@ def resolve_link(
     cost one more read for the request.
     """
     client = client or ClientInfo()
-    limit = services.policy.rules.limits.max_invalid_links_per_hour
     now = services.clock()
     if not link_well_formed(token):
-        # Nothing to look up: only the counter is read, and the limit still comes first.
-        if services.store.invalid_links(client.source_ip, now) > limit:
-            raise LimitReached("links")
-        raise _unknown_link(services, client)
+        # Nothing to look up: only the counter is read.
+        raise _unknown_link(services, client, services.store.invalid_links(client.source_ip, now))
     request_id = link_request_id(token)
     changes = kind != LinkKind.STATUS
     read = services.store.read_for_link(
         client.source_ip, now, token_hash(token), request_id, head=changes, delegations=changes
     )
-    if read.invalid_links > limit:
-        raise LimitReached("links")
     link = read.link
     if link is None or link.kind != kind or (request_id and link.request_id != request_id):
-        raise _unknown_link(services, client)
+        raise _unknown_link(services, client, read.invalid_links)
     request = read.request if request_id else services.store.load_request(link.request_id)
     if request is None:
         raise NotFound("request")

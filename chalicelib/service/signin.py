@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 
 from .. import aws
-from ..domain.errors import Conflict, DomainError, LinkExpired, LinkUsed, NotFound
+from ..domain.errors import Conflict, DomainError, LimitReached, LinkExpired, LinkUsed, NotFound
 from ..domain.models import AuditEvent, ClientInfo, Lang
 from ..domain.sessions import (
     Session,
@@ -23,7 +23,9 @@ from ..domain.sessions import (
 from ..links import link_url, new_token, token_hash, well_formed
 from ..notify.messages import render_email
 from ..notify.ses import DeliveryFailed, send_email
+from ..store.limits import Kind
 from ..store.sessions import SessionStore
+from .audit import refused_attempt
 from .context import Services
 
 log = logging.getLogger(__name__)
@@ -40,13 +42,45 @@ def valid_email(value: str) -> bool:
     return len(value) <= MAX_EMAIL and bool(EMAIL_RE.match(value))
 
 
-def request_signin(services: Services, email: str, next_path: str, lang: Lang) -> None:
+def _brake_signin(services: Services, email: str, client: ClientInfo) -> None:
+    """Count a sign-in request per source IP and per typed address; LimitReached over either.
+
+    Counted before anything depends on the address, so the answer is the same whether the
+    address is known, of another domain or made up. Once a counter is over, the read alone
+    answers (no write); the request that crosses a limit is audited once (the summary).
+    """
+    limits = services.policy.rules.limits
+    wanted: list[tuple[Kind, str, int]] = [
+        ("signin_source", client.source_ip, limits.max_signins_per_source_per_hour),
+        ("signin_address", email, limits.max_signins_per_address_per_hour),
+    ]
+    now = services.clock()
+    counters = services.store.limits
+    current = counters.current([(kind, who) for kind, who, _ in wanted], now)
+    if any(value > limit for value, (_, _, limit) in zip(current, wanted, strict=True)):
+        raise LimitReached("signin")
+    for kind, who, limit in wanted:
+        count = counters.count((kind, who), limit, now)
+        if count is None:  # another request crossed the limit meanwhile
+            raise LimitReached("signin")
+        if count > limit:
+            refused_attempt(services, None, who or "unknown", f"{kind}_limit:{limit}", client)
+            raise LimitReached("signin")
+
+
+def request_signin(
+    services: Services, email: str, next_path: str, lang: Lang, client: ClientInfo
+) -> None:
     """E-mail a one-time sign-in link if the address may sign in; say nothing either way.
 
     Whoever has a work address of an allowed domain may sign in (to follow their requests);
-    what they then see depends on who they are.
+    what they then see depends on who they are. Raises LimitReached (nothing sent) when the
+    source or the address asked too often this hour.
     """
-    if not valid_email(email) or not services.policy.email_domain_allowed(email):
+    if not valid_email(email):
+        return
+    _brake_signin(services, email, client)
+    if not services.policy.email_domain_allowed(email):
         return
     now = services.clock()
     token = new_token()

@@ -6,20 +6,24 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ..domain.errors import Conflict, NoApprover
+from ..domain.errors import Conflict, LimitReached, NoApprover
 from ..domain.models import AccessRequest, AuditEvent, ClientInfo, Lang, LinkKind
 from ..domain.submission import SubmissionResult, validate_submission
 from ..domain.workflow import new_request
-from .audit import refused_attempt
+from .audit import braked_refusal
 from .context import Services
 from .mail import compose, deliver, issue_link
 
 
 @dataclass(frozen=True)
 class SubmitOutcome:
-    """Field errors (nothing stored), or the stored request (`duplicate` when resubmitted)."""
+    """Field errors (nothing stored), or the stored request (`duplicate` when resubmitted).
+
+    `limited`: the source made too many refused attempts this hour (the page answers 429).
+    """
 
     errors: dict[str, str] = field(default_factory=dict)
+    limited: bool = False
     request: AccessRequest | None = None
     duplicate: bool = False
     result: SubmissionResult | None = None
@@ -40,13 +44,14 @@ def submit_request(
 ) -> SubmitOutcome:
     """Validate a filed form; on success store it and e-mail the requester a confirmation link.
 
-    Raises LimitReached when the requester is over a limit of the policy (nothing stored).
+    Raises LimitReached when the requester or the source is over a limit of the policy
+    (nothing stored).
     """
     result = validate_submission(form, services.policy)
     if result.content is None:
         if result.errors.get("manager_email") == "same_as_requester":
             requester = (form.get("email") or [""])[0].strip().lower()
-            refused_attempt(services, None, requester, "self_approval", client)
+            return _refused(services, requester, "self_approval", client, result.errors, result)
         return SubmitOutcome(errors=result.errors, result=result)
 
     now = services.clock()
@@ -55,8 +60,9 @@ def submit_request(
             request_id_for(submission_key), result.content, services.policy, lang, now
         )
     except NoApprover as error:
-        refused_attempt(services, None, result.content.email, f"no_approver:{error.role}", client)
-        return SubmitOutcome(errors={"form": "no_approver"}, result=result)
+        reason = f"no_approver:{error.role}"
+        errors = {"form": "no_approver"}
+        return _refused(services, result.content.email, reason, client, errors, result)
     if renews is not None:
         request = request.model_copy(update={"renews": renews.id})
     confirm_url, confirm_link = issue_link(services, request, LinkKind.CONFIRM, now)
@@ -89,6 +95,7 @@ def submit_request(
             [confirm_link, status_link],
             [email.entry],
             services.policy.rules.limits,
+            client.source_ip,
         )
     except Conflict:
         existing = services.store.load_request(request.id)
@@ -98,3 +105,22 @@ def submit_request(
         return SubmitOutcome(request=existing, duplicate=True, result=result)
     deliver(services, [email])
     return SubmitOutcome(request=request, result=result)
+
+
+def _refused(
+    services: Services,
+    actor: str,
+    reason: str,
+    client: ClientInfo,
+    errors: dict[str, str],
+    result: SubmissionResult,
+) -> SubmitOutcome:
+    """Audit a refused attempt within the source's limit; past it, say so (and write nothing)."""
+    try:
+        braked_refusal(services, actor, reason, client)
+    except LimitReached:
+        # The person still sees what is wrong with the form, and that the source is braked.
+        return SubmitOutcome(
+            errors={**errors, "form": "limits.refused"}, result=result, limited=True
+        )
+    return SubmitOutcome(errors=errors, result=result)

@@ -46,6 +46,19 @@ def invalid_links_key(source: str, at: datetime) -> dict[str, dict[str, str]]:
     return {"PK": {"S": f"BADLINK#{source or 'unknown'}"}, "SK": {"S": f"HOUR#{at:%Y-%m-%dT%H}"}}
 
 
+def source_counter_key(kind: str, source: str, at: datetime) -> dict[str, dict[str, str]]:
+    """Key of a per-source counter of one kind (refused attempts, sign-ins...) in one hour."""
+    return {
+        "PK": {"S": f"RATE#{kind}#{source or 'unknown'}"},
+        "SK": {"S": f"HOUR#{at:%Y-%m-%dT%H}"},
+    }
+
+
+def signin_address_key(person: str, at: datetime) -> dict[str, dict[str, str]]:
+    """Key of the counter of sign-in e-mails asked for one address in one hour."""
+    return {"PK": {"S": f"LIMIT#{person}"}, "SK": {"S": f"SIGNIN#{at:%Y-%m-%dT%H}"}}
+
+
 def assignment_key(person: str, request_id: str, step: int) -> dict[str, dict[str, str]]:
     """Key of "this step waits for this approver" (a Query lists an approver's pending steps)."""
     return {"PK": {"S": f"ASSIGN#{person}"}, "SK": {"S": f"{request_id}#{step:02d}"}}

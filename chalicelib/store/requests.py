@@ -29,6 +29,7 @@ from . import keys
 from .audit import AuditLog, HeadRead, head_from_item
 from .console import ConsoleQueries
 from .errors import translate
+from .limits import RateCounters
 from .sessions import SessionStore
 
 if TYPE_CHECKING:
@@ -95,6 +96,7 @@ class RequestStore:
         self.audit = AuditLog(client, main_table, audit_table)
         self.sessions = SessionStore(client, main_table, self.audit)
         self.console = ConsoleQueries(client, main_table)
+        self.limits = RateCounters(client, main_table)
 
     # ----- items -------------------------------------------------------------------------
     def _request_put(self, request: AccessRequest, condition: str, values: Item) -> Item:
@@ -206,27 +208,38 @@ class RequestStore:
         tokens: Sequence[LinkToken],
         outbox: Sequence[OutboxEntry],
         limits: Limits,
+        source: str = "",
     ) -> None:
         """Store a new request with its first audit event, links and e-mails, all or nothing.
 
-        The requester's open-request and hourly counters rise in the same transaction, each
-        conditioned on the policy's limit: over a limit nothing is written (LimitReached).
+        The requester's open-request and hourly counters, and the hourly counter of the source
+        IP, rise in the same transaction, each conditioned on the policy's limit: over a limit
+        nothing is written (LimitReached: "open", "hourly" or "source").
         """
         person = person_key(request.content.email)
         hour_ttl = int(request.created_at.timestamp()) + 2 * 3600
-        items = [
-            self._request_put(request, "attribute_not_exists(PK)", {}),
-            *(self._token_put(t) for t in tokens),
-            *(self._outbox_put(o) for o in outbox),
-            self._limit_update(
+        counters = {
+            "open": self._limit_update(
                 keys.open_requests_key(person), "open_count", limits.max_open_requests, None
             ),
-            self._limit_update(
+            "hourly": self._limit_update(
                 keys.hourly_submissions_key(person, request.created_at),
                 "submissions",
                 limits.max_submissions_per_hour,
                 hour_ttl,
             ),
+            "source": self._limit_update(
+                keys.source_counter_key("SUBMIT", source, request.created_at),
+                "submissions",
+                limits.max_submissions_per_source_per_hour,
+                hour_ttl,
+            ),
+        }
+        items = [
+            self._request_put(request, "attribute_not_exists(PK)", {}),
+            *(self._token_put(t) for t in tokens),
+            *(self._outbox_put(o) for o in outbox),
+            *counters.values(),
         ]
         try:
             self.audit.append(event, items)
@@ -242,25 +255,18 @@ class RequestStore:
                 reasons[:1] != ["ConditionalCheckFailed"]
                 and "ConditionalCheckFailed" in reasons[: len(items)]
             ):
-                failed = reasons.index("ConditionalCheckFailed")
-                raise LimitReached("open" if failed == len(items) - 2 else "hourly") from conflict
+                failed = reasons.index("ConditionalCheckFailed") - (len(items) - len(counters))
+                if 0 <= failed < len(counters):
+                    raise LimitReached(list(counters)[failed]) from conflict
             raise
         self.audit.note_policy_version(request.content.policy_version, request.created_at)
 
-    def count_invalid_link(self, source: str, now: datetime) -> int:
-        """Count one more unknown or forged link from a source this hour; return the count."""
-        with _aws_errors():
-            response = self._client.update_item(
-                TableName=self._main,
-                Key=keys.invalid_links_key(source, now),
-                UpdateExpression="ADD attempts :one SET expires_ttl = :ttl",
-                ExpressionAttributeValues={
-                    ":one": {"N": "1"},
-                    ":ttl": {"N": str(int(now.timestamp()) + 2 * 3600)},
-                },
-                ReturnValues="UPDATED_NEW",
-            )
-        return int(response["Attributes"]["attempts"]["N"])
+    def count_invalid_link(self, source: str, now: datetime, limit: int) -> int | None:
+        """Count one more unknown or forged link from a source this hour; return the count.
+
+        The count stops one past `limit` (None once it is there: nothing was written).
+        """
+        return self.limits.count_key(keys.invalid_links_key(source, now), limit, now)
 
     def invalid_links(self, source: str, now: datetime) -> int:
         """Return how many unknown or forged links a source tried this hour."""

@@ -102,10 +102,11 @@ def test_bad_field_gives_400_with_its_message_and_changes_nothing(
     assert f'<html lang="{lang}">' in page
     # What was typed is kept.
     assert "Marie Tremblay" in page or case == "missing name"
-    # A self-approval attempt is refused and audited (the event, and the audit chain's head
-    # in the main table); no request, link or e-mail is ever stored.
+    # A self-approval attempt is refused and audited (the event, and in the main table the
+    # audit chain's head and the source's refused-attempt counter, issue 13); no request,
+    # link or e-mail is ever stored.
     audited = 1 if case == "manager is requester" else 0
-    assert item_counts() == {"sesame-test-main": audited, "sesame-test-audit": audited}
+    assert item_counts() == {"sesame-test-main": 2 * audited, "sesame-test-audit": audited}
     assert outbox() == []
 
 

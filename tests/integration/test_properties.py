@@ -50,6 +50,23 @@ PEOPLE = itertools.count()
 TEXT_FIELDS = {"name": False, "organization": False, "justification": True}
 
 
+@pytest.fixture(autouse=True)
+def _sign_in_brakes_lifted(request: pytest.FixtureRequest) -> None:
+    """Lift the sign-in limits: examples sign the same officer in from one source, many times
+    in a minute. The brakes themselves are tested in test_limits.py; here only input is."""
+    if "client" not in request.fixturenames:
+        return
+    request.getfixturevalue("client")
+    services = get_services()
+    rules = services.policy.rules
+    lifted = rules.limits.model_copy(
+        update={"max_signins_per_address_per_hour": 1000, "max_signins_per_source_per_hour": 1000}
+    )
+    services.policy = services.policy.model_copy(
+        update={"rules": rules.model_copy(update={"limits": lifted})}
+    )
+
+
 def fresh_email() -> str:
     """A requester nobody used yet (the per-person limits stay out of the way)."""
     return f"fuzz.{next(PEOPLE)}@mcn.gouv.qc.ca"

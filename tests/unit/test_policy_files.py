@@ -195,3 +195,27 @@ def test_the_check_command_exits_non_zero_and_says_why(
     assert policy_check([str(policy_copy)]) == 1
     err = capsys.readouterr().err
     assert "rules.toml" in err and "routes.0.max_duration_days" in err
+
+
+def test_the_brakes_of_the_default_policy_and_a_bad_one_named(policy_copy: Path) -> None:
+    limits = load_policy(PROJECT_ROOT / "policies").rules.limits
+    assert (limits.max_signins_per_address_per_hour, limits.max_signins_per_source_per_hour) == (
+        5,
+        30,
+    )
+    assert limits.max_refused_attempts_per_hour == 20
+    assert limits.max_submissions_per_source_per_hour == 60
+    edit(
+        policy_copy,
+        "rules.toml",
+        lambda t: t.replace(
+            "max_signins_per_address_per_hour = 5", "max_signins_per_address_per_hour = 0"
+        ),
+    )
+    with pytest.raises(InvalidPolicy) as refused:
+        load_policy(policy_copy)
+    assert (refused.value.file, refused.value.field) == (
+        "rules.toml",
+        "limits.max_signins_per_address_per_hour",
+    )
+    assert refused.value.reason
