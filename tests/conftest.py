@@ -27,6 +27,8 @@ settings.register_profile(
 settings.register_profile("shrink", **_PROFILE)
 settings.load_profile(os.environ.get("SESAME_HYPOTHESIS_PROFILE", "sesame"))
 
+pytest_plugins = ["tests.peers.squid"]
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEST_SECRET = "test-secret-" + "x" * 40
 

@@ -1,0 +1,1 @@
+"""Real servers the tests talk to (Squid), and the small test servers around them."""

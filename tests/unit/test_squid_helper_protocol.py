@@ -1,0 +1,359 @@
+"""The Squid helper over its pipes, as Squid drives it, against a local grants feed.
+
+Each test starts proxy/sesame_squid_helper.py with the system's python3 in isolated mode (so it
+can only use the standard library), writes lookup lines and reads the answers. The feed is the
+test server of tests/peers/grants_feed.py on loopback; nothing else is reached.
+"""
+
+from __future__ import annotations
+
+import ast
+import queue
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.peers.grants_feed import CLIENT_ID, CLIENT_SECRET, GrantsFeed, grant
+from tests.peers.squid import HELPER, system_python, wait_for
+
+pytestmark = pytest.mark.unit
+MARIE = "marie.tremblay@mcn.gouv.qc.ca"
+JEAN = "jean.gestion@mcn.gouv.qc.ca"
+FAST = ["--refresh", "0.2", "--max-stale", "3600"]
+
+
+class Helper:
+    """One helper process: lookups in through stdin, answers out through stdout."""
+
+    def __init__(self, feed_url: str, options: list[str], secret: str = CLIENT_SECRET) -> None:
+        command = [system_python(), "-I", str(HELPER), "--feed", feed_url, "--client-id"]
+        command += [CLIENT_ID, "--client-secret", secret, *options]
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        self._answers: queue.Queue[bytes] = queue.Queue()
+        self._errors: list[bytes] = []
+        self._readers = [
+            threading.Thread(target=self._read, daemon=True),
+            threading.Thread(target=self._read_errors, daemon=True),
+        ]
+        for reader in self._readers:
+            reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._answers.put(line)
+
+    def _read_errors(self) -> None:
+        assert self.process.stderr is not None
+        self._errors.extend(self.process.stderr)
+
+    def send(self, raw: bytes) -> str:
+        """Write raw bytes (one or more lines) and read the next answer."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(raw)
+        self.process.stdin.flush()
+        return self._answers.get(timeout=10).decode("ascii").rstrip("\n")
+
+    def ask(self, line: str) -> str:
+        """Send one lookup line and return the helper's answer."""
+        return self.send(line.encode() + b"\n")
+
+    def until(self, line: str, expected: str, deadline_s: float = 10.0) -> float:
+        """Repeat a lookup until it is answered `expected`; return the seconds it took."""
+        return wait_for(lambda: self.ask(line) == expected, deadline_s, every_s=0.05)
+
+    def close(self) -> tuple[int, str]:
+        """Close stdin as Squid does; return the exit code and what went to stderr."""
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        code = self.process.wait(timeout=10)
+        for reader in self._readers:
+            reader.join(timeout=10)
+        return code, b"".join(self._errors).decode(errors="replace")
+
+
+@pytest.fixture
+def feed() -> Iterator[GrantsFeed]:
+    """A fresh grants feed on loopback."""
+    server = GrantsFeed(page_size=2)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def start_helper() -> Iterator[object]:
+    """Start helpers; at the end close them and check none logged the secret or crashed."""
+    started: list[Helper] = []
+
+    def start(feed_url: str, options: list[str], secret: str = CLIENT_SECRET) -> Helper:
+        helper = Helper(feed_url, options, secret)
+        started.append(helper)
+        return helper
+
+    yield start
+    for helper in started:
+        code, errors = helper.close()
+        assert code == 0, errors
+        assert helper.process.stdout is not None
+        assert CLIENT_SECRET not in errors and "Traceback" not in errors
+
+
+def test_only_a_person_with_an_active_grant_is_answered_ok(feed, start_helper) -> None:
+    # Given Marie holds LinkedIn and Jean holds nothing
+    feed.set_grants([grant(MARIE, "linkedin")])
+    helper = start_helper(feed.url, FAST)
+    # Then lookups answer per person, with Squid's channel id
+    assert helper.ask(f"0 {MARIE} www.linkedin.com") == "0 OK"
+    assert helper.ask(f"1 {JEAN} www.linkedin.com") == "1 ERR"
+    assert helper.ask(f"2 {MARIE} x.com") == "2 ERR"
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("linkedin.com", "OK"),
+        ("www.linkedin.com", "OK"),
+        ("media.licdn.com", "OK"),
+        ("WWW.LinkedIn.COM.", "OK"),
+        ("evillinkedin.com", "ERR"),
+        ("www.evillinkedin.com", "ERR"),
+        ("linkedin.com.evil.example", "ERR"),
+        ("licdn.co", "ERR"),
+        ("com", "ERR"),
+        ("-", "ERR"),
+    ],
+)
+def test_a_domain_opens_itself_and_its_subdomains_never_a_lookalike(
+    feed, start_helper, host: str, expected: str
+) -> None:
+    feed.set_grants([grant(MARIE, "linkedin")])
+    helper = start_helper(feed.url, FAST)
+    assert helper.ask(f"5 {MARIE} {host}") == f"5 {expected}"
+
+
+def test_people_are_compared_by_email_whatever_the_case_or_escaping(feed, start_helper) -> None:
+    feed.set_grants([grant("Marie.Tremblay@MCN.gouv.qc.ca", "linkedin")])
+    helper = start_helper(feed.url, FAST)
+    assert helper.ask("0 marie.tremblay@mcn.gouv.qc.ca linkedin.com") == "0 OK"
+    # Squid URL-escapes the values it sends by default (quote=url)
+    assert helper.ask("1 MARIE.TREMBLAY%40mcn.gouv.qc.ca linkedin.com") == "1 OK"
+
+
+def test_the_form_without_concurrency_and_squids_acl_arguments_are_understood(
+    feed, start_helper
+) -> None:
+    feed.set_grants([grant(MARIE, "linkedin")])
+    helper = start_helper(feed.url, FAST)
+    assert helper.ask(f"{MARIE} linkedin.com") == "OK"
+    assert helper.ask(f"{JEAN} linkedin.com") == "ERR"
+    # Squid appends the acl line's arguments, "-" when there are none
+    assert helper.ask(f"3 {MARIE} linkedin.com -") == "3 OK"
+    assert helper.ask(f"{MARIE} linkedin.com -") == "OK"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"\n", "ERR"),
+        (b"garbage\n", "ERR"),
+        (b"7 only-a-user\n", "7 ERR"),
+        (b"8\n", "8 ERR"),
+        (b"\xff\xfe\x00 \x01\n", "ERR"),
+        (b"9 " + b"a" * 70_000 + b" linkedin.com\n", "9 ERR"),
+    ],
+    ids=["empty", "one-word", "channel-and-user", "channel-only", "binary", "overlong"],
+)
+def test_a_malformed_line_is_answered_err_and_the_helper_goes_on(
+    feed, start_helper, raw: bytes, expected: str
+) -> None:
+    feed.set_grants([grant(MARIE, "linkedin")])
+    helper = start_helper(feed.url, FAST)
+    assert helper.send(raw) == expected
+    assert helper.ask(f"10 {MARIE} linkedin.com") == "10 OK"
+    assert helper.process.poll() is None
+
+
+def test_changes_in_the_feed_reach_the_answers(feed, start_helper) -> None:
+    helper = start_helper(feed.url, FAST)
+    assert helper.ask(f"0 {MARIE} linkedin.com") == "0 ERR"
+    approved = grant(MARIE, "linkedin")
+    feed.add(approved)
+    helper.until(f"0 {MARIE} linkedin.com", "0 OK")
+    feed.remove(approved["reference"])
+    helper.until(f"0 {MARIE} linkedin.com", "0 ERR")
+
+
+def test_every_page_of_the_feed_is_read(feed, start_helper) -> None:
+    people = [f"personne{n}@mcn.gouv.qc.ca" for n in range(5)]
+    feed.set_grants([grant(person, "youtube") for person in people])
+    helper = start_helper(feed.url, FAST)
+    assert [helper.ask(f"{n} {p} www.youtube.com") for n, p in enumerate(people)] == [
+        f"{n} OK" for n in range(5)
+    ]
+    assert {call.cursor for call in feed.served(200)} >= {None, "2", "4"}
+
+
+def test_an_unchanged_feed_is_asked_conditionally_and_the_copy_kept(feed, start_helper) -> None:
+    feed.set_grants([grant(MARIE, "linkedin")])
+    helper = start_helper(feed.url, FAST)
+    wait_for(lambda: feed.served(304), 10)
+    assert {call.if_none_match for call in feed.served(304)} == {feed.etag()}
+    assert helper.ask(f"0 {MARIE} linkedin.com") == "0 OK"
+
+
+def test_a_grant_ends_at_its_end_time_even_while_the_feed_is_down(feed, start_helper) -> None:
+    end = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=3)
+    feed.set_grants([grant(MARIE, "linkedin", end=end)])
+    helper = start_helper(feed.url, FAST)
+    assert helper.ask(f"0 {MARIE} linkedin.com") == "0 OK"
+    # When the feed goes down (and keeps listing nothing new)
+    feed.fault = "unavailable"
+    outage = time.monotonic()
+    wait_for(lambda: feed.served(503, after=outage, fault="unavailable"), 10)
+    assert helper.ask(f"0 {MARIE} linkedin.com") == "0 OK"
+    # Then the grant stops at its end, not before, from the helper's own copy
+    helper.until(f"0 {MARIE} linkedin.com", "0 ERR")
+    assert datetime.now(UTC) >= end
+
+
+def test_a_grant_starts_at_its_start_time(feed, start_helper) -> None:
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)
+    feed.set_grants([grant(MARIE, "linkedin", start=start)])
+    helper = start_helper(feed.url, FAST)
+    assert helper.ask(f"0 {MARIE} linkedin.com") == "0 ERR"
+    helper.until(f"0 {MARIE} linkedin.com", "0 OK")
+    assert datetime.now(UTC) >= start
+
+
+@pytest.mark.parametrize("fault", ["unavailable", "garbage", "reset"])
+def test_a_broken_feed_leaves_the_last_good_copy_in_use(feed, start_helper, fault: str) -> None:
+    feed.set_grants([grant(MARIE, "linkedin")])
+    helper = start_helper(feed.url, FAST)
+    assert helper.ask(f"0 {MARIE} linkedin.com") == "0 OK"
+    feed.fault = fault
+    broken = time.monotonic()
+    status = 0 if fault == "reset" else (200 if fault == "garbage" else 503)
+    wait_for(lambda: len(feed.served(status, after=broken, fault=fault)) >= 2, 10)
+    assert helper.ask(f"1 {MARIE} linkedin.com") == "1 OK"
+    assert helper.ask(f"2 {JEAN} linkedin.com") == "2 ERR"
+
+
+def test_past_the_staleness_limit_the_helper_fails_closed_then_recovers(feed, start_helper):
+    feed.set_grants([grant(MARIE, "linkedin")])
+    helper = start_helper(feed.url, ["--refresh", "0.2", "--max-stale", "1.5"])
+    assert helper.ask(f"0 {MARIE} linkedin.com") == "0 OK"
+    feed.fault = "unavailable"
+    helper.until(f"0 {MARIE} linkedin.com", "0 ERR")
+    last_good = max(call.at for call in feed.calls if call.fault is None)
+    assert time.monotonic() - last_good >= 1.5
+    feed.fault = None
+    helper.until(f"0 {MARIE} linkedin.com", "0 OK")
+
+
+def test_past_the_staleness_limit_fail_open_lets_everyone_through(feed, start_helper) -> None:
+    feed.set_grants([grant(MARIE, "linkedin")])
+    helper = start_helper(feed.url, ["--refresh", "0.2", "--max-stale", "1.5", "--fail", "open"])
+    assert helper.ask(f"0 {JEAN} linkedin.com") == "0 ERR"
+    feed.fault = "unavailable"
+    helper.until(f"0 {JEAN} linkedin.com", "0 OK")
+    feed.fault = None
+    helper.until(f"0 {JEAN} linkedin.com", "0 ERR")
+
+
+@pytest.mark.parametrize(("mode", "expected"), [("closed", "0 ERR"), ("open", "0 OK")])
+def test_a_feed_never_reached_counts_as_stale(feed, start_helper, mode, expected) -> None:
+    feed.set_grants([grant(MARIE, "linkedin")])
+    feed.fault = "unavailable"
+    helper = start_helper(feed.url, [*FAST, "--fail", mode])
+    assert helper.ask(f"0 {MARIE} linkedin.com") == expected
+
+
+def test_a_refused_credential_grants_nothing_and_the_secret_is_never_logged(feed, start_helper):
+    feed.set_grants([grant(MARIE, "linkedin")])
+    wrong = "wrong-secret-" + "z" * 20
+    helper = start_helper(feed.url, FAST, secret=wrong)
+    assert helper.ask(f"0 {MARIE} linkedin.com") == "0 ERR"
+    assert feed.served(401) and not feed.served(200)
+    _, errors = helper.close()
+    assert "401" in errors
+    assert wrong not in errors
+
+
+def test_a_redirect_is_not_followed_with_the_credential(feed, start_helper) -> None:
+    # Given the feed redirects to another server that would list every grant
+    elsewhere = GrantsFeed()
+    try:
+        elsewhere.set_grants([grant(MARIE, "linkedin")])
+        feed.fault, feed.redirect_to = "redirect", elsewhere.url
+        helper = start_helper(feed.url, FAST)
+        wait_for(lambda: len(feed.served(302, fault="redirect")) >= 2, 10)
+        # Then nothing was asked of the other server and nothing is granted
+        assert elsewhere.calls == []
+        assert helper.ask(f"0 {MARIE} linkedin.com") == "0 ERR"
+    finally:
+        elsewhere.stop()
+
+
+def test_the_secret_can_be_read_from_a_file(feed, tmp_path: Path) -> None:
+    feed.set_grants([grant(MARIE, "linkedin")])
+    secret_file = tmp_path / "secret"
+    secret_file.write_text(CLIENT_SECRET + "\n")
+    command = [system_python(), "-I", str(HELPER), "--feed", feed.url, "--client-id", CLIENT_ID]
+    command += ["--client-secret-file", str(secret_file), *FAST]
+    done = subprocess.run(
+        command,
+        check=False,
+        input=f"0 {MARIE} linkedin.com\n",
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    assert done.stdout == "0 OK\n"
+    assert CLIENT_SECRET not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--feed", "http://sesame.example.gouv.qc.ca/api/v1/grants"], "https"),
+        (["--feed", "file:///etc/passwd"], "https"),
+        (["--refresh", "60", "--max-stale", "30"], "--max-stale"),
+        (["--client-id", "a:b"], "':'"),
+    ],
+)
+def test_unsafe_settings_are_refused_at_start(options: list[str], message: str) -> None:
+    base = {"--feed": "https://sesame.example.gouv.qc.ca/api/v1/grants", "--client-id": "proxy"}
+    for name, value in zip(options[::2], options[1::2], strict=True):
+        base[name] = value
+    command = [system_python(), "-I", str(HELPER), "--client-secret", CLIENT_SECRET]
+    command += [part for pair in base.items() for part in pair]
+    done = subprocess.run(
+        command, check=False, input="", capture_output=True, text=True, timeout=20
+    )
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert done.stdout == ""
+
+
+def test_the_helper_is_one_file_of_standard_library_only() -> None:
+    tree = ast.parse(HELPER.read_text(encoding="utf-8"))
+    imported = {
+        name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for name in (
+            [alias.name for alias in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module or ""]
+        )
+    }
+    assert imported - {"__future__"} <= set(sys.stdlib_module_names)
+    assert len(HELPER.read_text(encoding="utf-8").splitlines()) <= 350
