@@ -14,6 +14,7 @@ import hmac
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -150,6 +151,7 @@ class GrantsFeed(_Server):
         # None, "unavailable" (503), "garbage" (200, not JSON), "reset", "redirect" (302)
         self.fault: str | None = None
         self.redirect_to = ""
+        self.before_page: Callable[[str | None], None] | None = None  # called with the cursor
         self.calls: list[FeedCall] = []
         self._grants: list[dict[str, Any]] = []
         self._lock = threading.Lock()
@@ -169,6 +171,11 @@ class GrantsFeed(_Server):
         """List one more active grant."""
         with self._lock:
             self._grants.append(dict(new))
+
+    def grants(self) -> list[dict[str, Any]]:
+        """The active grants listed now."""
+        with self._lock:
+            return [dict(g) for g in self._grants]
 
     def remove(self, reference: str) -> None:
         """Stop listing a grant (revoked or ended on the server)."""
@@ -199,6 +206,8 @@ class GrantsFeed(_Server):
         """Decide the answer to one GET (status 0: drop the connection)."""
         parts = urlsplit(path)
         cursor = parse_qs(parts.query).get("cursor", [None])[0]
+        if self.before_page is not None:
+            self.before_page(cursor)
         result = self._answer(parts.path, cursor, authorization, if_none_match)
         with self._lock:
             call = FeedCall(time.monotonic(), cursor, if_none_match, result[0], self.fault)

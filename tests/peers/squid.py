@@ -78,6 +78,7 @@ class SquidProxy:
     feed_url: str
     origin_port: int
     helper_options: list[str]
+    cache_ttl: int = CACHE_TTL
     folder: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="sesame-squid-")))
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
@@ -120,7 +121,7 @@ dns_nameservers 127.0.0.1
 auth_param basic program {NCSA_AUTH} {password_file}
 auth_param basic children 2 startup=1
 auth_param basic realm sesame-test
-external_acl_type sesame_grant ttl={CACHE_TTL} negative_ttl={CACHE_TTL} children-max=2 \
+external_acl_type sesame_grant ttl={self.cache_ttl} negative_ttl={self.cache_ttl} children-max=2 \
 children-startup=1 concurrency=20 %LOGIN %DST {" ".join(helper)}
 acl authenticated proxy_auth REQUIRED
 acl sesame_grant external sesame_grant
@@ -230,10 +231,12 @@ class ProxyWorld:
         return USERS[self._next_user - 1]
 
 
-def start_world(origin: OriginServer, helper_options: list[str]) -> ProxyWorld:
+def start_world(
+    origin: OriginServer, helper_options: list[str], cache_ttl: int = CACHE_TTL
+) -> ProxyWorld:
     """Start a feed and a Squid whose helper pulls it with `helper_options`."""
     feed = GrantsFeed()
-    squid = SquidProxy(feed.url, origin.port, helper_options)
+    squid = SquidProxy(feed.url, origin.port, helper_options, cache_ttl)
     try:
         squid.start()
     except BaseException:

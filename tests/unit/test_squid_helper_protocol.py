@@ -201,6 +201,24 @@ def test_every_page_of_the_feed_is_read(feed, start_helper) -> None:
     assert {call.cursor for call in feed.served(200)} >= {None, "2", "4"}
 
 
+def test_a_set_that_changes_while_paging_is_listed_again(feed, start_helper) -> None:
+    # Given three grants over two pages, and a fourth listed first while page two is asked
+    feed.set_grants([grant(f"personne{n}@mcn.gouv.qc.ca", "linkedin") for n in range(3)])
+    late = grant(MARIE, "linkedin")
+
+    def insert_first_once(cursor: str | None) -> None:
+        if cursor == "2" and feed.grants()[0] != late:
+            feed.set_grants([late, *feed.grants()])
+
+    feed.before_page = insert_first_once
+    helper = start_helper(feed.url, FAST)
+    # Then the helper saw the ETag change, listed again, and holds every grant from the start
+    assert helper.ask(f"0 {MARIE} linkedin.com") == "0 OK"
+    assert [call.cursor for call in feed.calls[:3]] == [None, "2", None]
+    people = [f"personne{n}@mcn.gouv.qc.ca" for n in range(3)]
+    assert [helper.ask(f"1 {p} linkedin.com") for p in people] == ["1 OK"] * 3
+
+
 def test_an_unchanged_feed_is_asked_conditionally_and_the_copy_kept(feed, start_helper) -> None:
     feed.set_grants([grant(MARIE, "linkedin")])
     helper = start_helper(feed.url, FAST)
