@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import ipaddress
 import json
 import logging
@@ -22,7 +23,6 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.client import HTTPException
 from typing import Any, BinaryIO
 
 LOG = logging.getLogger("sesame-squid-helper")
@@ -72,14 +72,12 @@ def normalise_domain(value: str) -> str:
 
 def parse_time(value: object) -> datetime:
     """Read an ISO 8601 instant with its offset; a time without a zone is refused."""
-    if not isinstance(value, str):
-        raise FeedError("a time is missing")
     try:
-        moment = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise FeedError(f"time {value[:40]!r} is not ISO 8601") from exc
+        moment = datetime.fromisoformat(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        raise FeedError(f"time {str(value)[:40]!r} is not ISO 8601") from exc
     if moment.tzinfo is None:
-        raise FeedError(f"time {value[:40]!r} has no offset")
+        raise FeedError(f"time {str(value)[:40]!r} has no offset")
     return moment.astimezone(UTC)
 
 
@@ -243,7 +241,7 @@ def refresh_once(client: FeedClient, copy: GrantCopy) -> bool:
     """Pull the feed once into the copy; on any failure keep the last good copy."""
     try:
         etag, grants = client.fetch(copy.etag())
-    except (FeedError, urllib.error.URLError, HTTPException, OSError, ValueError) as exc:
+    except Exception as exc:  # whatever the answer (RecursionError too), the refresher lives on
         LOG.warning("grants feed refresh failed, keeping the last good copy: %s", exc)
         return False
     copy.refreshed(etag, grants)
@@ -342,7 +340,8 @@ def main(argv: list[str] | None = None) -> int:
     # One pull before the first answer, so that a restart does not refuse everyone for a period.
     refresh_once(client, copy)
     threading.Thread(target=refresh_forever, args=(client, copy, args.refresh), daemon=True).start()
-    serve(sys.stdin.buffer, sys.stdout.buffer, copy)
+    with contextlib.suppress(BrokenPipeError):  # Squid went away while we answered
+        serve(sys.stdin.buffer, sys.stdout.buffer, copy)
     return 0
 
 

@@ -52,6 +52,15 @@ def test_squid_asks_for_credentials_before_anything(proxy: ProxyWorld) -> None:
     assert proxy.squid.get(proxy.person(), "www.linkedin.com", password="wrong").status_code == 407
 
 
+def test_squid_listens_and_resolves_on_loopback_only(proxy: ProxyWorld) -> None:
+    sockets = [line for line in proxy.squid.cache_log().splitlines() if "Socket" in line]
+    assert any(f"local=127.0.0.1:{proxy.squid.port} " in line for line in sockets), sockets
+    assert any("DNS Socket created at 127.0.0.1," in line for line in sockets), sockets
+    # What Squid writes for a socket bound to every interface (it did before udp_incoming_address)
+    wildcard = ("created at 0.0.0.0,", "created at [::],", "local=0.0.0.0:", "local=[::]:")
+    assert not [line for line in sockets if any(mark in line for mark in wildcard)], sockets
+
+
 def test_a_grant_opens_the_platform_and_its_removal_closes_it_within_a_minute(
     proxy: ProxyWorld, record_property: pytest.RecordProperty
 ) -> None:

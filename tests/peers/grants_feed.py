@@ -138,6 +138,7 @@ _FAULTS = {
     "unavailable": _problem(503, "Service Unavailable"),
     "reset": (0, b"", {}),
     "garbage": (200, b"<html>maintenance</html>", {"Content-Type": "text/html"}),
+    "deep": (200, b"[" * 100_000, {"Content-Type": "application/json"}),
 }
 
 
@@ -148,7 +149,8 @@ class GrantsFeed(_Server):
 
     def __init__(self, page_size: int = 2) -> None:
         self.page_size = page_size
-        # None, "unavailable" (503), "garbage" (200, not JSON), "reset", "redirect" (302)
+        # None, "unavailable" (503), "garbage" (200, not JSON), "deep" (200, nested past any
+        # parser's recursion limit), "reset" (connection dropped), "redirect" (302)
         self.fault: str | None = None
         self.redirect_to = ""
         self.before_page: Callable[[str | None], None] | None = None  # called with the cursor

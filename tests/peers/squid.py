@@ -118,6 +118,7 @@ cache_mem 8 MB
 shutdown_lifetime 0 seconds
 hosts_file {self.folder}/hosts
 dns_nameservers 127.0.0.1
+udp_incoming_address 127.0.0.1
 auth_param basic program {NCSA_AUTH} {password_file}
 auth_param basic children 2 startup=1
 auth_param basic realm sesame-test

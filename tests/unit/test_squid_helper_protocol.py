@@ -251,17 +251,21 @@ def test_a_grant_starts_at_its_start_time(feed, start_helper) -> None:
     assert datetime.now(UTC) >= start
 
 
-@pytest.mark.parametrize("fault", ["unavailable", "garbage", "reset"])
+@pytest.mark.parametrize("fault", ["unavailable", "garbage", "deep", "reset"])
 def test_a_broken_feed_leaves_the_last_good_copy_in_use(feed, start_helper, fault: str) -> None:
     feed.set_grants([grant(MARIE, "linkedin")])
     helper = start_helper(feed.url, FAST)
     assert helper.ask(f"0 {MARIE} linkedin.com") == "0 OK"
     feed.fault = fault
     broken = time.monotonic()
-    status = 0 if fault == "reset" else (200 if fault == "garbage" else 503)
+    status = {"reset": 0, "unavailable": 503}.get(fault, 200)
     wait_for(lambda: len(feed.served(status, after=broken, fault=fault)) >= 2, 10)
     assert helper.ask(f"1 {MARIE} linkedin.com") == "1 OK"
     assert helper.ask(f"2 {JEAN} linkedin.com") == "2 ERR"
+    # When the feed is repaired, the helper is still pulling it
+    feed.fault = None
+    feed.add(grant(JEAN, "linkedin"))
+    helper.until(f"3 {JEAN} linkedin.com", "3 OK")
 
 
 def test_past_the_staleness_limit_the_helper_fails_closed_then_recovers(feed, start_helper):
