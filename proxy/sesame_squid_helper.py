@@ -62,11 +62,11 @@ def normalise_domain(value: str) -> str:
     try:
         domain = domain.encode("idna").decode("ascii")
     except UnicodeError as exc:
-        raise FeedError(f"domain {value!r} is not a host name") from exc
+        raise FeedError(f"domain {value[:80]!r} is not a host name") from exc
     labels = domain.split(".")
     # A single label ("com") would open every site under it: a broken feed must not do that.
     if len(labels) < 2 or "" in labels or not set(domain) <= DOMAIN_CHARACTERS:
-        raise FeedError(f"domain {value!r} is not a host name")
+        raise FeedError(f"domain {value[:80]!r} is not a host name")
     return domain
 
 

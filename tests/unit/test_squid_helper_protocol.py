@@ -268,6 +268,33 @@ def test_a_broken_feed_leaves_the_last_good_copy_in_use(feed, start_helper, faul
     helper.until(f"3 {JEAN} linkedin.com", "3 OK")
 
 
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"domains": ["com"]},
+        {"domains": ["*.linkedin.com"]},
+        {"domains": []},
+        {"start": "2026-12-01T10:00:00"},
+        {"person": {"issuer": "https://login.example/tid", "subject": "oid-x"}},
+    ],
+    ids=["one-label-domain", "wildcard", "no-domains", "time-without-offset", "no-email"],
+)
+def test_a_listing_with_one_malformed_grant_is_refused_whole(
+    feed, start_helper, broken: dict[str, object]
+) -> None:
+    feed.set_grants([grant(MARIE, "linkedin")])
+    helper = start_helper(feed.url, FAST)
+    assert helper.ask(f"0 {JEAN} www.linkedin.com") == "0 ERR"
+    # When a listing has Jean's good grant on page one and a malformed one on page two
+    changed = time.monotonic()
+    bad = {**grant("personne9@mcn.gouv.qc.ca", "linkedin"), **broken}
+    feed.set_grants([grant(MARIE, "linkedin"), grant(JEAN, "linkedin"), bad])
+    wait_for(lambda: len(feed.served(200, after=changed)) >= 4, 10)  # two listings tried
+    # Then the helper keeps its last good copy: nothing of that listing is taken
+    assert helper.ask(f"1 {JEAN} www.linkedin.com") == "1 ERR"
+    assert helper.ask(f"2 {MARIE} www.linkedin.com") == "2 OK"
+
+
 def test_past_the_staleness_limit_the_helper_fails_closed_then_recovers(feed, start_helper):
     feed.set_grants([grant(MARIE, "linkedin")])
     helper = start_helper(feed.url, ["--refresh", "0.2", "--max-stale", "1.5"])
