@@ -7,77 +7,20 @@ test server of tests/peers/grants_feed.py on loopback; nothing else is reached.
 
 from __future__ import annotations
 
-import ast
-import queue
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from tests.peers.grants_feed import CLIENT_ID, CLIENT_SECRET, GrantsFeed, grant
-from tests.peers.squid import HELPER, system_python, wait_for
+from tests.peers.grants_feed import CLIENT_SECRET, GrantsFeed, grant
+from tests.peers.helper_process import Helper
+from tests.peers.squid import wait_for
 
 pytestmark = pytest.mark.unit
 MARIE = "marie.tremblay@mcn.gouv.qc.ca"
 JEAN = "jean.gestion@mcn.gouv.qc.ca"
 FAST = ["--refresh", "0.2", "--max-stale", "3600"]
-
-
-class Helper:
-    """One helper process: lookups in through stdin, answers out through stdout."""
-
-    def __init__(self, feed_url: str, options: list[str], secret: str = CLIENT_SECRET) -> None:
-        command = [system_python(), "-I", str(HELPER), "--feed", feed_url, "--client-id"]
-        command += [CLIENT_ID, "--client-secret", secret, *options]
-        self.process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
-        self._answers: queue.Queue[bytes] = queue.Queue()
-        self._errors: list[bytes] = []
-        self._readers = [
-            threading.Thread(target=self._read, daemon=True),
-            threading.Thread(target=self._read_errors, daemon=True),
-        ]
-        for reader in self._readers:
-            reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self._answers.put(line)
-
-    def _read_errors(self) -> None:
-        assert self.process.stderr is not None
-        self._errors.extend(self.process.stderr)
-
-    def send(self, raw: bytes) -> str:
-        """Write raw bytes (one or more lines) and read the next answer."""
-        assert self.process.stdin is not None
-        self.process.stdin.write(raw)
-        self.process.stdin.flush()
-        return self._answers.get(timeout=10).decode("ascii").rstrip("\n")
-
-    def ask(self, line: str) -> str:
-        """Send one lookup line and return the helper's answer."""
-        return self.send(line.encode() + b"\n")
-
-    def until(self, line: str, expected: str, deadline_s: float = 10.0) -> float:
-        """Repeat a lookup until it is answered `expected`; return the seconds it took."""
-        return wait_for(lambda: self.ask(line) == expected, deadline_s, every_s=0.05)
-
-    def close(self) -> tuple[int, str]:
-        """Close stdin as Squid does; return the exit code and what went to stderr."""
-        assert self.process.stdin is not None
-        self.process.stdin.close()
-        code = self.process.wait(timeout=10)
-        for reader in self._readers:
-            reader.join(timeout=10)
-        return code, b"".join(self._errors).decode(errors="replace")
 
 
 @pytest.fixture
@@ -349,60 +292,3 @@ def test_a_redirect_is_not_followed_with_the_credential(feed, start_helper) -> N
         assert helper.ask(f"0 {MARIE} linkedin.com") == "0 ERR"
     finally:
         elsewhere.stop()
-
-
-def test_the_secret_can_be_read_from_a_file(feed, tmp_path: Path) -> None:
-    feed.set_grants([grant(MARIE, "linkedin")])
-    secret_file = tmp_path / "secret"
-    secret_file.write_text(CLIENT_SECRET + "\n")
-    command = [system_python(), "-I", str(HELPER), "--feed", feed.url, "--client-id", CLIENT_ID]
-    command += ["--client-secret-file", str(secret_file), *FAST]
-    done = subprocess.run(
-        command,
-        check=False,
-        input=f"0 {MARIE} linkedin.com\n",
-        capture_output=True,
-        text=True,
-        timeout=20,
-    )
-    assert done.stdout == "0 OK\n"
-    assert CLIENT_SECRET not in done.stderr
-
-
-@pytest.mark.parametrize(
-    ("options", "message"),
-    [
-        (["--feed", "http://sesame.example.gouv.qc.ca/api/v1/grants"], "https"),
-        (["--feed", "file:///etc/passwd"], "https"),
-        (["--refresh", "60", "--max-stale", "30"], "--max-stale"),
-        (["--client-id", "a:b"], "':'"),
-    ],
-)
-def test_unsafe_settings_are_refused_at_start(options: list[str], message: str) -> None:
-    base = {"--feed": "https://sesame.example.gouv.qc.ca/api/v1/grants", "--client-id": "proxy"}
-    for name, value in zip(options[::2], options[1::2], strict=True):
-        base[name] = value
-    command = [system_python(), "-I", str(HELPER), "--client-secret", CLIENT_SECRET]
-    command += [part for pair in base.items() for part in pair]
-    done = subprocess.run(
-        command, check=False, input="", capture_output=True, text=True, timeout=20
-    )
-    assert done.returncode == 2
-    assert message in done.stderr
-    assert done.stdout == ""
-
-
-def test_the_helper_is_one_file_of_standard_library_only() -> None:
-    tree = ast.parse(HELPER.read_text(encoding="utf-8"))
-    imported = {
-        name.split(".")[0]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import | ast.ImportFrom)
-        for name in (
-            [alias.name for alias in node.names]
-            if isinstance(node, ast.Import)
-            else [node.module or ""]
-        )
-    }
-    assert imported - {"__future__"} <= set(sys.stdlib_module_names)
-    assert len(HELPER.read_text(encoding="utf-8").splitlines()) <= 350
