@@ -141,3 +141,29 @@ peer-slapd:
 	fi
 
 integration: peer-slapd
+
+# The Squid helper (proxy/) is tested against a real Squid: Debian's squid, with htpasswd for its
+# password file. Installed here when missing (as root, never asking), so `make integration` never
+# skips those tests; without root it says what to install.
+SQUID_PACKAGES := squid apache2-utils
+
+peer-squid:
+	@if [ -x /usr/sbin/squid ] && command -v htpasswd >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(SQUID_PACKAGES) \
+	  || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(SQUID_PACKAGES); }; \
+	else echo "The Squid helper's tests need: apt-get install -y $(SQUID_PACKAGES) (as root)"; exit 1; fi
+
+integration: peer-squid
+
+# The helper ships outside chalicelib (the network team installs it): lint and type it too.
+lint-proxy: $(STAMP)
+	$(VENV)/bin/bandit -c pyproject.toml -q -r proxy
+
+types-proxy: $(STAMP)
+	$(PY) -m mypy --strict proxy/sesame_squid_helper.py
+
+lint: lint-proxy
+types: types-proxy
+
+.PHONY: peer-squid lint-proxy types-proxy

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, Phase, settings
 pytest_plugins = [
     "tests.peers.oidc_provider",  # the OpenID Provider (Node.js)
     "tests.peers.slapd",  # OpenLDAP
+    "tests.peers.squid",  # Squid, with the helper and a grants feed
 ]
 
 # Property tests are deterministic in CI (same examples every run, no example database) and
@@ -32,6 +33,7 @@ settings.register_profile(
 )
 settings.register_profile("shrink", **_PROFILE)
 settings.load_profile(os.environ.get("SESAME_HYPOTHESIS_PROFILE", "sesame"))
+
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEST_SECRET = "test-secret-" + "x" * 40
