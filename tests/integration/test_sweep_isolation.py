@@ -27,25 +27,32 @@ pytestmark = pytest.mark.integration
 POISONED = "deputy@mcn.gouv.qc.ca\nBcc: evil@attacker.example"
 
 
-def store_poisoned_entry() -> str:
+def store_poisoned_entry(recipient: str = POISONED, subject: str = "Objet") -> str:
     """Write an older pending e-mail whose recipient carries a line break (as main let in)."""
     services = get_services()
     entry = OutboxEntry(
         id="00000000poisoned",
         request_id="0123456789abcdef01234567",
         template="approval_needed",
-        recipients=(POISONED,),
+        recipients=(recipient,),
         created_at=services.clock() - timedelta(hours=1),
-        message=OutboxMessage(subject="Objet", text="Texte", html="<p>Texte</p>", lang="fr"),
+        message=OutboxMessage(subject=subject, text="Texte", html="<p>Texte</p>", lang="fr"),
     )
     services.store.add_links([], [entry])
     return entry.id
 
 
+@pytest.mark.parametrize(
+    ("recipient", "subject"),
+    [
+        (POISONED, "Objet"),  # refused before any header is built
+        ("deputy@mcn.gouv.qc.ca", "Objet\nBcc: evil@attacker.example"),  # the MIME build raises
+    ],
+)
 def test_a_poisoned_entry_fails_alone_and_the_next_one_is_still_delivered(
-    client: Client, monkeypatch: pytest.MonkeyPatch
+    client: Client, monkeypatch: pytest.MonkeyPatch, recipient: str, subject: str
 ) -> None:
-    poisoned = store_poisoned_entry()
+    poisoned = store_poisoned_entry(recipient, subject)
     # The good e-mail waits for the sweep too (as after a crash between commit and send).
     monkeypatch.setattr("chalicelib.service.submit.deliver", lambda *_: None)
     assert file_request(client).status_code == 200
@@ -72,3 +79,22 @@ def test_a_poisoned_entry_fails_alone_and_the_next_one_is_still_delivered(
     after = get(client, retried.headers["Location"], cookie)
     assert after.status_code == 200 and "not deliverable" in html(after)
     assert get_services().store.outbox_status(poisoned) == (status, reason)
+
+
+@pytest.mark.parametrize(
+    "recipient",
+    [
+        "boss <evil@attacker.example>@mcn.gouv.qc.ca",
+        "evil@attacker.example,x@mcn.gouv.qc.ca",
+        "evil@attacker.example",
+        "deputy@mcn.gouv.qc.ca\r\nBcc: evil@attacker.example",
+    ],
+)
+def test_an_address_the_form_would_refuse_never_reaches_ses(client: Client, recipient: str) -> None:
+    poisoned = store_poisoned_entry(recipient)
+    assert sweep(client) == {"sent": 0, "retry": 0, "failed": 1, "skipped": 0}
+    assert outbox() == []
+    assert get_services().store.outbox_status(poisoned) == (
+        "failed",
+        "not deliverable: recipient refused",
+    )
