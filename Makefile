@@ -83,7 +83,8 @@ template-lint: package
 deploy: refuse-local package
 	@command -v sam >/dev/null 2>&1 || { echo "Deploying needs the AWS SAM CLI and credentials; see docs/deploy.md."; exit 1; }
 	sam deploy --template-file build/$(PKG_STAGE)/sam.json --stack-name sesame-$(PKG_STAGE) \
-	  --capabilities CAPABILITY_IAM --resolve-s3 --parameter-overrides SenderIdentity=$(SENDER_IDENTITY)
+	  --capabilities CAPABILITY_IAM --resolve-s3 --parameter-overrides SenderIdentity=$(SENDER_IDENTITY) \
+	  $(if $(SENDER_ADDRESS),SenderAddress=$(SENDER_ADDRESS)) $(if $(ALARM_EMAILS),AlarmEmails=$(ALARM_EMAILS))
 
 check-policy: $(STAMP)
 	$(PY) -m chalicelib.policy_check $(or $(DIR),policies)

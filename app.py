@@ -13,9 +13,10 @@ from chalicelib import dev_clock
 from chalicelib.domain.errors import InvalidDecision, LimitReached, NotFound
 from chalicelib.domain.models import Decision, Lang
 from chalicelib.lazy import LazyModule, lazy_function
-from chalicelib.links import link_well_formed, token_hash
+from chalicelib.links import link_well_formed, token_hash, well_formed
+from chalicelib.notify import metrics
 from chalicelib.service.context import Services, get_services
-from chalicelib.settings import get_settings
+from chalicelib.settings import get_settings, refuse_local_stage_in_lambda
 from chalicelib.web import signing
 from chalicelib.web.access_log import log_request
 from chalicelib.web.context import client_info, lang_chosen_explicitly, page_lang
@@ -79,6 +80,9 @@ else:
     pages = LazyModule("chalicelib.web.console_pages")
     dashboard_charts = lazy_function("chalicelib.web.charts", "dashboard_charts")
 
+# A Lambda configured with the local or test stage stops at its cold start, not at its first
+# request: the error shows in the deployment's first invocation (and its alarm).
+refuse_local_stage_in_lambda()
 app = Chalice(app_name="sesame")
 # The SNS topic the SES configuration set reports bounces and complaints to (infra/template.json).
 EMAIL_EVENTS_TOPIC = "sesame-email-events"
@@ -479,7 +483,11 @@ def deliver_pending_email(event: CloudWatchEvent) -> dict[str, int]:
 @app.schedule(Rate(15, unit=Rate.MINUTES))
 def run_lifecycle(event: CloudWatchEvent) -> dict[str, int]:
     """Send reminders, hand over late steps, expire undecided requests, end grants."""
-    return run_timed_jobs(get_services())
+    services = get_services()
+    done = run_timed_jobs(services)
+    # The heartbeat of "no lifecycle run in 1 hour": written only when the run completed.
+    metrics.emit({"LifecycleRuns": 1}, services.clock())
+    return done
 
 
 # ----- local stage only: the movable clock and the published events --------------------------
@@ -684,6 +692,8 @@ def show_signin(token: str) -> Response:
 def signin(token: str) -> Response:
     """Use the sign-in link once: a new session (the previous one ends), then go on."""
     request = current()
+    if not well_formed(token):
+        raise NotFound("sign-in link")
     services = get_services()
     form = _form_or_empty(request)
     valid = signing.verify(

@@ -33,13 +33,22 @@ class Settings(BaseModel):
     @property
     def is_local(self) -> bool:
         """Tell whether this is the developer's local stack (dev outbox, plain-HTTP cookies)."""
-        return self.stage in ("local", "test")
+        return self.stage in LOCAL_STAGES
+
+
+LOCAL_STAGES = ("local", "test")
 
 
 def _signing_secret(stage: str) -> bytes:
-    """Return the secret that signs CSRF tokens; generated and kept under .local/ locally."""
+    """Return the secret that signs CSRF tokens and derives link tokens (SSM when deployed)."""
     from_env = os.environ.get("SESAME_SIGNING_SECRET")
     if from_env:
+        # A deployed stage reads SSM only: a variable left in the function's configuration
+        # (readable by whoever may read the function) must not quietly replace the secret.
+        if stage not in LOCAL_STAGES:
+            raise RuntimeError(
+                "SESAME_SIGNING_SECRET is accepted only in the local and test stages"
+            )
         return from_env.encode("utf-8")
     parameter = os.environ.get("SESAME_SIGNING_SECRET_PARAMETER")
     if parameter:
@@ -48,8 +57,8 @@ def _signing_secret(stage: str) -> bytes:
 
         response = aws.ssm().get_parameter(Name=parameter, WithDecryption=True)
         return response["Parameter"]["Value"].encode("utf-8")
-    if stage not in ("local", "test"):
-        raise RuntimeError("SESAME_SIGNING_SECRET is not set for this stage")
+    if stage not in LOCAL_STAGES:
+        raise RuntimeError("SESAME_SIGNING_SECRET_PARAMETER is not set for this stage")
     secret_file = Path(os.environ.get("SESAME_STATE_DIR", PROJECT_ROOT / ".local")) / "secret"
     if not secret_file.exists():
         secret_file.parent.mkdir(parents=True, exist_ok=True)
@@ -58,13 +67,26 @@ def _signing_secret(stage: str) -> bytes:
     return secret_file.read_text(encoding="ascii").strip().encode("ascii")
 
 
+def refuse_local_stage_in_lambda() -> None:
+    """Stop a Lambda that runs with the local or test stage (checked at import and first use).
+
+    Those stages trust loopback, keep a development outbox and accept a secret from the
+    environment: the Makefile refuses to deploy them, and this stops a deployment made
+    any other way.
+    """
+    if "AWS_LAMBDA_FUNCTION_NAME" in os.environ:
+        stage = os.environ.get("SESAME_STAGE", "")
+        if stage in LOCAL_STAGES or not stage:
+            raise RuntimeError(f"stage {stage or '(unset)'!r} refused inside Lambda")
+
+
 @functools.cache
 def get_settings() -> Settings:
     """Build the settings once per process, on first use."""
-    # Fail closed: in Lambda, a missing stage or base URL is an error, never "local".
-    in_lambda = "AWS_LAMBDA_FUNCTION_NAME" in os.environ
-    stage = os.environ.get("SESAME_STAGE") or ("" if in_lambda else "local")
-    if stage not in ("local", "test") and not os.environ.get("SESAME_PUBLIC_BASE_URL"):
+    # Fail closed: in Lambda, a missing, local or test stage is an error.
+    refuse_local_stage_in_lambda()
+    stage = os.environ.get("SESAME_STAGE") or "local"
+    if stage not in LOCAL_STAGES and not os.environ.get("SESAME_PUBLIC_BASE_URL"):
         raise RuntimeError("SESAME_PUBLIC_BASE_URL must be set outside the local stage")
     return Settings(
         stage=stage,

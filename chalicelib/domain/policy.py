@@ -182,6 +182,9 @@ class Lifecycle(_Strict):
     ending_notice_days: int = Field(default=7, ge=1, le=90)
     # Who takes a step of a role that waited too long; a role not listed is never escalated.
     fallback: dict[str, str] = Field(default_factory=lambda: {MANAGER: SECURITY})
+    # Days an e-mail or event that failed for good stays listed for the officers (and can be
+    # retried) before DynamoDB's TTL collects it: it holds the request's content.
+    failed_delivery_retention_days: int = Field(default=90, ge=1, le=3650)
 
     @model_validator(mode="after")
     def _ordered(self) -> Lifecycle:

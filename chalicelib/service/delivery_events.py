@@ -6,7 +6,9 @@ import json
 import logging
 from typing import Any
 
+from ..notify import metrics
 from .context import Services
+from .mail import failed_retention
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +41,9 @@ def record_delivery_event(services: Services, message: str) -> str | None:
     if reason is None or not outbox_ids:
         return None
     outbox_id = str(outbox_ids[0])
-    if services.store.mark_outbox_failed(outbox_id, reason, services.clock()):
+    now = services.clock()
+    if services.store.mark_outbox_failed(outbox_id, reason, now, failed_retention(services)):
+        metrics.emit({"FailedEmails": 1}, now)
         return outbox_id
     log.warning("delivery event for an unknown outbox entry; ignored")
     return None

@@ -20,8 +20,17 @@ from ..domain.models import (
     OutboxEntry,
     OutboxMessage,
 )
+from ..domain.submission import EMAIL_RE, MAX_EMAIL
 from ..domain.workflow import content_hash
-from ..links import link_url, new_link_token, token_hash
+from ..links import (
+    derive_link_token,
+    fill_links,
+    link_placeholder,
+    link_url,
+    new_link_id,
+    token_hash,
+)
+from ..notify import metrics
 from ..notify.bus import publish
 from ..notify.messages import RenderedEmail, render_email
 from ..notify.ses import DeliveryFailed, send_email
@@ -34,7 +43,7 @@ AccessEventType = Literal["AccessGranted", "AccessRevoked", "AccessEnded"]
 
 @dataclass(frozen=True)
 class PendingEmail:
-    """An outbox entry and the message it stands for (the message holds the raw link).
+    """An outbox entry and the message it stands for (with link placeholders, never tokens).
 
     An access event for the bus is an entry too: it has no message, and its entry its event.
     """
@@ -54,8 +63,12 @@ def issue_link(
     on_behalf_of: str | None = None,
     not_after: datetime | None = None,
 ) -> tuple[str, LinkToken]:
-    """Draw a link for a request; return its URL (sent once) and the record to store."""
-    token = new_link_token(request.id)
+    """Draw a link for a request; return its URL (with a placeholder) and the record to store.
+
+    The URL holds the link id, not the token: the sender derives the token when it sends.
+    """
+    link_id = new_link_id()
+    token = derive_link_token(services.settings.signing_secret, request.id, link_id)
     lifetime = timedelta(days=services.policy.organisation.link_lifetime_days)
     if kind == LinkKind.RENEW:
         # Sent before and at the end of a grant: it must outlive a holiday or two.
@@ -74,7 +87,9 @@ def issue_link(
         created_at=now,
         expires_at=expires_at,
     )
-    url = link_url(services.settings.public_base_url, kind.value, token)
+    url = link_url(
+        services.settings.public_base_url, kind.value, link_placeholder(request.id, link_id)
+    )
     if kind in (LinkKind.CONFIRM, LinkKind.STATUS, LinkKind.RENEW):
         # The requester's pages open in the language they filed in, whatever the browser says.
         url = f"{url}?lang={request.lang}"
@@ -156,15 +171,33 @@ def _send(services: Services, entry: OutboxEntry, message: RenderedEmail | None)
         return publish(aws.events(), entry.recipients[0], entry.event, services.clock())
     if message is None:
         raise DeliveryFailed("no message kept for this entry", permanent=True)
+    if not all(_deliverable_address(services, r) for r in entry.recipients):
+        # Checked again here, whatever wrote the entry: an address that would not pass the
+        # form's check (a display name, a list, a line break, an outside domain) never
+        # reaches a header or SES.
+        raise DeliveryFailed("not deliverable: recipient refused", permanent=True)
+    secret = services.settings.signing_secret
+    filled = RenderedEmail(
+        subject=message.subject,
+        text=fill_links(secret, message.text),
+        html=fill_links(secret, message.html),
+        lang=message.lang,
+    )
     return send_email(
         aws.ses(),
         services.policy.organisation.sender,
         entry.recipients,
-        message,
+        filled,
         services.clock(),
         services.settings.ses_configuration_set,
         outbox_id=entry.id,
     )
+
+
+def _deliverable_address(services: Services, address: str) -> bool:
+    """Tell whether a recipient is one plain address of an allowed domain."""
+    plain = len(address) <= MAX_EMAIL and EMAIL_RE.fullmatch(address.lower()) is not None
+    return plain and services.policy.email_domain_allowed(address)
 
 
 def send_one(services: Services, entry: OutboxEntry, message: RenderedEmail | None) -> str:
@@ -173,19 +206,14 @@ def send_one(services: Services, entry: OutboxEntry, message: RenderedEmail | No
     try:
         message_id = _send(services, entry, message)
     except DeliveryFailed as error:
-        log.warning("delivery of outbox entry %s failed: %s", entry.id, error.reason)
-        attempts = entry.attempts + 1
-        try:
-            if error.permanent or attempts >= MAX_ATTEMPTS:
-                reason = error.reason if error.permanent else f"{error.reason} ({attempts} tries)"
-                services.store.mark_outbox_failed(entry.id, reason, now)
-                return "failed"
-            services.store.mark_outbox_attempt_failed(
-                entry.id, error.reason, now, next_attempt(now, attempts)
-            )
-        except DomainError as store_error:
-            log.warning("outbox entry %s not updated: %s", entry.id, store_error)
-        return "retry"
+        return _record_failure(services, entry, error, now)
+    except Exception as error:  # one broken entry must not stop the others
+        # Rendering or building the MIME message failed (a recipient with a line break, a
+        # broken template): no retry cures that. Only the type is kept: the message of the
+        # error may quote the content, and the content, once filled, carries the links.
+        log.error("outbox entry %s cannot be delivered: %s", entry.id, type(error).__name__)
+        failure = DeliveryFailed(f"not deliverable: {type(error).__name__}", permanent=True)
+        return _record_failure(services, entry, failure, now)
     try:
         services.store.mark_outbox_sent(entry.id, message_id, now)
     except DomainError as error:
@@ -193,6 +221,32 @@ def send_one(services: Services, entry: OutboxEntry, message: RenderedEmail | No
         # (the same message, with the same link): rare, and never a lost e-mail.
         log.warning("outbox entry %s sent but not marked: %s", entry.id, error)
     return "sent"
+
+
+def _record_failure(
+    services: Services, entry: OutboxEntry, error: DeliveryFailed, now: datetime
+) -> str:
+    """Mark an entry failed for good, or due again later; return "failed" or "retry"."""
+    log.warning("delivery of outbox entry %s failed: %s", entry.id, error.reason)
+    attempts = entry.attempts + 1
+    try:
+        if error.permanent or attempts >= MAX_ATTEMPTS:
+            reason = error.reason if error.permanent else f"{error.reason} ({attempts} tries)"
+            services.store.mark_outbox_failed(entry.id, reason, now, failed_retention(services))
+            # Counted for the alarm the security team gets (docs/operations.md).
+            metrics.emit({"FailedEvents" if entry.event else "FailedEmails": 1}, now)
+            return "failed"
+        services.store.mark_outbox_attempt_failed(
+            entry.id, error.reason, now, next_attempt(now, attempts)
+        )
+    except DomainError as store_error:
+        log.warning("outbox entry %s not updated: %s", entry.id, store_error)
+    return "retry"
+
+
+def failed_retention(services: Services) -> timedelta:
+    """How long a failed entry is kept for the officers before DynamoDB's TTL collects it."""
+    return timedelta(days=services.policy.rules.lifecycle.failed_delivery_retention_days)
 
 
 def deliver(services: Services, emails: Sequence[PendingEmail]) -> None:

@@ -469,8 +469,13 @@ class RequestStore:
                 },
             )
 
-    def mark_outbox_failed(self, outbox_id: str, reason: str, now: datetime) -> bool:
-        """Mark an entry failed for good (a permanent bounce, a complaint); False if unknown."""
+    def mark_outbox_failed(
+        self, outbox_id: str, reason: str, now: datetime, retention: timedelta
+    ) -> bool:
+        """Mark an entry failed for good (a permanent bounce, a complaint); False if unknown.
+
+        It expires after `retention` (DynamoDB's TTL collects it; a retry clears the expiry).
+        """
         try:
             with _aws_errors():
                 self._client.update_item(
@@ -479,7 +484,7 @@ class RequestStore:
                     # Listed for the officers (newest first) and kept with its message, so a
                     # retry from the console sends the same e-mail with the same link.
                     UpdateExpression="SET #s = :failed, last_error = :reason, failed_at = :now, "
-                    "GSI2PK = :listing, GSI2SK = :when REMOVE lease_until",
+                    "GSI2PK = :listing, GSI2SK = :when, expires_ttl = :ttl REMOVE lease_until",
                     ConditionExpression="attribute_exists(PK)",
                     ExpressionAttributeNames={"#s": "status"},
                     ExpressionAttributeValues={
@@ -488,6 +493,7 @@ class RequestStore:
                         ":now": {"S": now.isoformat()},
                         ":listing": {"S": FAILED_OUTBOX},
                         ":when": {"S": f"{now.isoformat()}#{outbox_id}"},
+                        ":ttl": {"N": str(int((now + retention).timestamp()))},
                     },
                 )
         except Conflict:
@@ -561,7 +567,7 @@ class RequestStore:
                 "TableName": self._main,
                 "Key": keys.outbox_key(outbox_id),
                 "UpdateExpression": "SET #s = :pending, GSI2PK = :queue, GSI2SK = :due, "
-                "attempts = :zero REMOVE failed_at",
+                "attempts = :zero REMOVE failed_at, expires_ttl",
                 "ConditionExpression": "#s = :failed AND "
                 "(attribute_exists(message) OR attribute_exists(kind))",
                 "ExpressionAttributeNames": {"#s": "status"},

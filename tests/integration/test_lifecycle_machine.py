@@ -35,7 +35,7 @@ from moto import mock_aws
 from chalicelib import aws
 from chalicelib.domain.errors import DomainError, LimitReached
 from chalicelib.domain.models import ClientInfo, LinkKind, RequestStatus, StepStatus
-from chalicelib.links import link_well_formed, token_hash
+from chalicelib.links import fill_links, link_well_formed, token_hash
 from chalicelib.policy_files import load_policy
 from chalicelib.service import console, mail
 from chalicelib.service.confirm import confirm_request
@@ -115,7 +115,9 @@ class Lifecycle(RuleBasedStateMachine):
 
         def render(templates: Any, name: str, langs: Any, context: Any) -> Any:
             message = real_render(templates, name, langs, context)
-            tokens = [u.rsplit("/", 1)[1].split("?")[0] for u in HREF.findall(message.html)]
+            # The message holds link placeholders; the tokens are derived as the sender does.
+            filled = fill_links(self.services.settings.signing_secret, message.html)
+            tokens = [u.rsplit("/", 1)[1].split("?")[0] for u in HREF.findall(filled)]
             self.links.setdefault(context["request"].id, []).extend(
                 t for t in tokens if link_well_formed(t)
             )

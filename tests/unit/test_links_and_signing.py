@@ -9,10 +9,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chalicelib.links import (
+    derive_link_token,
+    fill_links,
+    link_placeholder,
     link_request_id,
     link_url,
     link_well_formed,
-    new_link_token,
+    new_link_id,
     new_token,
     token_hash,
     well_formed,
@@ -44,12 +47,41 @@ def test_malformed_tokens_are_rejected_before_any_lookup(bad: str) -> None:
 
 
 def test_link_tokens_name_their_request_before_the_random_part() -> None:
-    token = new_link_token("0123456789abcdef01234567")
+    token = derive_link_token(SECRET, "0123456789abcdef01234567", new_link_id())
     assert link_well_formed(token)
     assert link_request_id(token) == "0123456789abcdef01234567"
     assert len(base64.urlsafe_b64decode(token.partition(".")[2] + "=")) == 32
     assert link_request_id(new_token()) is None  # a link issued before request ids
     assert link_well_formed(new_token())
+
+
+def test_link_tokens_are_derived_from_their_id_under_the_secret_and_never_repeat() -> None:
+    request_id = "0123456789abcdef01234567"
+    ids = {new_link_id() for _ in range(10_000)}
+    tokens = {derive_link_token(SECRET, request_id, link_id) for link_id in ids}
+    assert len(ids) == len(tokens) == 10_000
+    link_id = next(iter(ids))
+    # The same id gives the same token (a resend sends the same link); another key does not.
+    assert derive_link_token(SECRET, request_id, link_id) == derive_link_token(
+        SECRET, request_id, link_id
+    )
+    assert derive_link_token(b"t" * 32, request_id, link_id) != derive_link_token(
+        SECRET, request_id, link_id
+    )
+    # Another request id with the same link id gives an unrelated secret part.
+    other = derive_link_token(SECRET, "1123456789abcdef01234567", link_id)
+    assert (
+        other.partition(".")[2] != derive_link_token(SECRET, request_id, link_id).partition(".")[2]
+    )
+
+
+def test_a_message_keeps_placeholders_and_the_sender_fills_the_tokens_in() -> None:
+    request_id, link_id = "0123456789abcdef01234567", new_link_id()
+    url = link_url("https://s.gouv.qc.ca", "decide", link_placeholder(request_id, link_id))
+    stored = f'<a href="{url}">'
+    token = derive_link_token(SECRET, request_id, link_id)
+    assert token not in stored and not link_well_formed(link_placeholder(request_id, link_id))
+    assert fill_links(SECRET, stored) == f'<a href="https://s.gouv.qc.ca/decide/{token}">'
 
 
 @pytest.mark.parametrize(
