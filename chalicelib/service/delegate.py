@@ -5,23 +5,26 @@ from __future__ import annotations
 from datetime import date
 
 from ..domain.delegation import Delegation, new_delegation
-from ..domain.errors import InvalidDecision, LinkExpired, NotAnApprover
+from ..domain.errors import InvalidDecision, NotAnApprover
 from ..domain.models import AuditEvent, ClientInfo, LinkKind, RequestStatus, StepStatus
 from ..web.i18n import LOCAL_ZONE
 from .context import Services
-from .link_views import LinkState, LinkView, resolve_link
+from .link_views import LinkView, resolve_link, usable_decision
 from .mail import deliver
 from .steps import ask_deputy, deputy_may_decide
 
 
 def open_delegation(services: Services, token: str, client: ClientInfo) -> LinkView:
-    """Return the approval link a delegation is made from (a deputy cannot delegate again)."""
+    """Return the approval link a delegation is made from, if it could still decide its step.
+
+    A deputy cannot delegate again; a used, expired or stale link, or one whose step was
+    decided or handed over, cannot delegate at all: an old e-mail must not hand over an
+    approver's future steps (issue 13, item 5).
+    """
     view = resolve_link(services, token, LinkKind.DECIDE, client)
     if view.link.on_behalf_of is not None:
         raise NotAnApprover("deputy_cannot_delegate")
-    if view.state == LinkState.EXPIRED:
-        raise LinkExpired("delegate")
-    return view
+    return usable_decision(services, view)
 
 
 def delegate(
@@ -39,7 +42,7 @@ def delegate(
     delegation = new_delegation(
         services.new_id() + services.new_id(),
         approver,
-        deputy.strip().lower(),
+        deputy,
         starts,
         ends,
         today,

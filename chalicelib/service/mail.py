@@ -20,6 +20,7 @@ from ..domain.models import (
     OutboxEntry,
     OutboxMessage,
 )
+from ..domain.submission import check_address
 from ..domain.workflow import content_hash
 from ..links import link_url, new_link_token, token_hash
 from ..notify.bus import publish
@@ -156,6 +157,9 @@ def _send(services: Services, entry: OutboxEntry, message: RenderedEmail | None)
         return publish(aws.events(), entry.recipients[0], entry.event, services.clock())
     if message is None:
         raise DeliveryFailed("no message kept for this entry", permanent=True)
+    if any(check_address(r, services.policy) != (r, None) for r in entry.recipients):
+        # Only an address that passed the form's check reaches a header (issue 13, item 4).
+        raise DeliveryFailed("recipient_refused", permanent=True)
     return send_email(
         aws.ses(),
         services.policy.organisation.sender,

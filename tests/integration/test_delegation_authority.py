@@ -1,0 +1,178 @@
+"""Who may name a deputy, whom, and what a deputy may then decide (issue 13, items 4 to 6)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from chalicelib.service.context import get_services
+from chalicelib.web.i18n import LOCAL_ZONE
+from tests.integration.conftest import (
+    file_request,
+    hidden,
+    html,
+    link_with,
+    outbox,
+    post_form,
+    press,
+    state_counts,
+)
+
+pytestmark = pytest.mark.integration
+REQUESTER = "marie.tremblay@mcn.gouv.qc.ca"
+MANAGER, DEPUTY = "jean.gestion@mcn.gouv.qc.ca", "adjointe@mcn.gouv.qc.ca"
+OFFICER, OTHER_MANAGER = "securite.demo@mcn.gouv.qc.ca", "paul.gestion@mcn.gouv.qc.ca"
+
+
+def decide_links(address: str, about: str) -> list[str]:
+    """Every decision link sent to an address in a mail mentioning `about`, newest first."""
+    return [
+        link_with(m, "decide")
+        for m in outbox()
+        if address in m.to and about in m.text and any("/decide/" in x for x in m.links)
+    ]
+
+
+def confirmed_request(client: Client, requester: str = REQUESTER, **fields: Any) -> None:
+    """File a request and confirm it like the requester."""
+    assert file_request(client, email=requester, **fields).status_code == 200
+    confirm = next(m for m in outbox() if requester in m.to and "/confirm/" in " ".join(m.links))
+    assert press(client, link_with(confirm, "confirm")).status_code == 200
+
+
+def delegate(client: Client, decide_path: str, deputy: str, days: int = 2, lang: str = "") -> Any:
+    """Name a deputy from an approval link's delegation page, from today for `days` more."""
+    path = decide_path.replace("/decide/", "/delegate/")
+    today = get_services().clock().astimezone(LOCAL_ZONE).date()
+    page = client.http.get(path)
+    assert page.status_code == 200, html(page)
+    query = f"?lang={lang}" if lang else ""
+    return post_form(
+        client,
+        path + query,
+        {
+            "csrf": hidden(html(page), "csrf"),
+            "deputy": deputy,
+            "starts": today.isoformat(),
+            "ends": (today + timedelta(days=days)).isoformat(),
+        },
+    )
+
+
+HOSTILE_DEPUTIES = [
+    "boss <evil@attacker.example>@mcn.gouv.qc.ca",
+    "evil@attacker.example,x@mcn.gouv.qc.ca",
+    "evil@attacker.example, x@mcn.gouv.qc.ca",
+    '"evil@attacker.example" x@mcn.gouv.qc.ca',
+    "x@mcn.gouv.qc.ca\nBcc: evil@attacker.example",
+    "x\n@mcn.gouv.qc.ca",
+    "x\r\n@mcn.gouv.qc.ca",
+    "x@mcn.gouv.qc.ca\x00",
+    "Evil <x@mcn.gouv.qc.ca>",
+]
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_a_deputy_other_than_one_bare_address_is_refused_and_nothing_is_stored_or_sent(
+    client: Client, lang: str
+) -> None:
+    # Given a request waiting for the manager, and what was stored and sent so far
+    confirmed_request(client)
+    manager_link = decide_links(MANAGER, REQUESTER)[0]
+    before, sent = state_counts(), len(outbox())
+    message = {
+        "fr": "Entrez une adresse courriel valide",
+        "en": "Enter a valid e-mail address",
+    }[lang]
+    # When the link holder names a deputy who is a display name, a list or has a line break
+    for deputy in HOSTILE_DEPUTIES:
+        answer = delegate(client, manager_link, deputy, lang=lang)
+        # Then the form says what is wrong with the field, in the person's language
+        assert answer.status_code == 400, deputy
+        assert message in html(answer), deputy
+    # and nothing was stored, nothing was sent, least of all to the outside address
+    assert state_counts() == before
+    assert len(outbox()) == sent
+    assert not [m for m in outbox() if any("attacker" in to for to in m.to)]
+    # while a well-formed deputy of an allowed domain is still accepted
+    assert delegate(client, manager_link, DEPUTY).status_code == 200
+    assert all(m.to == [DEPUTY] for m in outbox()[: len(outbox()) - sent] if DEPUTY in m.to)
+
+
+def test_a_used_or_expired_approval_link_cannot_name_a_deputy(client: Client) -> None:
+    services = get_services()
+    real_clock = services.clock
+    # Given one request decided by the manager, and another whose link has expired
+    confirmed_request(client)
+    used = decide_links(MANAGER, REQUESTER)[0]
+    assert press(client, used, decision="approve").status_code == 200
+    confirmed_request(client, "luc.autre@mcn.gouv.qc.ca")
+    late = decide_links(MANAGER, "luc.autre@")[0]
+    before, sent = state_counts(), len(outbox())
+    path = used.replace("/decide/", "/delegate/")
+    # When the used link's delegation page is opened, or its form sent anyway
+    assert client.http.get(path).status_code == 409
+    form = {"csrf": "x", "deputy": DEPUTY, "starts": "2026-12-01", "ends": "2026-12-02"}
+    assert post_form(client, path, form).status_code in (403, 409)
+    # and the other link's page once it has expired
+    services.clock = lambda: real_clock() + timedelta(days=40)
+    try:
+        assert client.http.get(late.replace("/decide/", "/delegate/")).status_code == 410
+    finally:
+        services.clock = real_clock
+    # Then nothing was stored or sent
+    assert state_counts() == before
+    assert len(outbox()) == sent
+
+
+def test_a_delegation_starts_within_thirty_days(client: Client) -> None:
+    confirmed_request(client)
+    path = decide_links(MANAGER, REQUESTER)[0].replace("/decide/", "/delegate/")
+    today = get_services().clock().astimezone(LOCAL_ZONE).date()
+    page = html(client.http.get(path))
+    before = state_counts()
+    for lead, status in ((31, 400), (30, 200)):
+        starts = today + timedelta(days=lead)
+        answer = post_form(
+            client,
+            path,
+            {
+                "csrf": hidden(page, "csrf"),
+                "deputy": DEPUTY,
+                "starts": starts.isoformat(),
+                "ends": (starts + timedelta(days=3)).isoformat(),
+            },
+        )
+        assert answer.status_code == status, html(answer)
+        if status == 400:
+            assert "commencer au plus tard dans 30 jours" in html(answer)
+            assert state_counts() == before
+
+
+def test_the_manager_cannot_decide_the_security_step_as_an_officers_deputy(
+    client: Client,
+) -> None:
+    # Given a request whose manager handed their steps to a deputy
+    confirmed_request(client)
+    assert delegate(client, decide_links(MANAGER, REQUESTER)[0], DEPUTY).status_code == 200
+    # and an officer who named that manager as their own deputy (from another request's link)
+    confirmed_request(client, "luc.autre@mcn.gouv.qc.ca", manager_email=OTHER_MANAGER)
+    other = decide_links(OTHER_MANAGER, "luc.autre@")[0]
+    assert press(client, other, decision="approve").status_code == 200
+    officer_link = decide_links(OFFICER, "luc.autre@")[0]
+    assert delegate(client, officer_link, MANAGER).status_code == 200
+    links_to_manager = len(decide_links(MANAGER, REQUESTER))
+
+    # When the manager's deputy approves the manager step
+    deputy_link = decide_links(DEPUTY, REQUESTER)[0]
+    assert press(client, deputy_link, decision="approve").status_code == 200
+
+    # Then the manager is not handed the security step as the officer's deputy
+    assert len(decide_links(MANAGER, REQUESTER)) == links_to_manager
+    # and the officer still decides it from their own link (it is not "delegated" to them)
+    own = decide_links(OFFICER, REQUESTER)[0]
+    assert client.http.get(own).status_code == 200
+    assert press(client, own, decision="approve").status_code == 200
