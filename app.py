@@ -52,6 +52,12 @@ if TYPE_CHECKING:
     from chalicelib.service.submit import submit_request
     from chalicelib.service.sweep import deliver_due
     from chalicelib.service.timed import run_timed_jobs
+    from chalicelib.service.undelegate import (
+        cancel_by_link,
+        cancel_signed_in,
+        my_delegations,
+        open_cancellation,
+    )
     from chalicelib.web import console_pages as pages
 else:
     # Imported on first use: serving the form needs none of these, and a cold start that
@@ -75,6 +81,10 @@ else:
     submit_request = lazy_function("chalicelib.service.submit", "submit_request")
     deliver_due = lazy_function("chalicelib.service.sweep", "deliver_due")
     run_timed_jobs = lazy_function("chalicelib.service.timed", "run_timed_jobs")
+    cancel_by_link = lazy_function("chalicelib.service.undelegate", "cancel_by_link")
+    cancel_signed_in = lazy_function("chalicelib.service.undelegate", "cancel_signed_in")
+    my_delegations = lazy_function("chalicelib.service.undelegate", "my_delegations")
+    open_cancellation = lazy_function("chalicelib.service.undelegate", "open_cancellation")
     pages = LazyModule("chalicelib.web.console_pages")
 
 app = Chalice(app_name="sesame")
@@ -369,6 +379,30 @@ def name_deputy(token: str) -> Response:
     except InvalidDecision as error:
         return _delegation_page(token, lang, values, error.code, 400)
     return render_page("delegated.html", lang, delegation=delegation, moved=moved)
+
+
+@app.route("/undelegate/{token}", methods=["GET", "HEAD"])
+@handled
+def show_cancellation(token: str) -> Response:
+    """Show the delegation the approver's e-mailed link cancels, with a button (changes nothing)."""
+    request = current()
+    opened = open_cancellation(get_services(), token, client_info(request))
+    return render_page(
+        "undelegate.html", page_lang(request), delegation=opened.delegation, csrf=_csrf_for(token)
+    )
+
+
+@app.route("/undelegate/{token}", methods=["POST"], content_types=FORM)
+@handled
+def cancel_delegation(token: str) -> Response:
+    """Cancel the delegation once (the approver pressed the button); their links come back."""
+    request = current()
+    if not _csrf_ok(_form(request), token):
+        return _csrf_refused(request)
+    delegation, given_back = cancel_by_link(get_services(), token, client_info(request))
+    return render_page(
+        "undelegated.html", page_lang(request), delegation=delegation, given_back=given_back
+    )
 
 
 @app.route("/status/{token}", methods=["GET", "HEAD"])
@@ -726,6 +760,7 @@ def my_requests(visitor: Visitor) -> Response:
         section="me",
         requests=console.my_requests(services, visitor.email),
         waiting=console.steps_waiting_for(services, visitor.email),
+        delegations=my_delegations(services, visitor.email),
         done=pages.query_params(current()).get("done", ""),
         policy=services.policy,
     )
@@ -739,6 +774,16 @@ def withdraw(visitor: Visitor, request_id: str) -> Response:
     services = get_services()
     console.withdraw_request(services, request_id, visitor.email, client_info(current()))
     return redirect(site_path(services, "/me?done=withdrawn"))
+
+
+@app.route("/me/delegations/{delegation_id}/cancel", methods=["POST"], content_types=FORM)
+@handled
+@member
+def cancel_my_delegation(visitor: Visitor, delegation_id: str) -> Response:
+    """Cancel one of the person's own delegations; their links come back."""
+    services = get_services()
+    cancel_signed_in(services, visitor.email, delegation_id, client_info(current()))
+    return redirect(site_path(services, "/me?done=undelegated"))
 
 
 @app.route("/me/steps/{request_id}", methods=["GET"])

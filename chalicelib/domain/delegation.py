@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .errors import InvalidDecision
+from .errors import InvalidDecision, InvalidTransition
 from .people import same_person
 from .policy import Policy
 from .submission import check_address
@@ -35,10 +35,22 @@ class Delegation(BaseModel):
     starts: date
     ends: date
     created_at: datetime
+    cancelled_at: datetime | None = None
 
     def covers(self, day: date) -> bool:
-        """Tell whether the delegation is in force on a day."""
-        return self.starts <= day <= self.ends
+        """Tell whether the delegation is in force on a day (never once cancelled)."""
+        return self.cancelled_at is None and self.starts <= day <= self.ends
+
+    def still_ahead(self, day: date) -> bool:
+        """Tell whether the delegation is in force or will be (so it can be cancelled)."""
+        return self.cancelled_at is None and day <= self.ends
+
+
+def cancel_delegation(delegation: Delegation, today: date, now: datetime) -> Delegation:
+    """Return the delegation cancelled now; one already cancelled or over cannot be."""
+    if not delegation.still_ahead(today):
+        raise InvalidTransition("the delegation is already cancelled or over")
+    return delegation.model_copy(update={"cancelled_at": now})
 
 
 def new_delegation(

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from ..domain.delegation import Delegation, new_delegation
 from ..domain.errors import InvalidDecision, NotAnApprover
-from ..domain.models import AuditEvent, ClientInfo, LinkKind, RequestStatus, StepStatus
+from ..domain.models import (
+    AuditEvent,
+    ClientInfo,
+    LinkKind,
+    LinkToken,
+    RequestStatus,
+    StepStatus,
+)
 from ..web.i18n import LOCAL_ZONE
 from .context import Services
 from .link_views import LinkView, resolve_link, usable_decision
-from .mail import deliver
-from .steps import ask_deputy, deputy_may_decide
+from .mail import PendingEmail, compose, deliver, issue_link
+from .steps import ask_deputy, deputy_may_decide, end_of_day
 
 
 def open_delegation(services: Services, token: str, client: ClientInfo) -> LinkView:
@@ -63,7 +70,12 @@ def delegate(
     # Delegations over for more than a day leave the item of delegations in force (the margin
     # covers the time zones; a delegation's own item stays as the record).
     over = [d for d in view.delegations or () if (today - d.ends).days > 1]
-    services.store.add_delegation(delegation, event, over, head=view.head)
+    # The approver is told, with a link to cancel: whoever held the link may not be them.
+    link, notice = _notice(services, view, delegation, now)
+    services.store.add_delegation(
+        delegation, event, over, head=view.head, links=[link], outbox=[notice.entry]
+    )
+    deliver(services, [notice])
     moved = 0
     if delegation.covers(today):
         for request_id, step_index in services.store.pending_steps_of(approver):
@@ -81,6 +93,31 @@ def delegate(
             deliver(services, emails)
             moved += 1
     return delegation, moved
+
+
+def _notice(
+    services: Services, view: LinkView, delegation: Delegation, now: datetime
+) -> tuple[LinkToken, PendingEmail]:
+    """The approver's e-mail that a delegation was recorded, with its single-use cancel link."""
+    url, link = issue_link(
+        services,
+        view.request,
+        LinkKind.UNDELEGATE,
+        now,
+        approver=delegation.approver,
+        not_after=end_of_day(delegation.ends),
+    )
+    link = link.model_copy(update={"delegation_id": delegation.id})
+    email = compose(
+        services,
+        view.request,
+        "delegation_recorded",
+        [delegation.approver],
+        ["fr", "en"],
+        now,
+        {"delegation": delegation, "cancel_url": url, "cancel_expires_at": link.expires_at},
+    )
+    return link, email
 
 
 def parse_day(value: str) -> date:

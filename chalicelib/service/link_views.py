@@ -190,7 +190,12 @@ def usable_decision(services: Services, view: LinkView) -> LinkView:
     assert view.link.step is not None and view.link.approver is not None
     raise_if_decided(view.request, view.link.step)
     _raise_if_closed(view.request, view.link)
-    if view.link.on_behalf_of is None:
+    if view.link.on_behalf_of is not None:
+        # A deputy's link works only while their delegation is in force (not cancelled).
+        held = deputy_for(services, view.link.on_behalf_of, services.clock(), view.delegations)
+        if held is None or not same_person(held.deputy, view.link.approver):
+            raise LinkExpired("decide")
+    else:
         delegation = deputy_for(services, view.link.approver, services.clock(), view.delegations)
         # A deputy the duty rules exclude from this step was never handed it: the approver
         # keeps deciding it from their own link.

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
+import boto3
 import pytest
 from chalice.test import Client
 
 from chalicelib.service.context import get_services
 from chalicelib.web.i18n import LOCAL_ZONE
 from tests.integration.conftest import (
+    AUDIT,
     file_request,
     hidden,
     html,
@@ -20,6 +23,7 @@ from tests.integration.conftest import (
     press,
     state_counts,
 )
+from tests.integration.people import get, post, sign_in
 
 pytestmark = pytest.mark.integration
 REQUESTER = "marie.tremblay@mcn.gouv.qc.ca"
@@ -176,3 +180,82 @@ def test_the_manager_cannot_decide_the_security_step_as_an_officers_deputy(
     own = decide_links(OFFICER, REQUESTER)[0]
     assert client.http.get(own).status_code == 200
     assert press(client, own, decision="approve").status_code == 200
+
+
+def audit_actions() -> list[str]:
+    """Every audit event's action (test-only scan)."""
+    items = boto3.client("dynamodb").scan(TableName=AUDIT)["Items"]
+    return [i["action"]["S"] for i in items if "action" in i]
+
+
+def test_the_approver_is_told_and_cancels_from_the_email_once(client: Client) -> None:
+    # Given a request waiting for the manager, and a deputy named from the manager's link
+    confirmed_request(client)
+    assert delegate(client, decide_links(MANAGER, REQUESTER)[0], DEPUTY).status_code == 200
+    deputy_link = decide_links(DEPUTY, REQUESTER)[0]
+    # Then the manager is told, in both languages, with a link to cancel
+    notice = next(m for m in outbox() if m.to == [MANAGER] and "/undelegate/" in " ".join(m.links))
+    assert DEPUTY in notice.subject and "annulez-la" in notice.text and "cancel it" in notice.text
+    cancel = link_with(notice, "undelegate")
+
+    # When a mail scanner fetches the link (HEAD, then GET three times), nothing changes
+    before = state_counts()
+    client.http.request("HEAD", cancel)  # type: ignore[attr-defined]
+    for _ in range(3):
+        page = client.http.get(cancel)
+        assert page.status_code == 200 and "Annuler la délégation" in html(page)
+    assert state_counts() == before
+    # and a POST without the page's token is refused
+    assert post_form(client, cancel, {"csrf": "forged"}).status_code == 403
+    assert state_counts() == before
+
+    # When the manager presses the button
+    done = press(client, cancel)
+    assert done.status_code == 200, html(done)
+    assert "Demandes qui vous reviennent dès maintenant : 1." in html(done)
+    # Then it is audited, the deputy's link stops, and the manager decides from a new link
+    assert "delegation_cancelled" in audit_actions()
+    assert client.http.get(deputy_link).status_code == 410
+    assert press(client, decide_links(MANAGER, REQUESTER)[0], decision="approve").status_code == 200
+    # and the cancel link works once only
+    assert client.http.get(cancel).status_code == 409
+
+
+def test_a_cancel_link_expires_when_its_delegation_ends(client: Client) -> None:
+    services = get_services()
+    real_clock = services.clock
+    confirmed_request(client)
+    assert delegate(client, decide_links(MANAGER, REQUESTER)[0], DEPUTY, days=1).status_code == 200
+    notice = next(m for m in outbox() if m.to == [MANAGER] and "/undelegate/" in " ".join(m.links))
+    services.clock = lambda: real_clock() + timedelta(days=3)
+    try:
+        assert client.http.get(link_with(notice, "undelegate")).status_code == 410
+    finally:
+        services.clock = real_clock
+
+
+def test_my_requests_lists_my_delegations_and_cancels_one(client: Client) -> None:
+    # Given a manager who named a deputy
+    confirmed_request(client)
+    assert delegate(client, decide_links(MANAGER, REQUESTER)[0], DEPUTY).status_code == 200
+    deputy_link = decide_links(DEPUTY, REQUESTER)[0]
+    # When the manager signs in, "my requests" lists the delegation with a cancel button
+    cookie = sign_in(client, MANAGER)
+    page = html(get(client, "/me", cookie))
+    assert "Vos délégations" in page and DEPUTY in page
+    found = re.search(r'action="[^"]*/me/delegations/([a-z0-9]+)/cancel"', page)
+    assert found
+    path = f"/me/delegations/{found.group(1)}/cancel"
+    # and someone else signed in cannot cancel it
+    other = sign_in(client, DEPUTY)
+    assert post(client, path, other, {}, get(client, "/me", other)).status_code == 404
+    assert client.http.get(deputy_link).status_code == 200
+    # When the manager presses it
+    answer = post(client, path, cookie, {}, page)
+    assert answer.status_code == 303
+    # Then the list no longer shows it, the deputy's link stops, the manager's comes back
+    after = html(get(client, "/me?done=undelegated", cookie))
+    assert "Votre délégation est annulée" in after and "Vos délégations" not in after
+    assert client.http.get(deputy_link).status_code == 410
+    assert press(client, decide_links(MANAGER, REQUESTER)[0], decision="approve").status_code == 200
+    assert audit_actions().count("delegation_cancelled") == 1
