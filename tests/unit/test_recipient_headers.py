@@ -44,3 +44,24 @@ def test_the_to_header_holds_exactly_the_recipients() -> None:
     parsed = email.message_from_bytes(raw)
     assert parsed["To"] == "a@mcn.gouv.qc.ca, b@mcn.gouv.qc.ca"
     assert parsed["Cc"] is None and parsed["Bcc"] is None
+
+
+def test_a_policy_naming_an_approver_outside_the_allowed_domains_is_refused() -> None:
+    from chalicelib.domain.policy import Group, Person, reference_errors
+
+    organisation = POLICY.organisation.model_copy(
+        update={"security_officers": (Person(email="rssi@attacker.example", name="X"),)}
+    )
+    group = Group(id="communications", name_fr="C", name_en="C", members=("c@gmail.com",))
+    policy = POLICY.model_copy(
+        update={
+            "organisation": organisation,
+            "rules": POLICY.rules.model_copy(update={"groups": (group,)}),
+        }
+    )
+    problems = reference_errors(policy)
+    assert ("organisation.toml", "security_officers.0.email", "domain not allowed") in problems
+    assert ("rules.toml", "groups.communications.members", "domain not allowed: c@gmail.com") in (
+        problems
+    )
+    assert reference_errors(POLICY) == []
