@@ -39,7 +39,12 @@ if TYPE_CHECKING:
     from chalicelib.service import console
     from chalicelib.service.confirm import confirm_request
     from chalicelib.service.decide import decide_step
-    from chalicelib.service.delegate import delegate, open_delegation, parse_day
+    from chalicelib.service.delegate import (
+        delegate,
+        delegate_signed_in,
+        open_delegation,
+        parse_day,
+    )
     from chalicelib.service.delivery_events import record_delivery_event
     from chalicelib.service.link_views import (
         LinkView,
@@ -69,6 +74,7 @@ else:
     decide_step = lazy_function("chalicelib.service.decide", "decide_step")
     delegate = lazy_function("chalicelib.service.delegate", "delegate")
     open_delegation = lazy_function("chalicelib.service.delegate", "open_delegation")
+    delegate_signed_in = lazy_function("chalicelib.service.delegate", "delegate_signed_in")
     parse_day = lazy_function("chalicelib.service.delegate", "parse_day")
     record_delivery_event = lazy_function(
         "chalicelib.service.delivery_events", "record_delivery_event"
@@ -752,10 +758,23 @@ def logout() -> Response:
 @member
 def my_requests(visitor: Visitor) -> Response:
     """The person's requests (status, withdraw) and the steps waiting for their decision."""
+    return _me_page(visitor)
+
+
+def _me_page(
+    visitor: Visitor,
+    *,
+    error: str | None = None,
+    values: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
     services = get_services()
     return render_page(
         "account/me.html",
         page_lang(current()),
+        status=status,
+        delegate_error=error,
+        delegate_values=values or {},
         visitor=visitor,
         section="me",
         requests=console.my_requests(services, visitor.email),
@@ -774,6 +793,28 @@ def withdraw(visitor: Visitor, request_id: str) -> Response:
     services = get_services()
     console.withdraw_request(services, request_id, visitor.email, client_info(current()))
     return redirect(site_path(services, "/me?done=withdrawn"))
+
+
+@app.route("/me/delegations", methods=["POST"], content_types=FORM)
+@handled
+@member
+def name_my_deputy(visitor: Visitor) -> Response:
+    """Record a deputy for the signed-in person's own steps, for a range of days."""
+    request = current()
+    form = _form_or_empty(request)
+    values = {k: _first(form, k) for k in ("deputy", "starts", "ends")}
+    try:
+        delegate_signed_in(
+            get_services(),
+            visitor.email,
+            values["deputy"],
+            parse_day(values["starts"]),
+            parse_day(values["ends"]),
+            client_info(request),
+        )
+    except InvalidDecision as error:
+        return _me_page(visitor, error=error.code, values=values, status=400)
+    return redirect(site_path(get_services(), "/me?done=delegated"))
 
 
 @app.route("/me/delegations/{delegation_id}/cancel", methods=["POST"], content_types=FORM)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Literal
 
 from ..domain.delegation import Delegation, new_delegation
 from ..domain.errors import InvalidDecision, NotAnApprover
@@ -45,6 +47,52 @@ def delegate(
     approver = view.link.approver
     assert approver is not None
     now = services.clock()
+    delegation, event = _checked(services, approver, deputy, starts, ends, "link", client)
+    # The approver is told, with a link to cancel: whoever held the link may not be them.
+    link, notice = _notice(services, view, delegation, now)
+    services.store.add_delegation(
+        delegation,
+        event,
+        _over(services, view.delegations),
+        head=view.head,
+        links=[link],
+        outbox=[notice.entry],
+    )
+    deliver(services, [notice])
+    return delegation, _hand_over(services, delegation)
+
+
+def delegate_signed_in(
+    services: Services, person: str, deputy: str, starts: date, ends: date, client: ClientInfo
+) -> tuple[Delegation, int]:
+    """Record a delegation of the signed-in person's own steps (from "my requests").
+
+    The session proves who delegates, so no e-mail asks them to confirm; the delegation is
+    listed on the same page with its cancel button. A range overlapping one of their
+    delegations in force or ahead is refused (cancel it first).
+    """
+    today = services.clock().astimezone(LOCAL_ZONE).date()
+    delegation, event = _checked(services, person, deputy, starts, ends, "console", client)
+    if any(
+        d.still_ahead(today) and d.starts <= delegation.ends and delegation.starts <= d.ends
+        for d in services.store.delegations_of(person)
+    ):
+        raise InvalidDecision("authority.delegation.overlaps")
+    services.store.add_delegation(delegation, event, _over(services, None))
+    return delegation, _hand_over(services, delegation)
+
+
+def _checked(
+    services: Services,
+    approver: str,
+    deputy: str,
+    starts: date,
+    ends: date,
+    via: Literal["link", "console"],
+    client: ClientInfo,
+) -> tuple[Delegation, AuditEvent]:
+    """Check a delegation (raise InvalidDecision) and build it with its audit event."""
+    now = services.clock()
     today = now.astimezone(LOCAL_ZONE).date()
     delegation = new_delegation(
         services.new_id() + services.new_id(),
@@ -62,37 +110,45 @@ def delegate(
         at=now,
         action="delegated",
         actor=approver,
-        via="link",
+        via=via,
         reason=f"deputy {delegation.deputy} from {starts} to {ends}",
         source_ip=client.source_ip,
         user_agent=client.user_agent,
     )
-    # Delegations over for more than a day leave the item of delegations in force (the margin
-    # covers the time zones; a delegation's own item stays as the record).
-    over = [d for d in view.delegations or () if (today - d.ends).days > 1]
-    # The approver is told, with a link to cancel: whoever held the link may not be them.
-    link, notice = _notice(services, view, delegation, now)
-    services.store.add_delegation(
-        delegation, event, over, head=view.head, links=[link], outbox=[notice.entry]
-    )
-    deliver(services, [notice])
+    return delegation, event
+
+
+def _over(services: Services, in_force: Sequence[Delegation] | None) -> list[Delegation]:
+    """Delegations over for more than a day: they leave the item of delegations in force.
+
+    The margin covers the time zones; a delegation's own item stays as the record.
+    """
+    today = services.clock().astimezone(LOCAL_ZONE).date()
+    current = services.store.delegations_in_force() if in_force is None else in_force
+    return [d for d in current if (today - d.ends).days > 1]
+
+
+def _hand_over(services: Services, delegation: Delegation) -> int:
+    """Hand the approver's waiting steps to the deputy if the delegation starts today."""
+    now = services.clock()
+    if not delegation.covers(now.astimezone(LOCAL_ZONE).date()):
+        return 0
     moved = 0
-    if delegation.covers(today):
-        for request_id, step_index in services.store.pending_steps_of(approver):
-            request = services.store.load_request(request_id)
-            if (
-                request is None
-                or request.status != RequestStatus.PENDING_APPROVAL
-                or request.steps[step_index].status != StepStatus.PENDING
-            ):
-                continue
-            if not deputy_may_decide(request, step_index, delegation):
-                continue
-            link, emails = ask_deputy(services, request, step_index, delegation, now)
-            services.store.add_links([link], [e.entry for e in emails])
-            deliver(services, emails)
-            moved += 1
-    return delegation, moved
+    for request_id, step_index in services.store.pending_steps_of(delegation.approver):
+        request = services.store.load_request(request_id)
+        if (
+            request is None
+            or request.status != RequestStatus.PENDING_APPROVAL
+            or request.steps[step_index].status != StepStatus.PENDING
+        ):
+            continue
+        if not deputy_may_decide(request, step_index, delegation):
+            continue
+        link, emails = ask_deputy(services, request, step_index, delegation, now)
+        services.store.add_links([link], [e.entry for e in emails])
+        deliver(services, emails)
+        moved += 1
+    return moved
 
 
 def _notice(

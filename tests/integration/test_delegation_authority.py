@@ -255,7 +255,41 @@ def test_my_requests_lists_my_delegations_and_cancels_one(client: Client) -> Non
     assert answer.status_code == 303
     # Then the list no longer shows it, the deputy's link stops, the manager's comes back
     after = html(get(client, "/me?done=undelegated", cookie))
-    assert "Votre délégation est annulée" in after and "Vos délégations" not in after
+    assert "Votre délégation est annulée" in after and DEPUTY not in after
+    assert "Aucune délégation en cours ou à venir." in after
     assert client.http.get(deputy_link).status_code == 410
     assert press(client, decide_links(MANAGER, REQUESTER)[0], decision="approve").status_code == 200
     assert audit_actions().count("delegation_cancelled") == 1
+
+
+def test_a_signed_in_approver_names_a_deputy_from_my_requests(client: Client) -> None:
+    # Given a request waiting for the manager, who is signed in
+    confirmed_request(client)
+    cookie = sign_in(client, MANAGER)
+    page = html(get(client, "/me", cookie))
+    assert "Nommer un suppléant" in page and "Aucune délégation en cours ou à venir." in page
+    today = get_services().clock().astimezone(LOCAL_ZONE).date()
+    days = {"starts": today.isoformat(), "ends": (today + timedelta(days=2)).isoformat()}
+    before, sent = state_counts(), len(outbox())
+    # When the deputy typed is not one bare address of an allowed domain, or nobody is signed in
+    refused = post(client, "/me/delegations", cookie, {"deputy": HOSTILE_DEPUTIES[0], **days}, page)
+    assert refused.status_code == 400
+    assert "Entrez une adresse courriel valide" in html(refused)
+    signed_out = post_form(client, "/me/delegations", {"deputy": DEPUTY, **days})
+    assert signed_out.status_code in (303, 403)
+    # Then nothing is stored or sent
+    assert state_counts() == before and len(outbox()) == sent
+
+    # When a good deputy is named
+    answer = post(client, "/me/delegations", cookie, {"deputy": DEPUTY, **days}, page)
+    assert answer.status_code == 303
+    # Then the waiting step goes to the deputy, and the page lists the delegation
+    assert len(decide_links(DEPUTY, REQUESTER)) == 1
+    listed = html(get(client, "/me?done=delegated", cookie))
+    assert "Votre délégation est enregistrée." in listed and DEPUTY in listed
+    # and a second delegation over the same days is refused until the first is cancelled
+    again = post(
+        client, "/me/delegations", cookie, {"deputy": "autre@mcn.gouv.qc.ca", **days}, page
+    )
+    assert again.status_code == 400 and "annulez-la d'abord" in html(again)
+    assert audit_actions().count("delegated") == 1
