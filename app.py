@@ -40,7 +40,12 @@ if TYPE_CHECKING:
     from chalicelib.service import console
     from chalicelib.service.confirm import confirm_request
     from chalicelib.service.decide import decide_step
-    from chalicelib.service.delegate import delegate, open_delegation, parse_day
+    from chalicelib.service.delegate import (
+        delegate,
+        delegate_signed_in,
+        open_delegation,
+        parse_day,
+    )
     from chalicelib.service.delivery_events import record_delivery_event
     from chalicelib.service.link_views import (
         LinkView,
@@ -53,6 +58,12 @@ if TYPE_CHECKING:
     from chalicelib.service.submit import submit_request
     from chalicelib.service.sweep import deliver_due
     from chalicelib.service.timed import run_timed_jobs
+    from chalicelib.service.undelegate import (
+        cancel_by_link,
+        cancel_signed_in,
+        my_delegations,
+        open_cancellation,
+    )
     from chalicelib.web import console_pages as pages
     from chalicelib.web.charts import dashboard_charts
 else:
@@ -65,6 +76,7 @@ else:
     decide_step = lazy_function("chalicelib.service.decide", "decide_step")
     delegate = lazy_function("chalicelib.service.delegate", "delegate")
     open_delegation = lazy_function("chalicelib.service.delegate", "open_delegation")
+    delegate_signed_in = lazy_function("chalicelib.service.delegate", "delegate_signed_in")
     parse_day = lazy_function("chalicelib.service.delegate", "parse_day")
     record_delivery_event = lazy_function(
         "chalicelib.service.delivery_events", "record_delivery_event"
@@ -77,6 +89,10 @@ else:
     submit_request = lazy_function("chalicelib.service.submit", "submit_request")
     deliver_due = lazy_function("chalicelib.service.sweep", "deliver_due")
     run_timed_jobs = lazy_function("chalicelib.service.timed", "run_timed_jobs")
+    cancel_by_link = lazy_function("chalicelib.service.undelegate", "cancel_by_link")
+    cancel_signed_in = lazy_function("chalicelib.service.undelegate", "cancel_signed_in")
+    my_delegations = lazy_function("chalicelib.service.undelegate", "my_delegations")
+    open_cancellation = lazy_function("chalicelib.service.undelegate", "open_cancellation")
     pages = LazyModule("chalicelib.web.console_pages")
     dashboard_charts = lazy_function("chalicelib.web.charts", "dashboard_charts")
 
@@ -383,6 +399,30 @@ def name_deputy(token: str) -> Response:
     except InvalidDecision as error:
         return _delegation_page(token, lang, values, error.code, 400)
     return render_page("delegated.html", lang, delegation=delegation, moved=moved)
+
+
+@app.route("/undelegate/{token}", methods=["GET", "HEAD"])
+@handled
+def show_cancellation(token: str) -> Response:
+    """Show the delegation the approver's e-mailed link cancels, with a button (changes nothing)."""
+    request = current()
+    opened = open_cancellation(get_services(), token, client_info(request))
+    return render_page(
+        "undelegate.html", page_lang(request), delegation=opened.delegation, csrf=_csrf_for(token)
+    )
+
+
+@app.route("/undelegate/{token}", methods=["POST"], content_types=FORM)
+@handled
+def cancel_delegation(token: str) -> Response:
+    """Cancel the delegation once (the approver pressed the button); their links come back."""
+    request = current()
+    if not _csrf_ok(_form(request), token):
+        return _csrf_refused(request)
+    delegation, given_back = cancel_by_link(get_services(), token, client_info(request))
+    return render_page(
+        "undelegated.html", page_lang(request), delegation=delegation, given_back=given_back
+    )
 
 
 @app.route("/status/{token}", methods=["GET", "HEAD"])
@@ -743,14 +783,28 @@ def logout() -> Response:
 @member
 def my_requests(visitor: Visitor) -> Response:
     """The person's requests (status, withdraw) and the steps waiting for their decision."""
+    return _me_page(visitor)
+
+
+def _me_page(
+    visitor: Visitor,
+    *,
+    error: str | None = None,
+    values: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
     services = get_services()
     return render_page(
         "account/me.html",
         page_lang(current()),
+        status=status,
+        delegate_error=error,
+        delegate_values=values or {},
         visitor=visitor,
         section="me",
         requests=console.my_requests(services, visitor.email),
         waiting=console.steps_waiting_for(services, visitor.email),
+        delegations=my_delegations(services, visitor.email),
         done=pages.query_params(current()).get("done", ""),
         policy=services.policy,
     )
@@ -764,6 +818,38 @@ def withdraw(visitor: Visitor, request_id: str) -> Response:
     services = get_services()
     console.withdraw_request(services, request_id, visitor.email, client_info(current()))
     return redirect(site_path(services, "/me?done=withdrawn"))
+
+
+@app.route("/me/delegations", methods=["POST"], content_types=FORM)
+@handled
+@member
+def name_my_deputy(visitor: Visitor) -> Response:
+    """Record a deputy for the signed-in person's own steps, for a range of days."""
+    request = current()
+    form = _form_or_empty(request)
+    values = {k: _first(form, k) for k in ("deputy", "starts", "ends")}
+    try:
+        delegate_signed_in(
+            get_services(),
+            visitor.email,
+            values["deputy"],
+            parse_day(values["starts"]),
+            parse_day(values["ends"]),
+            client_info(request),
+        )
+    except InvalidDecision as error:
+        return _me_page(visitor, error=error.code, values=values, status=400)
+    return redirect(site_path(get_services(), "/me?done=delegated"))
+
+
+@app.route("/me/delegations/{delegation_id}/cancel", methods=["POST"], content_types=FORM)
+@handled
+@member
+def cancel_my_delegation(visitor: Visitor, delegation_id: str) -> Response:
+    """Cancel one of the person's own delegations; their links come back."""
+    services = get_services()
+    cancel_signed_in(services, visitor.email, delegation_id, client_info(current()))
+    return redirect(site_path(services, "/me?done=undelegated"))
 
 
 @app.route("/me/steps/{request_id}", methods=["GET"])

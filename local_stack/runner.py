@@ -191,7 +191,8 @@ def _start_emulator(host: str, port: int, recording: Path) -> tuple[Any, str]:
 
 
 request_log = logging.getLogger("sesame.local")
-TOKEN_PATH = re.compile(r"/(confirm|decide|status|delegate|login)/[A-Za-z0-9_-]+")
+# A link token is `<request id>.<random>`: the dot is part of it, or the secret part would stay.
+TOKEN_PATH = re.compile(r"/(confirm|decide|status|delegate|undelegate|renew|login)/[A-Za-z0-9_.-]+")
 
 
 def _redact(line: str) -> str:

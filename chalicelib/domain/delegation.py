@@ -7,11 +7,20 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .errors import InvalidDecision
+from .errors import InvalidDecision, InvalidTransition
 from .people import same_person
 from .policy import Policy
+from .submission import check_address
 
 MAX_DELEGATION_DAYS = 120
+# A delegation recorded long ahead is one the approver has forgotten by the time it starts.
+MAX_DELEGATION_LEAD_DAYS = 30
+# What the form's address check says, as the delegation form's codes (one message each).
+_DEPUTY_PROBLEMS = {
+    "required": "required",
+    "invalid_email": "invalid_email",
+    "domain_not_allowed": "deputy_domain",
+}
 
 
 class Delegation(BaseModel):
@@ -26,10 +35,22 @@ class Delegation(BaseModel):
     starts: date
     ends: date
     created_at: datetime
+    cancelled_at: datetime | None = None
 
     def covers(self, day: date) -> bool:
-        """Tell whether the delegation is in force on a day."""
-        return self.starts <= day <= self.ends
+        """Tell whether the delegation is in force on a day (never once cancelled)."""
+        return self.cancelled_at is None and self.starts <= day <= self.ends
+
+    def still_ahead(self, day: date) -> bool:
+        """Tell whether the delegation is in force or will be (so it can be cancelled)."""
+        return self.cancelled_at is None and day <= self.ends
+
+
+def cancel_delegation(delegation: Delegation, today: date, now: datetime) -> Delegation:
+    """Return the delegation cancelled now; one already cancelled or over cannot be."""
+    if not delegation.still_ahead(today):
+        raise InvalidTransition("the delegation is already cancelled or over")
+    return delegation.model_copy(update={"cancelled_at": now})
 
 
 def new_delegation(
@@ -42,13 +63,21 @@ def new_delegation(
     now: datetime,
     policy: Policy,
 ) -> Delegation:
-    """Check and build a delegation; raise InvalidDecision with a code people can read."""
-    if not policy.email_domain_allowed(deputy):
-        raise InvalidDecision("deputy_domain")
+    """Check and build a delegation; raise InvalidDecision with a code people can read.
+
+    The deputy passes the very check of the form's addresses: one bare address of an allowed
+    domain, so that nothing else (a display name, a second address, a line break) can reach
+    the header of the e-mails the deputy is sent.
+    """
+    deputy, problem = check_address(deputy, policy)
+    if problem is not None:
+        raise InvalidDecision(_DEPUTY_PROBLEMS[problem])
     if same_person(deputy, approver):
         raise InvalidDecision("deputy_self")
     if ends < starts or starts < today:
         raise InvalidDecision("delegation_dates")
+    if (starts - today).days > MAX_DELEGATION_LEAD_DAYS:
+        raise InvalidDecision("authority.delegation.starts_too_late")
     if (ends - starts).days > MAX_DELEGATION_DAYS:
         raise InvalidDecision("delegation_too_long")
     return Delegation(

@@ -45,6 +45,8 @@ class LinkKind(StrEnum):
     STATUS = "status"
     # Opens the form pre-filled from an ending grant; the new request references the old one.
     RENEW = "renew"
+    # Sent to an approver when a delegation is recorded in their name: cancels it.
+    UNDELEGATE = "undelegate"
 
 
 class _Model(BaseModel):
@@ -133,7 +135,7 @@ class AuditEvent(_Model):
         "submitted", "confirmed", "approved", "refused", "refused_attempt", "delegated",
         "link_limit", "revoked", "withdrawn", "link_opened", "signed_in", "signed_out",
         "exported", "policy_version_seen", "reminded", "escalated", "expired",
-        "ending_notice", "ended", "delivery_retried",
+        "ending_notice", "ended", "delivery_retried", "delegation_cancelled",
     ]  # fmt: skip
     actor: str
     # "schedule": a scheduled job (reminders, escalation, expiry, end of a grant).
@@ -154,6 +156,8 @@ class LinkToken(_Model):
     step: int | None = None
     approver: str | None = None
     on_behalf_of: str | None = None
+    # The delegation an "undelegate" link cancels.
+    delegation_id: str | None = None
     content_hash: str
     created_at: datetime
     expires_at: datetime | None = None

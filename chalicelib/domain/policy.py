@@ -375,4 +375,17 @@ def reference_errors(policy: Policy) -> list[tuple[str, str, str]]:
         for index, entry in enumerate(policy.directory)
         if not policy.email_domain_allowed(entry.manager)
     )
+    # Every approver the policy names is sent e-mails, and a recipient outside the allowed
+    # domains is refused at delivery (issue 13, item 4): say so when the policy is read.
+    problems.extend(
+        ("organisation.toml", f"security_officers.{index}.email", "domain not allowed")
+        for index, officer in enumerate(policy.organisation.security_officers)
+        if not policy.email_domain_allowed(officer.email)
+    )
+    problems.extend(
+        ("rules.toml", f"groups.{group.id}.members", f"domain not allowed: {member}")
+        for group in rules.groups
+        for member in group.members
+        if not policy.email_domain_allowed(member)
+    )
     return problems

@@ -57,16 +57,33 @@ def _text(
     return value
 
 
+def address_well_formed(value: str) -> bool:
+    """Tell whether text is exactly one bare address (no display name, list or control char)."""
+    return len(value) <= MAX_EMAIL and EMAIL_RE.fullmatch(value) is not None
+
+
+def check_address(raw: str, policy: Policy) -> tuple[str, str | None]:
+    """Return a typed address as stored (NFC, trimmed, lower case) and what is wrong with it.
+
+    The one check of every address people type (the form's, a deputy's): the error is
+    "required", "invalid_email" or "domain_not_allowed", or None when the address may be used.
+    """
+    value = normalise_text(raw).strip().lower()
+    if not value:
+        return value, "required"
+    if not address_well_formed(value):
+        return value, "invalid_email"
+    if not policy.email_domain_allowed(value):
+        return value, "domain_not_allowed"
+    return value, None
+
+
 def _email(
     form: Mapping[str, Sequence[str]], name: str, errors: dict[str, str], policy: Policy
 ) -> str:
-    value = _single(form, name).lower()
-    if not value:
-        errors[name] = "required"
-    elif len(value) > MAX_EMAIL or not EMAIL_RE.match(value):
-        errors[name] = "invalid_email"
-    elif not policy.email_domain_allowed(value):
-        errors[name] = "domain_not_allowed"
+    value, problem = check_address((form.get(name) or [""])[0], policy)
+    if problem:
+        errors[name] = problem
     return value
 
 

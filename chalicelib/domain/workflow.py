@@ -98,17 +98,29 @@ def check_duties(
 
     - nobody decides a step of their own request (whatever address they typed as manager);
     - a deputy acts only for an approver of the step, and is held to the same rules;
-    - one person decides at most one step of a request.
+    - one person takes part in at most one step of a request: whoever decided another step,
+      or had it decided in their name by a deputy, decides no other, in person or as deputy,
+      and no deputy decides in their name;
+    - the request's manager never decides a later step, neither in person nor as a deputy.
+
+    Applied when a decision is made, to the person actually deciding and to the one they act
+    for, not only when the approvers of a step are chosen.
     """
     entitled = on_behalf_of or approver
+    people = (approver, entitled)
     step = request.steps[step_index]
-    if same_person(approver, request.content.email) or same_person(entitled, request.content.email):
+    if any(same_person(p, request.content.email) for p in people):
         raise NotAnApprover("self_approval")
     if not any(same_person(entitled, a) for a in step.approvers):
         raise NotAnApprover("not_an_approver")
     for index, other in enumerate(request.steps):
-        if index != step_index and other.decided_by and same_person(other.decided_by, approver):
+        if index == step_index:
+            continue
+        took_part = [who for who in (other.decided_by, other.on_behalf_of) if who]
+        if any(same_person(p, who) for p in people for who in took_part):
             raise NotAnApprover("second_step")
+    if step.role != MANAGER and any(same_person(p, request.content.manager_email) for p in people):
+        raise NotAnApprover("manager_later_step")
 
 
 def confirm(request: AccessRequest, now: datetime) -> AccessRequest:

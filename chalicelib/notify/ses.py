@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..domain.submission import address_well_formed
 from .messages import RenderedEmail
 
 if TYPE_CHECKING:
@@ -42,10 +43,17 @@ class DeliveryFailed(Exception):
 def build_mime(
     sender: str, recipients: Sequence[str], message: RenderedEmail, now: datetime
 ) -> bytes:
-    """Build the MIME message; header values with line breaks are refused by the email package."""
+    """Build the MIME message; header values with line breaks are refused by the email package.
+
+    Each recipient must be one bare address (the form's check): a display name, a list or a
+    line break would otherwise add a recipient or a header. ValueError names the refusal.
+    """
+    for recipient in recipients:
+        if not address_well_formed(recipient):
+            raise ValueError("recipient is not one bare address")
     mime = EmailMessage()
     mime["From"] = Address(addr_spec=sender)
-    mime["To"] = ", ".join(recipients)
+    mime["To"] = [Address(addr_spec=recipient) for recipient in recipients]
     mime["Subject"] = message.subject
     mime["Date"] = format_datetime(now)
     mime["Content-Language"] = message.lang

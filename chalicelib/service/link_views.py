@@ -33,7 +33,7 @@ from ..links import link_request_id, link_well_formed, token_hash
 from ..store.audit import HeadRead
 from .audit import refused_attempt
 from .context import Services
-from .steps import deputy_for
+from .steps import deputy_for, deputy_may_decide
 
 # What the requester's timeline shows (links opened, sign-ins and the like stay in the console).
 TIMELINE_ACTIONS = frozenset(
@@ -181,13 +181,28 @@ def _raise_if_closed(request: AccessRequest, link: LinkToken) -> None:
 
 def open_decision(services: Services, token: str, client: ClientInfo) -> LinkView:
     """Return a decision link whose step still waits, or raise why it cannot be used."""
-    view = resolve_link(services, token, LinkKind.DECIDE, client)
+    return usable_decision(services, resolve_link(services, token, LinkKind.DECIDE, client))
+
+
+def usable_decision(services: Services, view: LinkView) -> LinkView:
+    """Return a resolved decision link if it can still decide its step, else raise why not.
+
+    Current means: not used, not expired, not sent for other content, its step still waiting
+    and not handed to a deputy. Deciding and naming a deputy both need it.
+    """
     assert view.link.step is not None and view.link.approver is not None
     raise_if_decided(view.request, view.link.step)
     _raise_if_closed(view.request, view.link)
-    if view.link.on_behalf_of is None:
+    if view.link.on_behalf_of is not None:
+        # A deputy's link works only while their delegation is in force (not cancelled).
+        held = deputy_for(services, view.link.on_behalf_of, services.clock(), view.delegations)
+        if held is None or not same_person(held.deputy, view.link.approver):
+            raise LinkExpired("decide")
+    else:
         delegation = deputy_for(services, view.link.approver, services.clock(), view.delegations)
-        if delegation is not None:
+        # A deputy the duty rules exclude from this step was never handed it: the approver
+        # keeps deciding it from their own link.
+        if delegation is not None and deputy_may_decide(view.request, view.link.step, delegation):
             raise Delegated(delegation.deputy, delegation.ends)
     if view.state == LinkState.EXPIRED:
         raise LinkExpired("decide")

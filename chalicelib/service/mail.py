@@ -20,7 +20,7 @@ from ..domain.models import (
     OutboxEntry,
     OutboxMessage,
 )
-from ..domain.submission import EMAIL_RE, MAX_EMAIL
+from ..domain.submission import check_address
 from ..domain.workflow import content_hash
 from ..links import (
     derive_link_token,
@@ -171,10 +171,10 @@ def _send(services: Services, entry: OutboxEntry, message: RenderedEmail | None)
         return publish(aws.events(), entry.recipients[0], entry.event, services.clock())
     if message is None:
         raise DeliveryFailed("no message kept for this entry", permanent=True)
-    if not all(_deliverable_address(services, r) for r in entry.recipients):
-        # Checked again here, whatever wrote the entry: an address that would not pass the
-        # form's check (a display name, a list, a line break, an outside domain) never
-        # reaches a header or SES.
+    if any(check_address(r, services.policy) != (r, None) for r in entry.recipients):
+        # Checked again here, whatever wrote the entry: only an address that passes the form's
+        # check (no display name, no list, no line break, an allowed domain) reaches a header
+        # or SES (issue 13, item 4).
         raise DeliveryFailed("not deliverable: recipient refused", permanent=True)
     secret = services.settings.signing_secret
     filled = RenderedEmail(
@@ -192,12 +192,6 @@ def _send(services: Services, entry: OutboxEntry, message: RenderedEmail | None)
         services.settings.ses_configuration_set,
         outbox_id=entry.id,
     )
-
-
-def _deliverable_address(services: Services, address: str) -> bool:
-    """Tell whether a recipient is one plain address of an allowed domain."""
-    plain = len(address) <= MAX_EMAIL and EMAIL_RE.fullmatch(address.lower()) is not None
-    return plain and services.policy.email_domain_allowed(address)
 
 
 def send_one(services: Services, entry: OutboxEntry, message: RenderedEmail | None) -> str:

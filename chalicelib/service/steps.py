@@ -116,25 +116,37 @@ def open_step(
             links.append(link)
             emails.extend(messages)
             continue
-        url, link = issue_link(
-            services, request, LinkKind.DECIDE, now, step=step_index, approver=approver
-        )
+        link, email = ask_approver(services, request, step_index, approver, now, nudge)
         links.append(link)
-        emails.append(
-            compose(
-                services,
-                request,
-                "approval_needed",
-                [approver],
-                ["fr", "en"],
-                now,
-                {
-                    "decide_url": url,
-                    "step_role": step.role,
-                    "link_expires_at": link.expires_at,
-                    "delegation": None,
-                    "nudge": nudge,
-                },
-            )
-        )
+        emails.append(email)
     return links, emails
+
+
+def ask_approver(
+    services: Services,
+    request: AccessRequest,
+    step_index: int,
+    approver: str,
+    now: datetime,
+    nudge: Mapping[str, Any] | None = None,
+) -> tuple[LinkToken, PendingEmail]:
+    """Give an approver a decision link for a step, and the e-mail that carries it."""
+    url, link = issue_link(
+        services, request, LinkKind.DECIDE, now, step=step_index, approver=approver
+    )
+    email = compose(
+        services,
+        request,
+        "approval_needed",
+        [approver],
+        ["fr", "en"],
+        now,
+        {
+            "decide_url": url,
+            "step_role": request.steps[step_index].role,
+            "link_expires_at": link.expires_at,
+            "delegation": None,
+            "nudge": nudge,
+        },
+    )
+    return link, email

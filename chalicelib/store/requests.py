@@ -384,11 +384,14 @@ class RequestStore:
         event: AuditEvent,
         over: Sequence[Delegation] = (),
         head: HeadRead | None = None,
+        links: Sequence[LinkToken] = (),
+        outbox: Sequence[OutboxEntry] = (),
     ) -> None:
         """Store a delegation with its audit event, and in the item of delegations in force.
 
         `over` are delegations already ended: dropped from that item, which keeps it small
-        (their own items stay, as the record).
+        (their own items stay, as the record). `links` and `outbox` (the approver's notice
+        and its cancel link) are written in the same transaction.
         """
         item: Item = {
             **keys.delegation_key(
@@ -413,7 +416,46 @@ class RequestStore:
                 "ExpressionAttributeValues": {":body": {"S": delegation.model_dump_json()}},
             }
         }
-        self.audit.append(event, [put, in_force], head=head)
+        extra = [*(self._token_put(t) for t in links), *(self._outbox_put(o) for o in outbox)]
+        self.audit.append(event, [put, in_force, *extra], head=head)
+
+    def cancel_delegation(
+        self,
+        cancelled: Delegation,
+        event: AuditEvent,
+        link: LinkToken | None,
+        now: datetime,
+        head: HeadRead | None = None,
+    ) -> None:
+        """Record a cancellation in one transaction: the delegation's item (not cancelled
+        before), its removal from the item in force, the cancel link burnt, the audit event."""
+        key = keys.delegation_key(
+            person_key(cancelled.approver), cancelled.starts.isoformat(), cancelled.id
+        )
+        update = {
+            "Update": {
+                "TableName": self._main,
+                "Key": key,
+                "UpdateExpression": "SET body = :body, cancelled_at = :now",
+                "ConditionExpression": (
+                    "attribute_exists(PK) AND attribute_not_exists(cancelled_at)"
+                ),
+                "ExpressionAttributeValues": {
+                    ":body": {"S": cancelled.model_dump_json()},
+                    ":now": {"S": now.isoformat()},
+                },
+            }
+        }
+        in_force = {
+            "Update": {
+                "TableName": self._main,
+                "Key": keys.delegations_in_force_key(),
+                "UpdateExpression": "REMOVE #d",
+                "ExpressionAttributeNames": {"#d": keys.delegation_attribute(cancelled.id)},
+            }
+        }
+        burn = [self._token_burn(link, now)] if link is not None else []
+        self.audit.append(event, [update, in_force, *burn], head=head)
 
     def delegations_in_force(self) -> tuple[Delegation, ...]:
         """Return every delegation not over yet, whoever the approver (one GetItem)."""

@@ -68,9 +68,13 @@ def _problem_page(request: Request, error: Exception, status: int, problem: str)
         }
     if isinstance(error, Delegated):
         decided = {"deputy": error.deputy, "until": error.until}
-    if isinstance(error, NotAnApprover) and catalogue("fr").get(f"duty.{error.reason}"):
+    if isinstance(error, NotAnApprover):
         # A duty rule the visitor can read about; other refusals say nothing more (no leak).
-        decided = {"reason": error.reason}
+        # Rules added later have their text in a table of their own (authority.duty).
+        keys = (f"duty.{error.reason}", f"authority.duty.{error.reason}")
+        known = [key for key in keys if catalogue("fr").get(key)]
+        if known:
+            decided = {"reason_key": known[0]}
     return render_page(
         "problem.html",
         page_lang(request),

@@ -121,6 +121,8 @@ def test_every_email_renders_in_both_languages_with_a_text_part() -> None:
         "new_role": "security",
         "since": NOW,
         "nudge": None,
+        "cancel_url": "https://s/undelegate/T",
+        "cancel_expires_at": NOW,
     }
     from chalicelib.domain.lifecycle import revoke
 
