@@ -139,6 +139,8 @@ def policy_digest(folder: Path) -> str:
 
 def write_snapshot(folder: Path) -> Policy:
     """Validate a policy folder and write the result, with the folder's digest, beside it."""
+    # Digest first: a file edited while this runs leaves a digest of the older files beside
+    # the newer policy, which the next reader finds stale, never the other way round.
     digest = policy_digest(folder)
     policy = load_policy(folder)
     snapshot = {"digest": digest, "policy": policy.model_dump(mode="json")}
