@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -125,21 +125,27 @@ class AccessRequest(_Model):
         return None
 
 
+# Every action the audit log records; the console's filter offers each (AUDIT_ACTIONS).
+AuditAction = Literal[
+    "submitted", "confirmed", "approved", "refused", "refused_attempt", "delegated",
+    "link_limit", "revoked", "withdrawn", "link_opened", "signed_in", "signed_out",
+    "exported", "policy_version_seen", "reminded", "escalated", "expired",
+    "ending_notice", "ended", "delivery_retried", "delegation_cancelled",
+]  # fmt: skip
+AUDIT_ACTIONS: tuple[AuditAction, ...] = get_args(AuditAction)
+# "schedule": a scheduled job (reminders, escalation, expiry, end of a grant).
+AuditVia = Literal["form", "link", "console", "schedule"]
+
+
 class AuditEvent(_Model):
     """One thing that happened to a request: who, what, when, how and from where."""
 
     request_id: str | None
     event_id: str
     at: datetime
-    action: Literal[
-        "submitted", "confirmed", "approved", "refused", "refused_attempt", "delegated",
-        "link_limit", "revoked", "withdrawn", "link_opened", "signed_in", "signed_out",
-        "exported", "policy_version_seen", "reminded", "escalated", "expired",
-        "ending_notice", "ended", "delivery_retried", "delegation_cancelled",
-    ]  # fmt: skip
+    action: AuditAction
     actor: str
-    # "schedule": a scheduled job (reminders, escalation, expiry, end of a grant).
-    via: Literal["form", "link", "console", "schedule"]
+    via: AuditVia
     reason: str | None = Field(default=None, max_length=200)
     step: int | None = None
     comment: str | None = None

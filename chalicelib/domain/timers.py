@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from .calendar import WorkCalendar
 from .errors import InvalidTransition
-from .models import AccessRequest, RequestStatus, Step, StepStatus
+from .models import AccessRequest, RequestStatus, Step
 from .people import same_person
 from .policy import Policy
 from .workflow import approvers_for, can_transition
@@ -175,8 +175,3 @@ def end_grant(request: AccessRequest, now: datetime) -> AccessRequest:
     return request.model_copy(
         update={"status": RequestStatus.ENDED, "ended_at": now, "version": request.version + 1}
     )
-
-
-def waits_for(step: Step, person: str) -> bool:
-    """Tell whether a step (still) waits for a person, after any escalation."""
-    return step.status == StepStatus.PENDING and any(same_person(person, a) for a in step.approvers)

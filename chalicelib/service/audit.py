@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Literal
 
+from ..domain.audit_events import audit_event
 from ..domain.errors import DomainError, LimitReached
-from ..domain.models import AuditEvent, ClientInfo
+from ..domain.models import ClientInfo
 from .context import Services
 
 log = logging.getLogger(__name__)
@@ -23,17 +24,16 @@ def refused_attempt(
     action: Literal["refused_attempt", "link_limit"] = "refused_attempt",
 ) -> None:
     """Append a refused attempt to the audit log; the refusal stands even if this fails."""
-    event = AuditEvent(
-        request_id=request_id,
+    event = audit_event(
+        action,
+        actor[:254] or "unknown",
+        "link" if request_id else "form",
         event_id=services.new_id(),
         at=services.clock(),
-        action=action,
-        actor=actor[:254] or "unknown",
-        via="link" if request_id else "form",
+        request_id=request_id,
+        client=client,
         step=step,
         reason=reason[:200],
-        source_ip=client.source_ip,
-        user_agent=client.user_agent,
     )
     try:
         services.store.audit.append(event)
@@ -63,31 +63,3 @@ def braked_refusal(services: Services, actor: str, reason: str, client: ClientIn
         )
         raise LimitReached("refused")
     refused_attempt(services, None, actor, reason, client)
-
-
-def transition_event(
-    services: Services,
-    request_id: str,
-    action: Literal["submitted", "confirmed", "approved", "refused"],
-    actor: str,
-    via: Literal["form", "link", "console"],
-    client: ClientInfo,
-    *,
-    step: int | None = None,
-    comment: str | None = None,
-    reason: str | None = None,
-) -> AuditEvent:
-    """Build the audit event written in the same transaction as a state change."""
-    return AuditEvent(
-        request_id=request_id,
-        event_id=services.new_id(),
-        at=services.clock(),
-        action=action,
-        actor=actor,
-        via=via,
-        step=step,
-        comment=comment,
-        reason=reason,
-        source_ip=client.source_ip,
-        user_agent=client.user_agent,
-    )

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from ..domain.audit_events import audit_event
 from ..domain.errors import Conflict, LinkUsed
 from ..domain.models import AccessRequest, ClientInfo
 from ..domain.workflow import confirm
-from .audit import transition_event
 from .context import Services
 from .link_views import open_confirmation
 from .mail import deliver
@@ -18,8 +18,14 @@ def confirm_request(services: Services, token: str, client: ClientInfo) -> Acces
     now = services.clock()
     confirmed = confirm(view.request, now)
     links, emails = open_step(services, confirmed, 0, now, in_force=view.delegations)
-    event = transition_event(
-        services, confirmed.id, "confirmed", confirmed.content.email, "link", client
+    event = audit_event(
+        "confirmed",
+        confirmed.content.email,
+        "link",
+        event_id=services.new_id(),
+        at=services.clock(),
+        request_id=confirmed.id,
+        client=client,
     )
     try:
         services.store.apply_transition(

@@ -7,10 +7,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ..domain.audit_events import audit_event
 from ..domain.errors import Conflict, InvalidTransition, NotAnApprover, NotFound
 from ..domain.lifecycle import revoke, withdraw
 from ..domain.models import (
     AccessRequest,
+    AuditAction,
     AuditEvent,
     ClientInfo,
     Decision,
@@ -19,6 +21,7 @@ from ..domain.models import (
 )
 from ..domain.stats import Dashboard, dashboard, step_opened_at
 from ..domain.workflow import decide, raise_if_decided
+from ..store import keys
 from ..store.audit import AuditFilter, ChainedEvent, EventPage, HeadRead
 from ..store.console import RequestFilter, RequestPage
 from .audit import refused_attempt
@@ -54,7 +57,7 @@ def _waiting(services: Services, who: str) -> list[WaitingStep]:
 
 def security_queue(services: Services) -> list[WaitingStep]:
     """Security steps waiting for an officer, oldest first."""
-    return _waiting(services, f"ROLE#{SECURITY_ROLE}")
+    return _waiting(services, keys.partition(keys.ROLE, SECURITY_ROLE))
 
 
 def steps_waiting_for(services: Services, email: str) -> list[WaitingStep]:
@@ -98,26 +101,24 @@ def request_detail(services: Services, request_id: str) -> tuple[AccessRequest, 
 def _event(
     services: Services,
     request_id: str | None,
-    action: str,
+    action: AuditAction,
     actor: str,
     client: ClientInfo,
     *,
     step: int | None = None,
     comment: str | None = None,
 ) -> AuditEvent:
-    return AuditEvent.model_validate(
-        {
-            "request_id": request_id,
-            "event_id": services.new_id(),
-            "at": services.clock(),
-            "action": action,
-            "actor": actor,
-            "via": "console",
-            "step": step,
-            "comment": comment,
-            "source_ip": client.source_ip,
-            "user_agent": client.user_agent,
-        }
+    """An event of the console: now, from the officer's or requester's browser."""
+    return audit_event(
+        action,
+        actor,
+        "console",
+        event_id=services.new_id(),
+        at=services.clock(),
+        request_id=request_id,
+        client=client,
+        step=step,
+        comment=comment,
     )
 
 
@@ -271,16 +272,15 @@ def link_opened(
     head: HeadRead | None = None,
 ) -> None:
     """Audit that an e-mail link was opened (GET): who it was sent to, from where."""
-    event = AuditEvent(
-        request_id=request.id,
+    event = audit_event(
+        "link_opened",
+        person,
+        "link",
         event_id=services.new_id(),
         at=services.clock(),
-        action="link_opened",
-        actor=person,
-        via="link",
+        request_id=request.id,
+        client=client,
         step=step,
-        source_ip=client.source_ip,
-        user_agent=client.user_agent,
     )
     services.store.audit.append(event, head=head)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from ..domain.audit_events import audit_event
 from ..domain.delegation import Delegation
 from ..domain.errors import Conflict, NotAnApprover
 from ..domain.models import (
@@ -17,7 +18,7 @@ from ..domain.models import (
     StepStatus,
 )
 from ..domain.workflow import decide, raise_if_decided
-from .audit import refused_attempt, transition_event
+from .audit import refused_attempt
 from .context import Services
 from .link_views import open_decision
 from .mail import PendingEmail, access_event, compose, deliver, issue_link
@@ -77,13 +78,14 @@ def decide_step(
         )
         raise
     links, emails = _follow_ups(services, decided, now, view.delegations)
-    event = transition_event(
-        services,
-        decided.id,
+    event = audit_event(
         "approved" if decision == "approve" else "refused",
         link.approver,
         "link",
-        client,
+        event_id=services.new_id(),
+        at=services.clock(),
+        request_id=decided.id,
+        client=client,
         step=link.step,
         comment=comment.strip() or None,
         reason=f"on behalf of {link.on_behalf_of}" if link.on_behalf_of else None,

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Literal
 
+from ..domain.audit_events import audit_event
 from ..domain.delegation import Delegation, new_delegation
 from ..domain.errors import InvalidDecision, NotAnApprover
 from ..domain.models import (
@@ -13,14 +14,12 @@ from ..domain.models import (
     ClientInfo,
     LinkKind,
     LinkToken,
-    RequestStatus,
-    StepStatus,
 )
 from ..web.i18n import LOCAL_ZONE
 from .context import Services
 from .link_views import LinkView, resolve_link, usable_decision
 from .mail import PendingEmail, compose, deliver, issue_link
-from .steps import ask_deputy, deputy_may_decide, end_of_day
+from .steps import ask_deputy, deputy_may_decide, end_of_day, waiting_steps
 
 
 def open_delegation(services: Services, token: str, client: ClientInfo) -> LinkView:
@@ -104,16 +103,14 @@ def _checked(
         now,
         services.policy,
     )
-    event = AuditEvent(
-        request_id=None,
+    event = audit_event(
+        "delegated",
+        approver,
+        via,
         event_id=services.new_id(),
         at=now,
-        action="delegated",
-        actor=approver,
-        via=via,
+        client=client,
         reason=f"deputy {delegation.deputy} from {starts} to {ends}",
-        source_ip=client.source_ip,
-        user_agent=client.user_agent,
     )
     return delegation, event
 
@@ -134,14 +131,7 @@ def _hand_over(services: Services, delegation: Delegation) -> int:
     if not delegation.covers(now.astimezone(LOCAL_ZONE).date()):
         return 0
     moved = 0
-    for request_id, step_index in services.store.pending_steps_of(delegation.approver):
-        request = services.store.load_request(request_id)
-        if (
-            request is None
-            or request.status != RequestStatus.PENDING_APPROVAL
-            or request.steps[step_index].status != StepStatus.PENDING
-        ):
-            continue
+    for request, step_index in waiting_steps(services, delegation.approver):
         if not deputy_may_decide(request, step_index, delegation):
             continue
         link, emails = ask_deputy(services, request, step_index, delegation, now)

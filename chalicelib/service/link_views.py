@@ -111,23 +111,23 @@ def resolve_link(
 
     One read: the source's counter, the link and its request (the token names it), plus for a
     confirmation or decision link the audit chain's head and the delegations in force, which
-    the change that follows needs. Links without a request id in their token (issued before)
-    cost one more read for the request.
+    the change that follows needs. Every link Sésame sent names its request: a token without
+    a request id is unknown, like any other.
     """
     client = client or ClientInfo()
     now = services.clock()
-    if not link_well_formed(token):
+    request_id = link_request_id(token) if link_well_formed(token) else None
+    if request_id is None:
         # Nothing to look up: only the counter is read.
         raise _unknown_link(services, client, services.store.invalid_links(client.source_ip, now))
-    request_id = link_request_id(token)
     changes = kind != LinkKind.STATUS
     read = services.store.read_for_link(
         client.source_ip, now, token_hash(token), request_id, head=changes, delegations=changes
     )
     link = read.link
-    if link is None or link.kind != kind or (request_id and link.request_id != request_id):
+    if link is None or link.kind != kind or link.request_id != request_id:
         raise _unknown_link(services, client, read.invalid_links)
-    request = read.request if request_id else services.store.load_request(link.request_id)
+    request = read.request
     if request is None:
         raise NotFound("request")
     if link.used_at is not None:

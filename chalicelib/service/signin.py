@@ -8,8 +8,9 @@ import re
 from dataclasses import dataclass
 
 from .. import aws
+from ..domain.audit_events import audit_event
 from ..domain.errors import Conflict, DomainError, LimitReached, LinkExpired, LinkUsed, NotFound
-from ..domain.models import AuditEvent, ClientInfo, Lang
+from ..domain.models import ClientInfo, Lang
 from ..domain.sessions import (
     Session,
     SessionState,
@@ -143,15 +144,8 @@ def sign_in(
     session = Session(
         session_hash=token_hash(cookie_value), email=link.email, created_at=now, last_seen_at=now
     )
-    event = AuditEvent(
-        request_id=None,
-        event_id=services.new_id(),
-        at=now,
-        action="signed_in",
-        actor=link.email,
-        via="link",
-        source_ip=client.source_ip,
-        user_agent=client.user_agent,
+    event = audit_event(
+        "signed_in", link.email, "link", event_id=services.new_id(), at=now, client=client
     )
     replaces = (
         token_hash(previous_cookie) if previous_cookie and well_formed(previous_cookie) else None
@@ -188,15 +182,13 @@ def current_session(services: Services, cookie_value: str | None) -> Session | N
 
 def sign_out(services: Services, session: Session, client: ClientInfo) -> None:
     """End a session server-side (its cookie no longer works anywhere) and audit it."""
-    event = AuditEvent(
-        request_id=None,
+    event = audit_event(
+        "signed_out",
+        session.email,
+        "console",
         event_id=services.new_id(),
         at=services.clock(),
-        action="signed_out",
-        actor=session.email,
-        via="console",
-        source_ip=client.source_ip,
-        user_agent=client.user_agent,
+        client=client,
     )
     with contextlib.suppress(Conflict):  # already ended (two tabs signing out)
         _sessions(services).end_session(session.session_hash, event)

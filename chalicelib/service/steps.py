@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from ..domain.delegation import Delegation, active_delegation
 from ..domain.errors import NotAnApprover
-from ..domain.models import AccessRequest, LinkKind, LinkToken
+from ..domain.models import AccessRequest, LinkKind, LinkToken, RequestStatus, StepStatus
 from ..domain.people import same_person
 from ..domain.workflow import check_duties
 from ..web.i18n import LOCAL_ZONE
@@ -150,3 +150,15 @@ def ask_approver(
         },
     )
     return link, email
+
+
+def waiting_steps(services: Services, approver: str) -> Iterator[tuple[AccessRequest, int]]:
+    """Yield each request and step index still waiting for an approver's decision."""
+    for request_id, step_index in services.store.pending_steps_of(approver):
+        request = services.store.load_request(request_id)
+        if (
+            request is not None
+            and request.status == RequestStatus.PENDING_APPROVAL
+            and request.steps[step_index].status == StepStatus.PENDING
+        ):
+            yield request, step_index

@@ -6,8 +6,9 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from ..domain.audit_events import audit_event
 from ..domain.errors import Conflict, LimitReached, NoApprover
-from ..domain.models import AccessRequest, AuditEvent, ClientInfo, Lang, LinkKind
+from ..domain.models import AccessRequest, ClientInfo, Lang, LinkKind
 from ..domain.submission import SubmissionResult, validate_submission
 from ..domain.workflow import new_request
 from .audit import braked_refusal
@@ -76,17 +77,16 @@ def submit_request(
         now,
         {"confirm_url": confirm_url, "status_url": status_url},
     )
-    event = AuditEvent(
-        request_id=request.id,
+    event = audit_event(
+        "submitted",
+        request.content.email,
+        "form",
         event_id=services.new_id(),
         at=now,
-        action="submitted",
-        actor=request.content.email,
-        via="form",
+        request_id=request.id,
+        client=client,
         reason=f"policy {services.policy.version}; chain {' > '.join(request.chain)}"
         + (f"; renews {renews.reference}" if renews else ""),
-        source_ip=client.source_ip,
-        user_agent=client.user_agent,
     )
     try:
         services.store.create_request(

@@ -13,8 +13,9 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from ..domain.audit_events import audit_event
 from ..domain.errors import Conflict, DomainError
-from ..domain.models import AccessRequest, AuditEvent, LinkKind, LinkToken
+from ..domain.models import AccessRequest, AuditAction, AuditEvent, LinkKind, LinkToken
 from ..domain.timers import (
     Due,
     due_action,
@@ -37,18 +38,24 @@ Change = tuple[AccessRequest, AuditEvent, list[LinkToken], list[PendingEmail]]
 
 
 def _event(
-    services: Services, request: AccessRequest, action: str, now: datetime, **extra: object
+    services: Services,
+    request: AccessRequest,
+    action: AuditAction,
+    now: datetime,
+    *,
+    step: int | None = None,
+    reason: str | None = None,
 ) -> AuditEvent:
-    return AuditEvent.model_validate(
-        {
-            "request_id": request.id,
-            "event_id": services.new_id(),
-            "at": now,
-            "action": action,
-            "actor": SYSTEM_ACTOR,
-            "via": "schedule",
-            **extra,
-        }
+    """An event of a scheduled job, acting as the system."""
+    return audit_event(
+        action,
+        SYSTEM_ACTOR,
+        "schedule",
+        event_id=services.new_id(),
+        at=now,
+        request_id=request.id,
+        step=step,
+        reason=reason,
     )
 
 

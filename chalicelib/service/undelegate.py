@@ -8,15 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..domain.audit_events import audit_event
 from ..domain.delegation import Delegation, cancel_delegation
 from ..domain.errors import LinkExpired, LinkUsed, NotFound
 from ..domain.models import (
-    AuditEvent,
     ClientInfo,
     LinkKind,
     LinkToken,
-    RequestStatus,
-    StepStatus,
 )
 from ..domain.people import same_person
 from ..store.audit import HeadRead
@@ -24,7 +22,7 @@ from ..web.i18n import LOCAL_ZONE
 from .context import Services
 from .link_views import LinkState, resolve_link
 from .mail import PendingEmail, deliver
-from .steps import ask_approver, deputy_for
+from .steps import ask_approver, deputy_for, waiting_steps
 
 
 @dataclass(frozen=True)
@@ -87,16 +85,14 @@ def _cancel(
     now = services.clock()
     today = now.astimezone(LOCAL_ZONE).date()
     cancelled = cancel_delegation(delegation, today, now)
-    event = AuditEvent(
-        request_id=None,
+    event = audit_event(
+        "delegation_cancelled",
+        delegation.approver,
+        "link" if via == "link" else "console",
         event_id=services.new_id(),
         at=now,
-        action="delegation_cancelled",
-        actor=delegation.approver,
-        via="link" if via == "link" else "console",
+        client=client,
         reason=f"deputy {delegation.deputy} from {delegation.starts} to {delegation.ends}",
-        source_ip=client.source_ip,
-        user_agent=client.user_agent,
     )
     services.store.cancel_delegation(cancelled, event, link, now, head=head)
     return cancelled, _give_back(services, cancelled)
@@ -114,14 +110,8 @@ def _give_back(services: Services, cancelled: Delegation) -> int:
     if deputy_for(services, cancelled.approver, now) is not None:
         return 0
     given: list[PendingEmail] = []
-    for request_id, step_index in services.store.pending_steps_of(cancelled.approver):
-        request = services.store.load_request(request_id)
-        if (
-            request is None
-            or request.status != RequestStatus.PENDING_APPROVAL
-            or request.steps[step_index].status != StepStatus.PENDING
-            or any(same_person(s.decided_by or "", cancelled.approver) for s in request.steps)
-        ):
+    for request, step_index in waiting_steps(services, cancelled.approver):
+        if any(same_person(s.decided_by or "", cancelled.approver) for s in request.steps):
             continue
         link, email = ask_approver(services, request, step_index, cancelled.approver, now)
         services.store.add_links([link], [email.entry])

@@ -16,38 +16,31 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
-from ..domain.audit_chain import (
-    ChainLink,
-    Problem,
-    StoredEvent,
-    Verdict,
-    next_link,
-    verify_chain,
-)
+from ..domain.audit_chain import ChainLink, next_link
+from ..domain.audit_events import audit_event
 from ..domain.errors import Conflict, DomainError, ServiceUnavailable
 from ..domain.models import AuditEvent
 from . import keys
+from .audit_check import AuditCheck
+from .dynamo import Item
 from .errors import translate
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
-Item = dict[str, Any]
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 60
 BACKOFF_FIRST_SECONDS = 0.002
 BACKOFF_CAP_SECONDS = 0.1
 _LOST_RACE = {"ConditionalCheckFailed", "TransactionConflict"}
-_INDEX_ATTRIBUTES = ("GSISK", "GSI1PK", "GSI2PK", "GSI3PK", "action", "actor", "at", "request_id")
 _random = secrets.SystemRandom()
 
 
@@ -66,13 +59,6 @@ class HeadRead:
     """The chain's head as read together with other items (`link` None: the chain is empty)."""
 
     link: ChainLink | None
-
-
-def head_from_item(item: Item | None) -> ChainLink | None:
-    """Return the head stored in a head item (None: no item, the chain is empty)."""
-    if item is None:
-        return None
-    return ChainLink(seq=int(item["seq"]["N"]), hash=item["hash"]["S"])
 
 
 @dataclass(frozen=True)
@@ -94,19 +80,11 @@ class EventPage:
     next_key: Item | None
 
 
-@contextmanager
-def _aws_errors() -> Iterator[None]:
-    try:
-        yield
-    except (ClientError, BotoCoreError) as error:
-        raise translate(error) from error
-
-
 def _reasons(error: ClientError) -> list[str]:
     return [r.get("Code", "None") for r in error.response.get("CancellationReasons", [])]
 
 
-class AuditLog:
+class AuditLog(AuditCheck):
     """Append to, read and check one chain of audit events."""
 
     def __init__(
@@ -117,8 +95,7 @@ class AuditLog:
         chain: str = "main",
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._client = client
-        self._main = main_table
+        super().__init__(client, main_table)
         self._audit = audit_table
         self.chain = chain
         self._sleep = sleep
@@ -126,14 +103,6 @@ class AuditLog:
         self.retries = 0  # lost races since this object was made (the benchmark reads it)
 
     # ----- writing ---------------------------------------------------------------------------
-    def head(self) -> ChainLink | None:
-        """Return the chain's last position and hash (strongly consistent), None if empty."""
-        with _aws_errors():
-            item = self._client.get_item(
-                TableName=self._main, Key=keys.audit_head_key(self.chain), ConsistentRead=True
-            ).get("Item")
-        return head_from_item(item)
-
     def _event_put(self, event: AuditEvent, body: str, link: ChainLink, prev: str) -> Item:
         item: Item = {
             **keys.audit_event_key(self.chain, link.seq),
@@ -220,18 +189,13 @@ class AuditLog:
             return
         marker = keys.policy_seen_key(version)
         try:
-            with _aws_errors():
-                found = self._client.get_item(
-                    TableName=self._main, Key=marker, ConsistentRead=True
-                ).get("Item")
-            if found is None:
-                event = AuditEvent(
-                    request_id=None,
+            if self._get(marker) is None:
+                event = audit_event(
+                    "policy_version_seen",
+                    "system",
+                    "form",
                     event_id=hashlib.sha256(f"policy:{version}".encode()).hexdigest()[:16],
                     at=at,
-                    action="policy_version_seen",
-                    actor="system",
-                    via="form",
                     comment=version,
                 )
                 put = {
@@ -264,29 +228,33 @@ class AuditLog:
 
     def events_for_request(self, request_id: str) -> list[ChainedEvent]:
         """Return a request's events in the order they happened."""
-        kwargs: Item = {
-            "TableName": self._audit,
-            "IndexName": "ByRequest",
-            "KeyConditionExpression": "GSI1PK = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": f"REQUEST#{request_id}"}},
-        }
-        found: list[ChainedEvent] = []
-        with _aws_errors():
-            while True:
-                page = self._client.query(**kwargs)
-                found.extend(e for i in page.get("Items", []) if (e := self._chained(i)))
-                if "LastEvaluatedKey" not in page:
-                    return sorted(found, key=lambda e: e.seq)
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = self._query_pages(
+            {
+                "TableName": self._audit,
+                "IndexName": "ByRequest",
+                "KeyConditionExpression": "GSI1PK = :pk",
+                "ExpressionAttributeValues": {
+                    ":pk": {"S": keys.partition(keys.REQUEST, request_id)}
+                },
+            }
+        )
+        found = [e for i in items if (e := self._chained(i))]
+        return sorted(found, key=lambda e: e.seq)
 
     def _page_key(self, wanted: AuditFilter) -> tuple[str, str, Item]:
         """Choose the index for a filter: request, then actor, then action, else all by time."""
         if wanted.request_id:
-            return "ByRequest", "GSI1PK = :pk", {":pk": {"S": f"REQUEST#{wanted.request_id}"}}
+            partition = keys.partition(keys.REQUEST, wanted.request_id)
+            return "ByRequest", "GSI1PK = :pk", {":pk": {"S": partition}}
         if wanted.actor:
-            return "ByActor", "GSI2PK = :pk", {":pk": {"S": f"ACTOR#{wanted.actor}"}}
+            return (
+                "ByActor",
+                "GSI2PK = :pk",
+                {":pk": {"S": keys.partition(keys.ACTOR, wanted.actor)}},
+            )
         if wanted.action:
-            return "ByAction", "GSI3PK = :pk", {":pk": {"S": f"ACTION#{wanted.action}"}}
+            partition = keys.partition(keys.ACTION, wanted.action)
+            return "ByAction", "GSI3PK = :pk", {":pk": {"S": partition}}
         return "ByTime", "PK = :pk", {":pk": {"S": keys.chain_partition(self.chain)}}
 
     def _page_query(self, wanted: AuditFilter, limit: int) -> Item:
@@ -323,13 +291,9 @@ class AuditLog:
 
     def page(self, wanted: AuditFilter, limit: int, start: Item | None = None) -> EventPage:
         """Return one page of events matching the filter, newest first: exactly one Query."""
-        query = self._page_query(wanted, limit)
-        if start:
-            query["ExclusiveStartKey"] = start
-        with _aws_errors():
-            response = self._client.query(**query)
-        events = [e for i in response.get("Items", []) if (e := self._chained(i))]
-        return EventPage(events=events, next_key=response.get("LastEvaluatedKey"))
+        items, next_key = self._query_page(self._page_query(wanted, limit), start)
+        events = [e for i in items if (e := self._chained(i))]
+        return EventPage(events=events, next_key=next_key)
 
     def all_matching(self, wanted: AuditFilter, page_size: int = 500) -> Iterator[ChainedEvent]:
         """Yield every event matching the filter, newest first (exports)."""
@@ -340,67 +304,3 @@ class AuditLog:
             if found.next_key is None:
                 return
             start = found.next_key
-
-    # ----- checking --------------------------------------------------------------------------
-    def _stored(self, item: Item) -> StoredEvent:
-        body = item.get("body", {}).get("S", "")
-        seq = int(item["seq"]["N"]) if "seq" in item else None
-        position = keys.seq_of(item["SK"]["S"])
-        index_ok = False
-        try:
-            event = AuditEvent.model_validate_json(body)
-            expected = keys.audit_event_index(
-                seq or 0, event.at, event.action, event.actor, event.request_id
-            )
-            index_ok = all(item.get(name) == expected.get(name) for name in _INDEX_ATTRIBUTES)
-        except ValidationError:
-            pass
-        return StoredEvent(
-            position=position,
-            key=item["SK"]["S"],
-            seq=seq,
-            prev=item.get("prev", {}).get("S", ""),
-            hash=item.get("hash", {}).get("S", ""),
-            body=body,
-            index_ok=index_ok,
-        )
-
-    def _walk(self, key: str, values: Item, limit: int | None = None) -> Iterator[StoredEvent]:
-        kwargs: Item = {
-            "TableName": self._audit,
-            "KeyConditionExpression": key,
-            "ExpressionAttributeValues": {
-                ":pk": {"S": keys.chain_partition(self.chain)},
-                **values,
-            },
-            "ConsistentRead": True,
-        }
-        if limit:
-            kwargs["Limit"] = limit
-        with _aws_errors():
-            while True:
-                page = self._client.query(**kwargs)
-                yield from (self._stored(item) for item in page.get("Items", []))
-                if "LastEvaluatedKey" not in page or limit:
-                    return
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-    def verify(self, anchor: ChainLink | None = None) -> Verdict:
-        """Walk the whole chain; say "intact, N events, last hash ..." or the first bad event.
-
-        The check runs against the head read first, so events appended meanwhile by the app
-        are left for the next check; an item beyond that head while the head has not moved
-        was not written by the app.
-        """
-        head = self.head()
-        if head is None:
-            return verify_chain(self._walk("PK = :pk", {}), None, anchor)
-        last_key = {":last": keys.audit_event_key(self.chain, head.seq)["SK"]}
-        verdict = verify_chain(self._walk("PK = :pk AND SK <= :last", last_key), head, anchor)
-        if not verdict.intact:
-            return verdict
-        beyond = next(self._walk("PK = :pk AND SK > :last", last_key, limit=1), None)
-        if beyond is not None and self.head() == head:
-            detail = f"unexpected item {beyond.key!r} after the head (event {head.seq})"
-            return Verdict(head.seq, None, Problem(head.seq + 1, "forged", detail))
-        return verdict

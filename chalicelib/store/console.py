@@ -12,17 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
-
-from botocore.exceptions import BotoCoreError, ClientError
 
 from ..domain.models import AccessRequest, RequestStatus
-from .errors import translate
+from . import keys
+from .dynamo import DynamoTable, Item
 
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-
-Item = dict[str, Any]
 QUEUE_LIMIT = 200
 
 
@@ -47,20 +41,14 @@ class RequestPage:
     next_key: Item | None
 
 
-class ConsoleQueries:
+class ConsoleQueries(DynamoTable):
     """Read-only listings of requests for the console and for "my requests"."""
 
-    def __init__(self, client: DynamoDBClient, main_table: str) -> None:
-        self._client = client
-        self._main = main_table
-
-    def _query(self, query: Item) -> tuple[list[AccessRequest], Item | None]:
-        try:
-            response = self._client.query(**query)
-        except (ClientError, BotoCoreError) as error:
-            raise translate(error) from error
-        found = [AccessRequest.model_validate_json(i["body"]["S"]) for i in response["Items"]]
-        return found, response.get("LastEvaluatedKey")
+    def _query(
+        self, query: Item, start: Item | None = None
+    ) -> tuple[list[AccessRequest], Item | None]:
+        items, next_key = self._query_page(query, start)
+        return [AccessRequest.model_validate_json(i["body"]["S"]) for i in items], next_key
 
     @staticmethod
     def _filters(wanted: RequestFilter, query: Item, *, keyed: set[str]) -> None:
@@ -103,13 +91,13 @@ class ConsoleQueries:
         """Return one page of requests, newest first: exactly one Query."""
         if wanted.requester:
             index, key, keyed = "ByRequester", "GSI1PK = :pk", {"requester", "created"}
-            values: Item = {":pk": {"S": f"REQUESTER#{wanted.requester}"}}
+            values: Item = {":pk": {"S": keys.partition(keys.REQUESTER, wanted.requester)}}
         elif wanted.status:
             index, key, keyed = "ByStatus", "GSI3PK = :pk", {"status", "created"}
-            values = {":pk": {"S": f"STATUS#{wanted.status.value}"}}
+            values = {":pk": {"S": keys.partition(keys.STATUS, wanted.status.value)}}
         else:
             index, key, keyed = "AllRequests", "GSI4PK = :pk", {"created"}
-            values = {":pk": {"S": "REQUESTS"}}
+            values = {":pk": {"S": keys.ALL_REQUESTS}}
         if wanted.since and wanted.until:
             key += " AND GSI1SK BETWEEN :since AND :until"
         elif wanted.since:
@@ -129,9 +117,7 @@ class ConsoleQueries:
             "Limit": limit,
         }
         self._filters(wanted, query, keyed=keyed)
-        if start:
-            query["ExclusiveStartKey"] = start
-        requests, next_key = self._query(query)
+        requests, next_key = self._query(query, start)
         return RequestPage(requests, next_key)
 
     def requests_between(self, since: datetime, until: datetime) -> Iterator[AccessRequest]:
@@ -154,7 +140,7 @@ class ConsoleQueries:
                 "TableName": self._main,
                 "IndexName": "WaitingSteps",
                 "KeyConditionExpression": "GSI5PK = :pk",
-                "ExpressionAttributeValues": {":pk": {"S": f"WAITING#{who}"}},
+                "ExpressionAttributeValues": {":pk": {"S": keys.partition(keys.WAITING, who)}},
                 "ScanIndexForward": True,
                 "Limit": QUEUE_LIMIT,
             }
@@ -174,16 +160,14 @@ class ConsoleQueries:
             "IndexName": "Grants",
             "KeyConditionExpression": "GSI6PK = :pk AND GSI6SK >= :now",
             "ExpressionAttributeValues": {
-                ":pk": {"S": "GRANTS"},
+                ":pk": {"S": keys.GRANTS},
                 ":now": {"S": now.isoformat()},
             },
             "ScanIndexForward": True,
             "Limit": limit,
         }
         self._filters(wanted, query, keyed={"status"})
-        if start:
-            query["ExclusiveStartKey"] = start
-        requests, next_key = self._query(query)
+        requests, next_key = self._query(query, start)
         return RequestPage(requests, next_key)
 
     def all_grants(self, wanted: RequestFilter, now: datetime) -> Iterator[AccessRequest]:

@@ -7,10 +7,41 @@ from typing import Any
 
 from ..domain.models import AccessRequest, RequestStatus
 
+# Partitions of the sparse indexes that list one kind of item (docs/data-model.md).
+OUTBOX_PENDING = "OUTBOX#pending"  # PendingOutbox: what still has to be delivered
+OUTBOX_FAILED = "OUTBOX#failed"  # PendingOutbox: deliveries that failed for good
+DUE = "DUE"  # DueRequests: requests a scheduled job must look at
+ALL_REQUESTS = "REQUESTS"  # AllRequests
+GRANTS = "GRANTS"  # Grants: approved requests by end of access
+# Sorts after any id in "<instant>#<id>" sort keys, so "<= now#~" includes all of `now`.
+AFTER_ANY_ID = "~"
+
+
+# Partition prefixes: a partition is `<prefix>#<id>` (see `partition`).
+REQUEST = "REQUEST"  # a request (main table); its events (audit table's ByRequest)
+REQUESTER = "REQUESTER"  # ByRequester: a requester's requests
+STATUS = "STATUS"  # ByStatus: the requests in one status
+WAITING = "WAITING"  # WaitingSteps: steps waiting for a person or a role
+ROLE = "ROLE"  # who a step handed to a role waits for, in WaitingSteps
+ASSIGN = "ASSIGN"  # the steps waiting for one approver
+DELEGATION = "DELEGATION"  # one approver's delegations
+ACTOR = "ACTOR"  # ByActor: the audit events of one actor
+ACTION = "ACTION"  # ByAction: the audit events of one action
+
+
+def partition(prefix: str, value: str) -> str:
+    """Partition (or index partition) of one thing: `<prefix>#<value>`."""
+    return f"{prefix}#{value}"
+
+
+def sorted_by(moment: str, item_id: str) -> str:
+    """Index sort key "<instant>#<id>": sorts by time, ties broken by id."""
+    return f"{moment}#{item_id}"
+
 
 def request_key(request_id: str) -> dict[str, dict[str, str]]:
     """Key of a request item."""
-    return {"PK": {"S": f"REQUEST#{request_id}"}, "SK": {"S": "REQUEST"}}
+    return {"PK": {"S": partition(REQUEST, request_id)}, "SK": {"S": "REQUEST"}}
 
 
 def link_key(token_hash: str) -> dict[str, dict[str, str]]:
@@ -23,11 +54,16 @@ def outbox_key(outbox_id: str) -> dict[str, dict[str, str]]:
     return {"PK": {"S": f"OUTBOX#{outbox_id}"}, "SK": {"S": "OUTBOX"}}
 
 
+def due_attributes(due: datetime, request_id: str) -> dict[str, dict[str, str]]:
+    """DueRequests index attributes of a request a scheduled job must look at by `due`."""
+    return {"GSI7PK": {"S": DUE}, "GSI7SK": {"S": sorted_by(stamp(due), request_id)}}
+
+
 def requester_index(email: str, created_at: datetime, request_id: str) -> dict[str, dict[str, str]]:
     """Index attributes listing a requester's requests, newest last."""
     return {
-        "GSI1PK": {"S": f"REQUESTER#{email}"},
-        "GSI1SK": {"S": f"{created_at.isoformat()}#{request_id}"},
+        "GSI1PK": {"S": partition(REQUESTER, email)},
+        "GSI1SK": {"S": sorted_by(created_at.isoformat(), request_id)},
     }
 
 
@@ -61,12 +97,15 @@ def signin_address_key(person: str, at: datetime) -> dict[str, dict[str, str]]:
 
 def assignment_key(person: str, request_id: str, step: int) -> dict[str, dict[str, str]]:
     """Key of "this step waits for this approver" (a Query lists an approver's pending steps)."""
-    return {"PK": {"S": f"ASSIGN#{person}"}, "SK": {"S": f"{request_id}#{step:02d}"}}
+    return {"PK": {"S": partition(ASSIGN, person)}, "SK": {"S": f"{request_id}#{step:02d}"}}
 
 
 def delegation_key(person: str, starts: str, delegation_id: str) -> dict[str, dict[str, str]]:
     """Key of a delegation (a Query lists an approver's delegations)."""
-    return {"PK": {"S": f"DELEGATION#{person}"}, "SK": {"S": f"{starts}#{delegation_id}"}}
+    return {
+        "PK": {"S": partition(DELEGATION, person)},
+        "SK": {"S": sorted_by(starts, delegation_id)},
+    }
 
 
 def delegations_in_force_key() -> dict[str, dict[str, str]]:
@@ -109,14 +148,14 @@ def audit_event_index(
     """Index attributes of an audit event: by request, actor, action; all sorted by time."""
     attributes = {
         "GSISK": {"S": f"{stamp(at)}#{seq:012d}"},
-        "GSI2PK": {"S": f"ACTOR#{actor}"},
-        "GSI3PK": {"S": f"ACTION#{action}"},
+        "GSI2PK": {"S": partition(ACTOR, actor)},
+        "GSI3PK": {"S": partition(ACTION, action)},
         "action": {"S": action},
         "actor": {"S": actor},
         "at": {"S": stamp(at)},
     }
     if request_id:
-        attributes["GSI1PK"] = {"S": f"REQUEST#{request_id}"}
+        attributes["GSI1PK"] = {"S": partition(REQUEST, request_id)}
         attributes["request_id"] = {"S": request_id}
     return attributes
 
@@ -131,8 +170,8 @@ def request_listing(request: AccessRequest) -> dict[str, dict[str, Any]]:
     """Attributes and index keys that list a request by status, all, waiting step, grant."""
     content = request.content
     attributes: dict[str, dict[str, Any]] = {
-        "GSI3PK": {"S": f"STATUS#{request.status.value}"},
-        "GSI4PK": {"S": "REQUESTS"},
+        "GSI3PK": {"S": partition(STATUS, request.status.value)},
+        "GSI4PK": {"S": ALL_REQUESTS},
         "requester": {"S": content.email},
         "platforms": {"SS": sorted(set(content.platforms))},
         "level": {"S": content.level},
@@ -146,12 +185,12 @@ def request_listing(request: AccessRequest) -> dict[str, dict[str, Any]]:
         opened = opened or request.created_at
         # A step handed over (escalated) waits for its fallback role from then on.
         role = step.escalated_to or step.role
-        who = step.approvers[0] if role == "manager" else f"ROLE#{role}"
-        attributes["GSI5PK"] = {"S": f"WAITING#{who}"}
-        attributes["GSI5SK"] = {"S": f"{opened.isoformat()}#{request.id}"}
+        who = step.approvers[0] if role == "manager" else partition(ROLE, role)
+        attributes["GSI5PK"] = {"S": partition(WAITING, who)}
+        attributes["GSI5SK"] = {"S": sorted_by(opened.isoformat(), request.id)}
     if request.status == RequestStatus.APPROVED and request.access_until is not None:
-        attributes["GSI6PK"] = {"S": "GRANTS"}
-        attributes["GSI6SK"] = {"S": f"{request.access_until.isoformat()}#{request.id}"}
+        attributes["GSI6PK"] = {"S": GRANTS}
+        attributes["GSI6SK"] = {"S": sorted_by(request.access_until.isoformat(), request.id)}
     return attributes
 
 

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Literal
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from ..domain.errors import Conflict, ServiceUnavailable
+from ..domain.errors import Conflict
 from ..domain.people import person_key
 from . import keys
-from .errors import translate
+from .dynamo import DynamoTable, Item, key_of
 
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-
-Item = dict[str, Any]
 # A counter outlives its hour a little, then DynamoDB's TTL may collect it (judged by key).
 COUNTER_RETENTION_SECONDS = 2 * 3600
 ATTEMPTS = "attempts"
@@ -36,37 +28,40 @@ def counter_key(counter: Counter, now: datetime) -> Item:
     return keys.source_counter_key(kind.upper(), subject, now)
 
 
-@contextmanager
-def _aws_errors() -> Iterator[None]:
-    try:
-        yield
-    except (ClientError, BotoCoreError) as error:
-        raise translate(error) from error
+def limit_update(table: str, key: Item, counter: str, maximum: int, ttl: int | None) -> Item:
+    """A transaction item raising a counter by one, refused once it reached `maximum`."""
+    update: Item = {
+        "TableName": table,
+        "Key": key,
+        "UpdateExpression": f"ADD {counter} :one" + (" SET expires_ttl = :ttl" if ttl else ""),
+        "ConditionExpression": f"attribute_not_exists({counter}) OR {counter} < :max",
+        "ExpressionAttributeValues": {":one": {"N": "1"}, ":max": {"N": str(maximum)}},
+    }
+    if ttl:
+        update["ExpressionAttributeValues"][":ttl"] = {"N": str(ttl)}
+    return {"Update": update}
 
 
-class RateCounters:
+def open_request_closed(table: str, key: Item) -> Item:
+    """A transaction item lowering a requester's open-request counter by one."""
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": key,
+            "UpdateExpression": "ADD open_count :minus_one",
+            "ExpressionAttributeValues": {":minus_one": {"N": "-1"}},
+        }
+    }
+
+
+class RateCounters(DynamoTable):
     """Atomic per-hour counters in the main table; reading one never writes."""
-
-    def __init__(self, client: DynamoDBClient, main_table: str) -> None:
-        self._client = client
-        self._main = main_table
 
     def current(self, counters: Sequence[Counter], now: datetime) -> list[int]:
         """Return each counter's value this hour (0 when absent), in one consistent read."""
         wanted = [counter_key(c, now) for c in counters]
-        found: dict[tuple[str, str], int] = {}
-        request: Any = {self._main: {"Keys": list(wanted), "ConsistentRead": True}}
-        for attempt in range(8):
-            with _aws_errors():
-                response = self._client.batch_get_item(RequestItems=request)
-            for got in response.get("Responses", {}).get(self._main, []):
-                found[(got["PK"]["S"], got["SK"]["S"])] = int(got.get(ATTEMPTS, {"N": "0"})["N"])
-            request = response.get("UnprocessedKeys") or {}
-            if not request:
-                return [found.get((k["PK"]["S"], k["SK"]["S"]), 0) for k in wanted]
-            # Keys are left unread only when DynamoDB throttles: back off, then ask again.
-            time.sleep(min(0.5, 0.01 * 2**attempt))
-        raise ServiceUnavailable("BatchGetItem left keys unread")
+        found = self._batch_get(wanted)
+        return [int(found.get(key_of(k), {}).get(ATTEMPTS, {"N": "0"})["N"]) for k in wanted]
 
     def count(self, counter: Counter, limit: int, now: datetime) -> int | None:
         """Add one attempt to a counter unless it is over `limit` (see `count_key`)."""
@@ -79,19 +74,17 @@ class RateCounters:
         records once); past it nothing changes and None is returned.
         """
         try:
-            with _aws_errors():
-                response = self._client.update_item(
-                    TableName=self._main,
-                    Key=key,
-                    UpdateExpression=f"ADD {ATTEMPTS} :one SET expires_ttl = :ttl",
-                    ConditionExpression=f"attribute_not_exists({ATTEMPTS}) OR {ATTEMPTS} <= :max",
-                    ExpressionAttributeValues={
-                        ":one": {"N": "1"},
-                        ":max": {"N": str(limit)},
-                        ":ttl": {"N": str(int(now.timestamp()) + COUNTER_RETENTION_SECONDS)},
-                    },
-                    ReturnValues="UPDATED_NEW",
-                )
+            response = self._update(
+                Key=key,
+                UpdateExpression=f"ADD {ATTEMPTS} :one SET expires_ttl = :ttl",
+                ConditionExpression=f"attribute_not_exists({ATTEMPTS}) OR {ATTEMPTS} <= :max",
+                ExpressionAttributeValues={
+                    ":one": {"N": "1"},
+                    ":max": {"N": str(limit)},
+                    ":ttl": {"N": str(int(now.timestamp()) + COUNTER_RETENTION_SECONDS)},
+                },
+                ReturnValues="UPDATED_NEW",
+            )
         except Conflict:
             return None
         return int(response["Attributes"][ATTEMPTS]["N"])

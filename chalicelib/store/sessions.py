@@ -2,50 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
-
-from botocore.exceptions import BotoCoreError, ClientError
+from typing import TYPE_CHECKING
 
 from ..domain.models import AuditEvent
 from ..domain.sessions import SESSION_ABSOLUTE_TIMEOUT, Session, SigninLink
 from . import keys
 from .audit import AuditLog
-from .errors import translate
+from .dynamo import DynamoTable, Item, aws_errors
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-Item = dict[str, Any]
 # Sessions and links are judged in code; TTL only collects them a day after they stop working.
 GARBAGE_DELAY_SECONDS = 24 * 3600
-
-
-@contextmanager
-def _aws_errors() -> Iterator[None]:
-    try:
-        yield
-    except (ClientError, BotoCoreError) as error:
-        raise translate(error) from error
 
 
 def _ttl(moment: datetime) -> dict[str, str]:
     return {"N": str(int(moment.timestamp()) + GARBAGE_DELAY_SECONDS)}
 
 
-class SessionStore:
+class SessionStore(DynamoTable):
     """Store sign-in links and sessions; signing in and out are audited in the same write."""
 
     def __init__(self, client: DynamoDBClient, main_table: str, audit: AuditLog) -> None:
-        self._client = client
-        self._main = main_table
+        super().__init__(client, main_table)
         self._audit = audit
 
     def add_signin_link(self, link: SigninLink) -> None:
         """Store a new sign-in link."""
-        with _aws_errors():
+        with aws_errors():
             self._client.put_item(
                 TableName=self._main,
                 Item={
@@ -55,11 +41,6 @@ class SessionStore:
                 },
                 ConditionExpression="attribute_not_exists(PK)",
             )
-
-    def _get(self, key: Item) -> Item | None:
-        with _aws_errors():
-            found = self._client.get_item(TableName=self._main, Key=key, ConsistentRead=True)
-        return found.get("Item")
 
     def load_signin_link(self, token_hash: str) -> SigninLink | None:
         """Return a sign-in link (with its use, if burnt), or None."""
@@ -113,18 +94,16 @@ class SessionStore:
 
     def touch_session(self, session_hash: str, now: datetime) -> None:
         """Record activity on a session that still exists."""
-        with _aws_errors():
-            self._client.update_item(
-                TableName=self._main,
-                Key=keys.session_key(session_hash),
-                UpdateExpression="SET last_seen_at = :now",
-                ConditionExpression="attribute_exists(PK)",
-                ExpressionAttributeValues={":now": {"S": now.isoformat()}},
-            )
+        self._update(
+            Key=keys.session_key(session_hash),
+            UpdateExpression="SET last_seen_at = :now",
+            ConditionExpression="attribute_exists(PK)",
+            ExpressionAttributeValues={":now": {"S": now.isoformat()}},
+        )
 
     def drop_session(self, session_hash: str) -> None:
         """Forget a session that timed out."""
-        with _aws_errors():
+        with aws_errors():
             self._client.delete_item(TableName=self._main, Key=keys.session_key(session_hash))
 
     def end_session(self, session_hash: str, event: AuditEvent) -> None:

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 from chalice.app import Request, Response
 
+from ..domain.models import AUDIT_ACTIONS as MODEL_AUDIT_ACTIONS
 from ..domain.models import AccessRequest, RequestStatus
 from ..domain.policy import Policy
 from ..store.audit import AuditFilter, ChainedEvent
@@ -28,19 +29,8 @@ MAX_FILTER_CHARS = 254
 MAX_CURSOR_CHARS = 4000
 # A cell starting with one of these is read as a formula by spreadsheets (OWASP: CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-AUDIT_ACTIONS = (
-    "submitted",
-    "confirmed",
-    "approved",
-    "refused",
-    "revoked",
-    "withdrawn",
-    "link_opened",
-    "signed_in",
-    "signed_out",
-    "exported",
-    "policy_version_seen",
-)
+# The audit filter offers every action the model knows (and accepts no other).
+AUDIT_ACTIONS = MODEL_AUDIT_ACTIONS
 
 
 def query_params(request: Request) -> dict[str, str]:

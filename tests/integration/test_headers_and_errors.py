@@ -109,7 +109,7 @@ def test_an_unexpected_error_shows_a_correlation_id_not_a_traceback(
         raise RuntimeError("secret internal detail in /var/task/chalicelib")
 
     monkeypatch.setattr(RequestStore, "read_for_link", broken)
-    response = client.http.get("/status/" + "A" * 43)
+    response = client.http.get("/status/" + "0123456789abcdef01234567." + "A" * 43)
     assert response.status_code == 500
     page = html(response)
     assert "Erreur interne" in page

@@ -88,7 +88,7 @@ def seed(client: object, count: int, requester: str, prefix: str) -> list[Seeded
     for n in range(count):
         request = new_request(f"{prefix}{n:05d}", content, policy, "fr", now)
         request = decide(confirm(request, now), 0, MANAGER, "approve", "", now, "link")
-        tokens = tuple(new_token() for _ in OFFICERS)
+        tokens = tuple(f"{request.id}.{new_token()}" for _ in OFFICERS)
         links = [
             LinkToken(
                 token_hash=token_hash(token),
