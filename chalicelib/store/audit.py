@@ -36,6 +36,7 @@ from ..domain.errors import Conflict, DomainError, ServiceUnavailable
 from ..domain.models import AuditEvent
 from . import keys
 from .errors import translate
+from .state_stamp import with_state
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -100,6 +101,14 @@ def _aws_errors() -> Iterator[None]:
         yield
     except (ClientError, BotoCoreError) as error:
         raise translate(error) from error
+
+
+def _observed(
+    events: Iterator[StoredEvent], observe: Callable[[StoredEvent], None]
+) -> Iterator[StoredEvent]:
+    for event in events:
+        observe(event)
+        yield event
 
 
 def _reasons(error: ClientError) -> list[str]:
@@ -183,6 +192,7 @@ class AuditLog:
         Raises Conflict when one of `with_items` is refused (someone changed the request
         first), ServiceUnavailable when DynamoDB is throttling or the chain stays contended.
         """
+        event = with_state(event, with_items, self._main)
         body = event.model_dump_json()
         for attempt in range(MAX_ATTEMPTS):
             read = head.link if head is not None and attempt == 0 else self.head()
@@ -385,18 +395,24 @@ class AuditLog:
                     return
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def verify(self, anchor: ChainLink | None = None) -> Verdict:
+    def verify(
+        self, anchor: ChainLink | None = None, observe: Callable[[StoredEvent], None] | None = None
+    ) -> Verdict:
         """Walk the whole chain; say "intact, N events, last hash ..." or the first bad event.
 
-        The check runs against the head read first, so events appended meanwhile by the app
-        are left for the next check; an item beyond that head while the head has not moved
-        was not written by the app.
+        `observe`, when given, sees each event walked (the anchored check reads the chain in
+        this one walk). The check runs against the head read first, so events appended
+        meanwhile by the app are left for the next check; an item beyond that head while the
+        head has not moved was not written by the app.
         """
         head = self.head()
         if head is None:
             return verify_chain(self._walk("PK = :pk", {}), None, anchor)
         last_key = {":last": keys.audit_event_key(self.chain, head.seq)["SK"]}
-        verdict = verify_chain(self._walk("PK = :pk AND SK <= :last", last_key), head, anchor)
+        walked = self._walk("PK = :pk AND SK <= :last", last_key)
+        if observe is not None:
+            walked = _observed(walked, observe)
+        verdict = verify_chain(walked, head, anchor)
         if not verdict.intact:
             return verdict
         beyond = next(self._walk("PK = :pk AND SK > :last", last_key, limit=1), None)
