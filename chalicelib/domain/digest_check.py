@@ -163,7 +163,9 @@ def verify_anchored(
         return AnchorVerdict(chain.count, len(signed), last_at, problem)
 
     if chain.problem is not None:
-        return verdict(AnchorFailure("chain", chain.summary()))
+        problem = chain.problem
+        detail = f"event {problem.seq} {problem.kind}: {problem.detail}"
+        return verdict(AnchorFailure("chain", detail))
     if failure is None and overwritten:
         detail = (
             f"the digest {overwritten[0]} was overwritten or deleted: Object Lock kept the "

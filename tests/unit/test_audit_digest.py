@@ -106,7 +106,9 @@ def test_the_chain_problem_comes_first() -> None:
     broken = Verdict(6, None, Problem(7, "altered", "its content does not match its hash"))
     verdict = verify_anchored(broken, digests([3], HASHES), PUBLIC, HASHES, [])
     assert verdict.failure is not None and verdict.failure.kind == "chain"
-    assert "event 7 altered" in verdict.failure.detail
+    assert verdict.summary() == (
+        "NOT intact (chain): event 7 altered: its content does not match its hash"
+    )
 
 
 def request_item(status: str = "pending", access_until: str | None = None) -> dict[str, object]:
