@@ -10,7 +10,7 @@ the stored facts and hands them over.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -26,6 +26,7 @@ FailureKind = Literal[
     "rewritten",
     "shortened",
     "request_changed",
+    "request_gone",
 ]
 
 
@@ -37,6 +38,13 @@ class AnchorFailure:
     detail: str
     request_id: str | None = None
     digest: str | None = None  # the digest object concerned, if any
+    # The same facts for a page to say in the reader's language (keys of [audit_anchor]).
+    facts: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def label_key(self) -> str:
+        """Return the key of the sentence in the [audit_anchor] table of the locales."""
+        return f"audit_anchor.{self.kind}"
 
 
 @dataclass(frozen=True)
@@ -86,7 +94,8 @@ def check_digests(
             digest = None
         if digest is None or not verify_pss_sha256(key, signed.payload, signed.signature):
             detail = f"the digest {signed.name} is not signed by the digest key: it was forged"
-            return parsed, AnchorFailure("signature", detail, digest=signed.name)
+            facts = {"name": signed.name}
+            return parsed, AnchorFailure("signature", detail, digest=signed.name, facts=facts)
         parsed.append(digest)
     for index, digest in enumerate(parsed):
         previous = parsed[index - 1] if index else None
@@ -101,7 +110,10 @@ def check_digests(
                 f"the digest of {_hour(digest.at)} does not follow the one before it: "
                 "a digest was removed or the chain of digests was broken"
             )
-            return parsed, AnchorFailure("digest_link", detail, digest=digests[index].name)
+            facts = {"digest_at": _hour(digest.at)}
+            return parsed, AnchorFailure(
+                "digest_link", detail, digest=digests[index].name, facts=facts
+            )
     return parsed, None
 
 
@@ -119,7 +131,10 @@ def check_chain_against(
                 f"the log is shorter than the digest of {_hour(digest.at)} recorded "
                 f"({count} events, the digest saw {digest.head_seq}): a restore or a truncation"
             )
-            return AnchorFailure("shortened", detail, digest=name)
+            facts = {
+                "digest_at": _hour(digest.at), "count": str(count), "seen": str(digest.head_seq)
+            }  # fmt: skip
+            return AnchorFailure("shortened", detail, digest=name, facts=facts)
         if digest.head_seq and hashes.get(digest.head_seq) != digest.head_hash:
             first = previous_seq + 1
             span = (
@@ -131,7 +146,10 @@ def check_chain_against(
                 f"event {digest.head_seq} was rewritten after the digest of {_hour(digest.at)} "
                 f"(it recorded another hash): {span} and the chain recomputed"
             )
-            return AnchorFailure("rewritten", detail, digest=name)
+            facts = {
+                "digest_at": _hour(digest.at), "seq": str(digest.head_seq), "first": str(first)
+            }  # fmt: skip
+            return AnchorFailure("rewritten", detail, digest=name, facts=facts)
         previous_seq = digest.head_seq
     return None
 
@@ -143,7 +161,9 @@ def check_requests(states: Sequence[RequestState]) -> AnchorFailure | None:
             reference = state.request_id[:8].upper()
             what = "is gone" if state.current is None else "differs from its last event"
             detail = f"request {reference} {what}: it was changed outside the app"
-            return AnchorFailure("request_changed", detail, request_id=state.request_id)
+            kind: FailureKind = "request_gone" if state.current is None else "request_changed"
+            facts = {"reference": reference}
+            return AnchorFailure(kind, detail, request_id=state.request_id, facts=facts)
     return None
 
 
@@ -165,13 +185,15 @@ def verify_anchored(
     if chain.problem is not None:
         problem = chain.problem
         detail = f"event {problem.seq} {problem.kind}: {problem.detail}"
-        return verdict(AnchorFailure("chain", detail))
+        facts = {"seq": str(problem.seq), "problem": problem.kind}
+        return verdict(AnchorFailure("chain", detail, facts=facts))
     if failure is None and overwritten:
         detail = (
             f"the digest {overwritten[0]} was overwritten or deleted: Object Lock kept the "
             "first version (checked here), but someone with write access to the bucket tried"
         )
-        failure = AnchorFailure("overwritten", detail, digest=overwritten[0])
+        facts = {"name": overwritten[0]}
+        failure = AnchorFailure("overwritten", detail, digest=overwritten[0], facts=facts)
     if failure is not None:
         return verdict(failure)
     names = [s.name for s in signed]

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import tomllib
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import get_args
 
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
@@ -12,11 +15,17 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from chalicelib.domain.audit_chain import GENESIS, ChainLink, Problem, Verdict
 from chalicelib.domain.audit_digest import SignedDigest, next_digest, parse_digest
-from chalicelib.domain.digest_check import RequestState, verify_anchored
+from chalicelib.domain.digest_check import (
+    AnchorFailure,
+    FailureKind,
+    RequestState,
+    verify_anchored,
+)
 from chalicelib.domain.rsa_pss import public_key_from_der, verify_pss_sha256
 from chalicelib.domain.state_fingerprint import request_fingerprint
 
 pytestmark = pytest.mark.unit
+LOCALES = Path(__file__).resolve().parents[2] / "chalicelib" / "web" / "locales"
 
 PRIVATE = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 PUBLIC = public_key_from_der(
@@ -141,3 +150,37 @@ def test_the_fingerprint_covers_the_item_status_beside_the_body() -> None:
     assert request_fingerprint(item) == request_fingerprint(request_item())
     assert request_fingerprint(item) != request_fingerprint(approved_attribute)
     assert request_fingerprint(item) != request_fingerprint(request_item(status="approved"))
+
+
+def every_failure() -> list[AnchorFailure]:
+    """One failure of each kind, as the checks produce them."""
+    signed = digests([3, 12, 20], HASHES)
+    forged = dataclasses.replace(signed[1], signature=sign(signed[1].payload, key=OTHER))
+    broken = Verdict(6, None, Problem(7, "altered", "its content does not match its hash"))
+    short = Verdict(15, ChainLink(15, HASHES[15]))
+    rewritten = {**HASHES, 12: "e" * 64}
+    gone = [RequestState("8e35abcd01", "f" * 64, None)]
+    changed = [RequestState("8e35abcd01", "f" * 64, "0" * 64)]
+    cases = [
+        verify_anchored(broken, signed, PUBLIC, HASHES, []),
+        verify_anchored(INTACT_CHAIN, [signed[0], forged], PUBLIC, HASHES, []),
+        verify_anchored(INTACT_CHAIN, signed, PUBLIC, HASHES, [], overwritten=[signed[0].name]),
+        verify_anchored(INTACT_CHAIN, [signed[0], signed[2]], PUBLIC, HASHES, []),
+        verify_anchored(INTACT_CHAIN, signed, PUBLIC, rewritten, []),
+        verify_anchored(short, signed, PUBLIC, HASHES, []),
+        verify_anchored(INTACT_CHAIN, signed, PUBLIC, HASHES, changed),
+        verify_anchored(INTACT_CHAIN, signed, PUBLIC, HASHES, gone),
+    ]
+    return [case.failure for case in cases if case.failure is not None]
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_every_failure_can_be_said_in_french_and_english(lang: str) -> None:
+    table = tomllib.loads((LOCALES / f"{lang}.toml").read_text(encoding="utf-8"))["audit_anchor"]
+    failures = every_failure()
+    assert {f.kind for f in failures} == set(get_args(FailureKind))
+    for failure in failures:
+        sentence = table[failure.label_key.removeprefix("audit_anchor.")]
+        said = sentence.format(**failure.facts)
+        assert "{" not in said and all(value in said for value in failure.facts.values())
+    assert table["intact"].format(events=20, digests=3, last=table["never"])
