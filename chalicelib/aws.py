@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -75,6 +75,12 @@ def s3() -> S3Client:
     return boto3.client("s3", region_name=_region(), config=_config())
 
 
+@functools.cache
+def lambda_client() -> Any:
+    """Return the process's Lambda client (the console asks the digest function for a digest)."""
+    return boto3.client("lambda", region_name=_region(), config=_config())
+
+
 def reset_clients() -> None:
     """Forget cached clients (tests switch emulators between cases)."""
     dynamodb.cache_clear()
@@ -83,3 +89,4 @@ def reset_clients() -> None:
     events.cache_clear()
     kms.cache_clear()
     s3.cache_clear()
+    lambda_client.cache_clear()

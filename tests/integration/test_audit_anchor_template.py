@@ -109,3 +109,18 @@ def test_the_digest_function_runs_every_hour_with_its_own_role(
         if r["Type"] == "AWS::Serverless::Function" and name != "WriteAuditDigest"
     ]
     assert others and {"Fn::GetAtt": [DIGEST_ROLE, "Arn"]} not in others
+
+
+def test_the_api_may_only_ask_the_digest_function_for_a_digest(
+    template: dict[str, Any],  # noqa: F811
+) -> None:
+    roles = _role_statements(template)
+    for role, found in roles.items():
+        invokers = [s for s in found if _allows(s, "lambda:InvokeFunction")]
+        assert [s["Resource"] for s in invokers] in (
+            [],
+            [{"Fn::GetAtt": ["WriteAuditDigest", "Arn"]}],
+        ), role
+    assert [s for s in roles["ApiHandlerRole"] if _allows(s, "lambda:InvokeFunction")]
+    variables = template["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
+    assert variables["SESAME_DIGEST_FUNCTION"] == {"Ref": "WriteAuditDigest"}
