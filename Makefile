@@ -11,12 +11,13 @@ CFN_VENV := .venv-cfnlint
 CFN_STAMP := $(CFN_VENV)/.installed
 
 .PHONY: refuse-local run test lint types unit integration browser check-policy package \
-	template-lint deploy verify-audit bench load clean help cold-start-assets
+	template-lint deploy verify-audit audit-digest bench load clean help cold-start-assets
 
 help:
 	@echo "make run    - start the local stack on http://127.0.0.1:8000 (Ctrl-C stops)"
 	@echo "make test   - lint, types, unit, integration and browser tests"
-	@echo "make verify-audit - check the audit chain of the local stack (STAGE=prod: deployed)"
+	@echo "make verify-audit - check the audit log against its signed digests (STAGE=prod: deployed)"
+	@echo "make audit-digest - write one signed digest of the audit chain now"
 	@echo "make load   - 20 clients through whole journeys on the local stack, then a reconciliation"
 
 $(PY):
@@ -100,19 +101,29 @@ deploy: refuse-local package
 check-policy: $(STAMP)
 	$(PY) -m chalicelib.policy_check $(or $(DIR),policies)
 
-# Walks the audit chain: "intact, N events, last hash ..." or the first bad event (exit 1).
-# Locally it reads the running `make run` emulator; STAGE=dev|prod reads the deployed tables
-# with the AWS credentials of the environment. ANCHOR=N:HASH checks against an earlier hash.
+# Checks the audit log (docs/audit.md): the chain, each signed digest (signature, link to the
+# previous), the chain against every digest, each request against its last event; prints
+# "intact: N events, M digests, last digest at ..." or the first failure and what it means
+# (exit 1). Locally it reads the running `make run` emulator; STAGE=dev|prod reads the
+# deployed tables, bucket and key (read-only) with the environment's AWS credentials.
+# ANCHOR=N:HASH checks the chain alone against a hash noted earlier.
 verify-audit: $(STAMP)
-	$(PY) -m chalicelib.audit_verify --stage $(or $(STAGE),local) $(if $(ANCHOR),--anchor $(ANCHOR))
+	$(PY) -m chalicelib.audit_verify --stage $(or $(STAGE),local) $(if $(ANCHOR),--anchor $(ANCHOR),--digests)
+
+# Writes one signed digest of the chain now (the hourly function does it by itself); locally
+# at the local stack's clock. Deployed, it needs the digest function's role.
+audit-digest: $(STAMP)
+	SESAME_STATE_DIR=$${SESAME_STATE_DIR:-.local} $(PY) -m chalicelib.audit_anchor_cli --stage $(or $(STAGE),local)
 
 # Cold start, AWS calls, latency, package size and cost per use case (bench/run.py rewrites its
 # section of docs/performance.md, with the pages at 100 / 10,000 / 100,000 items), then
-# audit-chain append throughput; about eight minutes on 2 cores.
+# audit-chain append throughput, then the anchored verification of 100,000 events and
+# 1,000 digests (bench/audit_verify_scale.py); about nine minutes on 2 cores.
 bench: $(STAMP) $(CFN_STAMP) cold-start-assets
 	$(PY) -m bench.run --write docs/performance.md
 	$(PY) -m bench.audit_append --backend model --rtt-ms 5,10
 	$(PY) -m bench.audit_append --backend moto --rtt-ms 0 --events 10
+	$(PY) -m bench.audit_verify_scale --events 100000 --digests 1000 --write docs/performance.md
 
 test: lint types package unit integration browser
 

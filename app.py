@@ -530,6 +530,15 @@ def run_lifecycle(event: CloudWatchEvent) -> dict[str, int]:
     return done
 
 
+@app.schedule(Rate(1, unit=Rate.HOURS))
+def write_audit_digest(event: CloudWatchEvent) -> dict[str, int]:
+    """Sign and store the hourly digest of the audit chain (its own role: only it may sign)."""
+    from chalicelib.service.digest import get_digest_deps, utc_now, write_digest
+
+    write_digest(get_digest_deps(), utc_now())  # needs no settings, policy or secret
+    return {"audit_digests": 1}
+
+
 # ----- local stage only: the movable clock and the published events --------------------------
 DEV_CLOCK_PURPOSE, DEV_CLOCK_BINDING = "dev-clock", "dev-clock-form"
 MAX_CLOCK_HOURS = 2000

@@ -5,6 +5,9 @@ re-ordered or inserted (exit 1). Against the local stack by default (`make verif
 with `--stage prod` (or SESAME_STAGE) and AWS credentials, against a deployed table.
 Note the last hash it prints: giving it back later with `--anchor N:HASH` proves that nothing
 up to event N was rewritten since, even by someone able to recompute the whole chain.
+With `--digests` (what `make verify-audit` runs) it checks, after the chain, the signed hourly
+digests, the chain against them and each request against its last event, and prints
+"intact: N events, M digests, last digest at …" or the first failure and what it means.
 """
 
 from __future__ import annotations
@@ -34,13 +37,13 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--main-table", default=os.environ.get("SESAME_MAIN_TABLE"))
     parser.add_argument("--audit-table", default=os.environ.get("SESAME_AUDIT_TABLE"))
     parser.add_argument("--anchor", type=_anchor, help="N:HASH printed by an earlier check")
+    parser.add_argument("--digests", action="store_true", help="check against the digests too")
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Check the chain of the stage's tables; print the verdict; exit 0 only when intact."""
-    args = _arguments(sys.argv[1:] if argv is None else argv)
-    if args.stage == "local" and not os.environ.get("AWS_ENDPOINT_URL"):
+def use_local_emulator(stage: str) -> None:
+    """Point boto3 at the local stack's emulator (the local stage, no endpoint given)."""
+    if stage == "local" and not os.environ.get("AWS_ENDPOINT_URL"):
         os.environ["AWS_ENDPOINT_URL"] = LOCAL_EMULATOR
         for name, value in (
             ("AWS_ACCESS_KEY_ID", "local"),
@@ -48,6 +51,16 @@ def main(argv: list[str] | None = None) -> int:
             ("AWS_DEFAULT_REGION", "ca-central-1"),
         ):
             os.environ.setdefault(name, value)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Check the chain of the stage's tables; print the verdict; exit 0 only when intact."""
+    args = _arguments(sys.argv[1:] if argv is None else argv)
+    use_local_emulator(args.stage)
+    if args.digests:
+        from .audit_anchor_cli import verify_anchored_log
+
+        return verify_anchored_log(args.stage, args.main_table, args.audit_table)
     from . import aws
     from .store.audit import AuditLog
 

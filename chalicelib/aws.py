@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -15,6 +15,8 @@ from botocore.config import Config
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_kms import KMSClient
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_ses import SESClient
     from mypy_boto3_ssm import SSMClient
 
@@ -61,9 +63,30 @@ def events() -> EventBridgeClient:
     return boto3.client("events", region_name=_region(), config=_config())
 
 
+@functools.cache
+def kms() -> KMSClient:
+    """Return the process's KMS client (the digest function signs; verification reads the key)."""
+    return boto3.client("kms", region_name=_region(), config=_config())
+
+
+@functools.cache
+def s3() -> S3Client:
+    """Return the process's S3 client (the write-once bucket of audit digests)."""
+    return boto3.client("s3", region_name=_region(), config=_config())
+
+
+@functools.cache
+def lambda_client() -> Any:
+    """Return the process's Lambda client (the console asks the digest function for a digest)."""
+    return boto3.client("lambda", region_name=_region(), config=_config())
+
+
 def reset_clients() -> None:
     """Forget cached clients (tests switch emulators between cases)."""
     dynamodb.cache_clear()
     ses.cache_clear()
     ssm.cache_clear()
     events.cache_clear()
+    kms.cache_clear()
+    s3.cache_clear()
+    lambda_client.cache_clear()

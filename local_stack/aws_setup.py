@@ -83,3 +83,41 @@ def create_event_bus(events: Any, logs: Any, bus: str) -> None:
     events.put_targets(
         Rule="sesame-dev-events", EventBusName=bus, Targets=[{"Id": "dev-log", "Arn": arn}]
     )
+
+
+def create_digest_anchor(kms: Any, s3: Any, bucket: str, alias: str, retention_days: int) -> str:
+    """Create the digest key (RSA_2048, SIGN_VERIFY) and its write-once bucket; return the key.
+
+    The bucket is versioned by Object Lock, with a default COMPLIANCE retention (in AWS the
+    template sets it, 7 years by default) and public access blocked, as deployed.
+    """
+    aliases = {a["AliasName"]: a.get("TargetKeyId") for a in kms.list_aliases()["Aliases"]}
+    key_id = aliases.get(alias)
+    if not key_id:
+        key_id = kms.create_key(
+            KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY", Description="Sesame audit digests"
+        )["KeyMetadata"]["KeyId"]
+        kms.create_alias(AliasName=alias, TargetKeyId=key_id)
+    if bucket not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+        region = s3.meta.region_name
+        location = {} if region == "us-east-1" else {"LocationConstraint": region}
+        s3.create_bucket(
+            Bucket=bucket, ObjectLockEnabledForBucket=True, CreateBucketConfiguration=location
+        )
+        s3.put_object_lock_configuration(
+            Bucket=bucket,
+            ObjectLockConfiguration={
+                "ObjectLockEnabled": "Enabled",
+                "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": retention_days}},
+            },
+        )
+        s3.put_public_access_block(
+            Bucket=bucket,
+            PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True,
+                "IgnorePublicAcls": True,
+                "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": True,
+            },
+        )
+    return str(key_id)

@@ -16,6 +16,7 @@ from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RECORDING_NAME = "emulator-recording.jsonl"
+LOCAL_DIGEST_RETENTION_DAYS = 1  # write-once locally too; AWS keeps digests 7 years by default
 DUMMY_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",
@@ -252,7 +253,14 @@ def _provision(stage_env: dict[str, str]) -> None:
     import boto3
 
     from chalicelib.policy_files import load_policy
-    from local_stack.aws_setup import create_event_bus, create_tables, verify_sender
+    from chalicelib.service.digest import digest_names
+    from local_stack.aws_setup import (
+        create_digest_anchor,
+        create_event_bus,
+        create_tables,
+        verify_sender,
+    )
+    from local_stack.digest_key import pin_digest_key
 
     policy_dir = Path(stage_env.get("SESAME_POLICY_DIR", PROJECT_ROOT / "policies"))
     policy = load_policy(policy_dir)
@@ -268,6 +276,11 @@ def _provision(stage_env: dict[str, str]) -> None:
             "SESAME_EVENT_BUS", f"sesame-{stage_env.get('SESAME_STAGE', 'local')}-access"
         ),
     )
+    bucket, alias = digest_names(stage_env.get("SESAME_STAGE", "local"))
+    key_id = create_digest_anchor(
+        boto3.client("kms"), boto3.client("s3"), bucket, alias, LOCAL_DIGEST_RETENTION_DAYS
+    )
+    pin_digest_key(key_id, Path(stage_env["SESAME_STATE_DIR"]))
 
 
 def start_stack(
@@ -316,12 +329,18 @@ def start_stack(
 
 def _run_jobs(stop: threading.Event, period: float) -> None:
     """Run the scheduled jobs on a short period (in AWS, EventBridge schedules them)."""
-    from chalicelib.service.context import get_services
+    from chalicelib.service.context import Services, get_services
+    from chalicelib.service.digest import run_digest_job
     from chalicelib.service.sweep import deliver_due
     from chalicelib.service.timed import run_timed_jobs
 
+    def digests(services: Services) -> dict[str, int]:
+        # One digest per hour of the local clock (moved at /dev/clock), chained.
+        return run_digest_job(services.clock())
+
+    jobs = (("lifecycle", run_timed_jobs), ("delivery sweep", deliver_due), ("digest", digests))
     while not stop.wait(period):
-        for name, job in (("lifecycle", run_timed_jobs), ("delivery sweep", deliver_due)):
+        for name, job in jobs:
             if stop.is_set():
                 return
             try:

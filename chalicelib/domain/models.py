@@ -151,6 +151,9 @@ class AuditEvent(_Model):
     comment: str | None = None
     source_ip: str = Field(default="", max_length=64)
     user_agent: str = Field(default="", max_length=512)
+    # The request's fingerprint as this change left it (domain/state_fingerprint.py); set by
+    # the audit log's append when the change writes the request, None otherwise.
+    state: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
 
 class LinkToken(_Model):

@@ -31,6 +31,7 @@ from . import keys
 from .audit_check import AuditCheck
 from .dynamo import Item
 from .errors import translate
+from .state_stamp import with_state
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -152,6 +153,7 @@ class AuditLog(AuditCheck):
         Raises Conflict when one of `with_items` is refused (someone changed the request
         first), ServiceUnavailable when DynamoDB is throttling or the chain stays contended.
         """
+        event = with_state(event, with_items, self._main)
         body = event.model_dump_json()
         for attempt in range(MAX_ATTEMPTS):
             read = head.link if head is not None and attempt == 0 else self.head()

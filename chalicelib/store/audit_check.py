@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from pydantic import ValidationError
 
@@ -72,18 +72,24 @@ class AuditCheck(DynamoTable):
             items = self._query_pages(kwargs)
         yield from (self._stored(item) for item in items)
 
-    def verify(self, anchor: ChainLink | None = None) -> Verdict:
+    def verify(
+        self, anchor: ChainLink | None = None, observe: Callable[[StoredEvent], None] | None = None
+    ) -> Verdict:
         """Walk the whole chain; say "intact, N events, last hash ..." or the first bad event.
 
-        The check runs against the head read first, so events appended meanwhile by the app
-        are left for the next check; an item beyond that head while the head has not moved
-        was not written by the app.
+        `observe`, when given, sees each event walked (the anchored check reads the chain in
+        this one walk). The check runs against the head read first, so events appended
+        meanwhile by the app are left for the next check; an item beyond that head while the
+        head has not moved was not written by the app.
         """
         head = self.head()
         if head is None:
             return verify_chain(self._walk("PK = :pk", {}), None, anchor)
         last_key = {":last": keys.audit_event_key(self.chain, head.seq)["SK"]}
-        verdict = verify_chain(self._walk("PK = :pk AND SK <= :last", last_key), head, anchor)
+        walked = self._walk("PK = :pk AND SK <= :last", last_key)
+        if observe is not None:
+            walked = _observed(walked, observe)
+        verdict = verify_chain(walked, head, anchor)
         if not verdict.intact:
             return verdict
         beyond = next(self._walk("PK = :pk AND SK > :last", last_key, limit=1), None)
@@ -91,3 +97,11 @@ class AuditCheck(DynamoTable):
             detail = f"unexpected item {beyond.key!r} after the head (event {head.seq})"
             return Verdict(head.seq, None, Problem(head.seq + 1, "forged", detail))
         return verdict
+
+
+def _observed(
+    events: Iterator[StoredEvent], observe: Callable[[StoredEvent], None]
+) -> Iterator[StoredEvent]:
+    for event in events:
+        observe(event)
+        yield event
