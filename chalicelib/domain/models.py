@@ -136,10 +136,14 @@ class AuditEvent(_Model):
         "link_limit", "revoked", "withdrawn", "link_opened", "signed_in", "signed_out",
         "exported", "policy_version_seen", "reminded", "escalated", "expired",
         "ending_notice", "ended", "delivery_retried", "delegation_cancelled",
+        # Enforcement and the grants API (issue 16).
+        "access_applied", "access_failed", "access_repaired", "api_read",
+        "api_client_created", "api_client_revoked",
     ]  # fmt: skip
     actor: str
     # "schedule": a scheduled job (reminders, escalation, expiry, end of a grant).
-    via: Literal["form", "link", "console", "schedule"]
+    # "api": a machine client of the grants API.
+    via: Literal["form", "link", "console", "schedule", "api"]
     reason: str | None = Field(default=None, max_length=200)
     step: int | None = None
     comment: str | None = None
