@@ -11,12 +11,13 @@ CFN_VENV := .venv-cfnlint
 CFN_STAMP := $(CFN_VENV)/.installed
 
 .PHONY: refuse-local run test lint types unit integration browser check-policy package \
-	template-lint deploy verify-audit bench load clean help
+	template-lint deploy verify-audit api-credential bench load clean help
 
 help:
 	@echo "make run    - start the local stack on http://127.0.0.1:8000 (Ctrl-C stops)"
 	@echo "make test   - lint, types, unit, integration and browser tests"
 	@echo "make verify-audit - check the audit chain of the local stack (STAGE=prod: deployed)"
+	@echo "make api-credential NAME=proxy - a grants API client on the local stack (id, secret)"
 	@echo "make load   - 20 clients through whole journeys on the local stack, then a reconciliation"
 
 $(PY):
@@ -94,6 +95,11 @@ check-policy: $(STAMP)
 # with the AWS credentials of the environment. ANCHOR=N:HASH checks against an earlier hash.
 verify-audit: $(STAMP)
 	$(PY) -m chalicelib.audit_verify --stage $(or $(STAGE),local) $(if $(ANCHOR),--anchor $(ANCHOR))
+
+# Creates a grants API client on the running `make run` emulator and prints two lines,
+# client_id=... and client_secret=... (the secret is shown once; only its hash is stored).
+api-credential: $(STAMP)
+	$(PY) -m local_stack.api_credential --name "$(or $(NAME),proxy)"
 
 # Cold start, AWS calls, latency, package size and cost per use case (bench/run.py rewrites its
 # section of docs/performance.md, with the pages at 100 / 10,000 / 100,000 items), then

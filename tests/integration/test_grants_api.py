@@ -188,3 +188,18 @@ def test_the_openapi_document_validates_and_describes_what_the_api_answers() -> 
         operation = path["get"]
         assert "401" in operation["responses"] and "429" in operation["responses"]
     assert document["security"] == [{"basic": []}]
+
+
+def test_the_operator_command_prints_a_credential_that_works(
+    client: Client, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from local_stack.api_credential import main as api_credential
+
+    assert api_credential(["--name", "proxy"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("=", 1)[0] for line in lines] == ["client_id", "client_secret"]
+    client_id, secret = (line.split("=", 1)[1] for line in lines)
+    services = get_services()
+    store = ApiClientStore(aws.dynamodb(), services.settings.main_table)
+    assert list_grants(services, store, basic(client_id, secret)).status == 200
+    assert api_credential(["--name", "no/slash"]) == 2
