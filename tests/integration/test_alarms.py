@@ -18,7 +18,10 @@ from tests.integration.test_outbox import sweep
 from tests.integration.test_sweep_isolation import store_poisoned_entry
 
 pytestmark = pytest.mark.integration
-FUNCTIONS = ("APIHandler", "DeliverPendingEmail", "RunLifecycle", "EmailDeliveryEvents")
+FUNCTIONS = (
+    "APIHandler", "DeliverPendingEmail", "RunLifecycle", "EmailDeliveryEvents",
+    "ApplyAccessEvent", "ReconcileGroups",  # enforcement (issue 16)
+)  # fmt: skip
 NAMESPACE = {"Fn::Sub": "Sesame/${AWS::StackName}"}
 
 
@@ -109,6 +112,7 @@ def test_failed_deliveries_and_a_silent_lifecycle_raise_alarms_on_the_stacks_met
     for name, metric in (
         ("FailedEmailsAlarm", "FailedEmails"),
         ("FailedEventsAlarm", "FailedEvents"),
+        ("EnforcementFailuresAlarm", "EnforcementFailures"),
     ):
         assert _watched(alarms[name]) == [(NAMESPACE, metric, [])]
         assert alarms[name]["Threshold"] == 1
@@ -148,3 +152,15 @@ def test_the_sweep_counts_a_failed_delivery_and_the_lifecycle_beats(
     event = client.events.generate_cw_event("aws.events", "Scheduled Event", {}, [])
     client.lambda_.invoke("run_lifecycle", event)
     assert [r.get("LifecycleRuns") for r in _emf(capsys.readouterr().out)] == [1]
+
+
+def test_access_events_reach_enforcement_from_the_stacks_own_bus(template: dict[str, Any]) -> None:
+    rule = template["Resources"]["ApplyAccessEvent"]["Properties"]["Events"]
+    (event,) = rule.values()
+    assert event["Type"] == "CloudWatchEvent"
+    assert event["Properties"]["EventBusName"] == {"Ref": "EventBus"}
+    assert event["Properties"]["Pattern"]["detail-type"] == [
+        "AccessGranted", "AccessRevoked", "AccessEnded",
+    ]  # fmt: skip
+    schedule = template["Resources"]["ReconcileGroups"]["Properties"]["Events"]
+    assert [e["Properties"]["Schedule"] for e in schedule.values()] == ["rate(1 hour)"]

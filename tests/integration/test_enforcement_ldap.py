@@ -30,9 +30,18 @@ from chalicelib.service.enforce import (
     reconcile,
     retry_failure,
 )
+from chalicelib.service.enforce_setup import reset_enforcer
 from chalicelib.store.audit import AuditFilter
 from chalicelib.store.enforcement import EnforcementStore
-from local_stack.ldap_process import GROUPS_DN, PEOPLE_DN, ROOT_DN, SlapdProcess
+from local_stack.ldap_process import (
+    GROUPS_DN,
+    PEOPLE_DN,
+    PLACEHOLDER_DN,
+    ROOT_DN,
+    SERVICE_DN,
+    SERVICE_PASSWORD,
+    SlapdProcess,
+)
 from tests.integration.conftest import BUS, link_with, outbox, press
 from tests.integration.people import get, post, request_at_security_step, sign_in
 from tests.peers.slapd import ldap_settings
@@ -232,3 +241,49 @@ def test_an_unreadable_group_is_left_alone_by_reconciliation(
         report = reconcile(enforcer)
         assert (report.added, report.removed) == (0, 0)
         assert LINKEDIN in report.unreadable_groups
+
+
+@pytest.fixture
+def app_directory(slapd: SlapdProcess, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The deployed functions' settings, pointing at the session's slapd."""
+    for name, value in {
+        "SESAME_LDAP_URL": slapd.url,
+        "SESAME_LDAP_BIND_DN": SERVICE_DN,
+        "SESAME_LDAP_PASSWORD": SERVICE_PASSWORD,
+        "SESAME_LDAP_PEOPLE_BASE": PEOPLE_DN,
+        "SESAME_LDAP_GROUPS_BASE": GROUPS_DN,
+        "SESAME_LDAP_PLACEHOLDER_DN": PLACEHOLDER_DN,
+    }.items():
+        monkeypatch.setenv(name, value)
+    reset_enforcer()
+    yield
+    reset_enforcer()
+
+
+def test_the_bus_rule_s_function_and_the_hourly_job_enforce_through_the_app(
+    client: Client, slapd: SlapdProcess, clean_groups: None, app_directory: None
+) -> None:
+    approved(client)
+    (granted,) = published_events(BUS)
+    event = client.events.generate_cw_event(
+        source="sesame", detail_type="AccessGranted", detail=granted["detail"], resources=[]
+    )
+    answer = client.lambda_.invoke("apply_access_event", event)
+    assert answer.payload == {"applied": 2, "failed": 0}
+    assert MARIE in members(slapd.url, LINKEDIN) and MARIE in members(slapd.url, X)
+    by_hand(slapd, LINKEDIN, "camille.demo", MODIFY_ADD)
+    hourly = client.events.generate_cw_event(
+        source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]
+    )
+    report = client.lambda_.invoke("reconcile_groups", hourly).payload
+    assert report == {"added": 0, "removed": 1, "failed": 0, "unreadable_groups": 0}
+    assert members(slapd.url, LINKEDIN) == {MARIE}
+
+
+def test_without_a_directory_the_functions_change_nothing_and_say_so(client: Client) -> None:
+    reset_enforcer()
+    event = client.events.generate_cw_event(
+        source="sesame", detail_type="AccessGranted", detail={}, resources=[]
+    )
+    assert client.lambda_.invoke("apply_access_event", event).payload == {"skipped": 1}
+    assert client.lambda_.invoke("reconcile_groups", event).payload == {"skipped": 1}

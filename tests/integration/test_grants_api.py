@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import UTC, datetime
+from html import unescape
 from typing import Any
 
 import boto3
@@ -31,7 +32,7 @@ from chalicelib.service.openapi import openapi_document
 from chalicelib.store.api_clients import ApiClientStore
 from chalicelib.store.audit import AuditFilter
 from tests.integration.conftest import MAIN, link_with, outbox, press
-from tests.integration.people import get, post, request_at_security_step, sign_in
+from tests.integration.people import get, html_of, post, request_at_security_step, sign_in
 
 pytestmark = pytest.mark.integration
 OFFICER = "securite.demo@mcn.gouv.qc.ca"
@@ -174,6 +175,12 @@ def test_request_status_gives_steps_and_no_free_text(
     assert "confidentiel" not in json.dumps(answer.body)
     assert request_status(services, store, credential, "zzzzzzzz").status == 404
     assert request_status(services, store, credential, "../../etc").status == 404
+    # The read shows in the request's timeline, named as the API's (not as a person's).
+    timeline = get(client, f"/console/requests/{request_id}", sign_in(client, OFFICER))
+    assert timeline.status_code == 200
+    shown = unescape(html_of(timeline))
+    assert "Lecture par l'API des accès" in shown
+    assert "API des accès (client machine)" in shown
 
 
 def test_the_openapi_document_validates_and_describes_what_the_api_answers() -> None:
