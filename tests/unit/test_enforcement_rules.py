@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chalicelib.domain.enforcement import (
     ActiveGrant,
@@ -129,3 +131,30 @@ def test_backoff_is_exponential_capped_and_jittered() -> None:
     assert backoff_delay(3, 0.5, 4.0, 0.5) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="from 1"):
         backoff_delay(0, 0.5, 4.0, 0.5)
+
+
+EMAILS = st.sampled_from([f"p{n}@mcn.gouv.qc.ca" for n in range(6)])
+MEMBERS = st.frozensets(EMAILS, max_size=6)
+
+
+@settings(max_examples=200)
+@given(
+    desired=st.dictionaries(st.sampled_from([LINKEDIN, X]), MEMBERS),
+    actual=st.dictionaries(
+        st.sampled_from([LINKEDIN, X, "cn=autre,ou=groups,dc=x,dc=ca"]), MEMBERS
+    ),
+)
+def test_applying_the_repairs_makes_owned_groups_desired_and_leaves_the_rest(
+    desired: dict[str, frozenset[str]], actual: dict[str, frozenset[str]]
+) -> None:
+    # Given any desired and actual members, when every repair is applied,
+    # then each owned group equals its desired members and no other group changed.
+    after = {group: set(members) for group, members in actual.items()}
+    for fix in repairs(desired, actual):
+        assert fix.group in desired
+        members = after.setdefault(fix.group, set())
+        assert (fix.email in members) == (fix.action == "remove")  # each repair changes something
+        (members.add if fix.action == "add" else members.discard)(fix.email)
+    for group, members in after.items():
+        assert members == (desired[group] if group in desired else actual[group])
+    assert all(after.get(group, set()) == want for group, want in desired.items())
