@@ -11,13 +11,15 @@ CFN_VENV := .venv-cfnlint
 CFN_STAMP := $(CFN_VENV)/.installed
 
 .PHONY: refuse-local run test lint types unit integration browser check-policy package \
-	template-lint deploy verify-audit audit-digest bench load clean help cold-start-assets
+	template-lint deploy verify-audit audit-digest api-credential bench load clean help \
+	cold-start-assets
 
 help:
 	@echo "make run    - start the local stack on http://127.0.0.1:8000 (Ctrl-C stops)"
 	@echo "make test   - lint, types, unit, integration and browser tests"
 	@echo "make verify-audit - check the audit log against its signed digests (STAGE=prod: deployed)"
 	@echo "make audit-digest - write one signed digest of the audit chain now"
+	@echo "make api-credential NAME=proxy - a grants API client on the local stack (id, secret)"
 	@echo "make load   - 20 clients through whole journeys on the local stack, then a reconciliation"
 
 $(PY):
@@ -114,6 +116,11 @@ verify-audit: $(STAMP)
 # at the local stack's clock. Deployed, it needs the digest function's role.
 audit-digest: $(STAMP)
 	SESAME_STATE_DIR=$${SESAME_STATE_DIR:-.local} $(PY) -m chalicelib.audit_anchor_cli --stage $(or $(STAGE),local)
+
+# Creates a grants API client on the running `make run` emulator and prints two lines,
+# client_id=... and client_secret=... (the secret is shown once; only its hash is stored).
+api-credential: $(STAMP)
+	$(PY) -m local_stack.api_credential --name "$(or $(NAME),proxy)"
 
 # Cold start, AWS calls, latency, package size and cost per use case (bench/run.py rewrites its
 # section of docs/performance.md, with the pages at 100 / 10,000 / 100,000 items), then

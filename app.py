@@ -539,6 +539,26 @@ def write_audit_digest(event: CloudWatchEvent) -> dict[str, int]:
     return {"audit_digests": 1}
 
 
+# The bus's access events (docs/events.md); infra/template.json points the rule at the
+# stack's own bus (Chalice's rule would listen on the default bus).
+@app.on_cw_event(
+    {"source": ["sesame"], "detail-type": ["AccessGranted", "AccessRevoked", "AccessEnded"]}
+)
+def apply_access_event(event: CloudWatchEvent) -> dict[str, int]:
+    """Apply one access event to the directory groups (add or remove the holder)."""
+    from chalicelib.service.enforce_setup import on_access_event
+
+    return on_access_event(event.detail_type, event.detail)
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS))
+def reconcile_groups(event: CloudWatchEvent) -> dict[str, int]:
+    """Make the groups Sésame owns equal to the active grants, auditing each repair."""
+    from chalicelib.service.enforce_setup import run_reconciliation
+
+    return run_reconciliation()
+
+
 # ----- local stage only: the movable clock and the published events --------------------------
 DEV_CLOCK_PURPOSE, DEV_CLOCK_BINDING = "dev-clock", "dev-clock-form"
 MAX_CLOCK_HOURS = 2000

@@ -131,10 +131,14 @@ AuditAction = Literal[
     "link_limit", "revoked", "withdrawn", "link_opened", "signed_in", "signed_out",
     "exported", "policy_version_seen", "reminded", "escalated", "expired",
     "ending_notice", "ended", "delivery_retried", "delegation_cancelled",
+    # Enforcement and the grants API (issue 16).
+    "access_applied", "access_failed", "access_repaired", "api_read",
+    "api_client_created", "api_client_revoked",
 ]  # fmt: skip
 AUDIT_ACTIONS: tuple[AuditAction, ...] = get_args(AuditAction)
 # "schedule": a scheduled job (reminders, escalation, expiry, end of a grant).
-AuditVia = Literal["form", "link", "console", "schedule"]
+# "api": a machine client of the grants API.
+AuditVia = Literal["form", "link", "console", "schedule", "api"]
 
 
 class AuditEvent(_Model):

@@ -90,6 +90,19 @@ class Platform(CatalogueEntry):
     """A platform that may be requested, with its risk level (rules route by risk)."""
 
     risk: str = Field(pattern=ID_PATTERN)
+    # The directory group whose members may reach the platform (issue 16); None: not enforced.
+    group: str | None = Field(default=None, min_length=3, max_length=512, pattern=r"^[^\s=,]+=")
+    # What the proxy opens for a member: each domain covers its subdomains (no wildcard).
+    domains: tuple[str, ...] = Field(default=(), max_length=40)
+
+    @field_validator("domains")
+    @classmethod
+    def _plain_domains(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        lowered = tuple(d.strip().lower() for d in value)
+        for domain in lowered:
+            if domain.startswith("*") or not DOMAIN_PATTERN.match(domain):
+                raise ValueError(f"not a domain (no wildcard, at least two labels): {domain!r}")
+        return lowered
 
 
 class Catalogue(_Strict):

@@ -208,3 +208,27 @@ def session_key(session_hash: str) -> dict[str, dict[str, str]]:
 def policy_seen_key(version: str) -> dict[str, dict[str, str]]:
     """Key of the marker saying a policy version was seen (its first use is audited)."""
     return {"PK": {"S": f"POLICY#{version}"}, "SK": {"S": "POLICY"}}
+
+
+# ----- enforcement (issue 16) ---------------------------------------------------------------
+def access_state_key(request_id: str, group: str, email: str) -> dict[str, dict[str, str]]:
+    """Key of whether one grant's change reached one group (a Query lists a grant's groups)."""
+    return {"PK": {"S": f"ENFORCEMENT#{request_id}"}, "SK": {"S": f"GROUP#{group}#{email}"}}
+
+
+def failed_enforcement_index(failed_at: datetime, request_id: str) -> dict[str, Any]:
+    """Index attributes listing a lasting enforcement failure beside failed e-mails (GSI2)."""
+    return {
+        "GSI2PK": {"S": "ENFORCEMENT#failed"},
+        "GSI2SK": {"S": f"{stamp(failed_at)}#{request_id}"},
+    }
+
+
+def api_client_key(client_id: str) -> dict[str, dict[str, str]]:
+    """Key of a machine client of the grants API; all clients share one partition (a few)."""
+    return {"PK": {"S": "APICLIENTS"}, "SK": {"S": f"CLIENT#{client_id}"}}
+
+
+def api_rate_key(client_id: str, at: datetime) -> dict[str, dict[str, str]]:
+    """Key of the counter of one API client's calls in one clock minute (UTC)."""
+    return {"PK": {"S": f"RATE#API#{client_id}"}, "SK": {"S": f"MINUTE#{at:%Y-%m-%dT%H:%M}"}}

@@ -20,6 +20,7 @@ from tests.integration.test_sweep_isolation import store_poisoned_entry
 pytestmark = pytest.mark.integration
 FUNCTIONS = (
     "APIHandler", "DeliverPendingEmail", "RunLifecycle", "EmailDeliveryEvents", "WriteAuditDigest",
+    "ApplyAccessEvent", "ReconcileGroups",  # enforcement (issue 16)
 )  # fmt: skip
 NAMESPACE = {"Fn::Sub": "Sesame/${AWS::StackName}"}
 
@@ -89,10 +90,17 @@ def test_the_api_5xx_rate_alarm_watches_this_api(template: dict[str, Any]) -> No
     assert dims["Stage"] == api["StageName"]
 
 
-def test_throttles_of_both_tables_and_every_function_raise_one_alarm(
+def test_throttles_of_both_tables_and_every_function_raise_an_alarm(
     template: dict[str, Any],
 ) -> None:
-    watched = {(m, json.dumps(d)) for _, m, d in _watched(_alarms(template)["ThrottlesAlarm"])}
+    # A metric-math alarm may reference at most 10 metrics (a hard CloudWatch limit), so the
+    # tables and the API share one alarm and the scheduled and event functions have another.
+    alarms = _alarms(template)
+    watched: set[tuple[str, str]] = set()
+    for name in ("ThrottlesAlarm", "JobThrottlesAlarm"):
+        metrics = [(m, json.dumps(d)) for _, m, d in _watched(alarms[name])]
+        assert len(metrics) <= 10, name
+        watched.update(metrics)
     for table in ("MainTable", "AuditTable"):
         for metric in ("ReadThrottleEvents", "WriteThrottleEvents"):
             dims = [{"Name": "TableName", "Value": {"Ref": table}}]
@@ -111,6 +119,7 @@ def test_failed_deliveries_and_a_silent_lifecycle_raise_alarms_on_the_stacks_met
     for name, metric in (
         ("FailedEmailsAlarm", "FailedEmails"),
         ("FailedEventsAlarm", "FailedEvents"),
+        ("EnforcementFailuresAlarm", "EnforcementFailures"),
     ):
         assert _watched(alarms[name]) == [(NAMESPACE, metric, [])]
         assert alarms[name]["Threshold"] == 1
@@ -152,3 +161,15 @@ def test_the_sweep_counts_a_failed_delivery_and_the_lifecycle_beats(
     event = client.events.generate_cw_event("aws.events", "Scheduled Event", {}, [])
     client.lambda_.invoke("run_lifecycle", event)
     assert [r.get("LifecycleRuns") for r in _emf(capsys.readouterr().out)] == [1]
+
+
+def test_access_events_reach_enforcement_from_the_stacks_own_bus(template: dict[str, Any]) -> None:
+    rule = template["Resources"]["ApplyAccessEvent"]["Properties"]["Events"]
+    (event,) = rule.values()
+    assert event["Type"] == "CloudWatchEvent"
+    assert event["Properties"]["EventBusName"] == {"Ref": "EventBus"}
+    assert event["Properties"]["Pattern"]["detail-type"] == [
+        "AccessGranted", "AccessRevoked", "AccessEnded",
+    ]  # fmt: skip
+    schedule = template["Resources"]["ReconcileGroups"]["Properties"]["Events"]
+    assert [e["Properties"]["Schedule"] for e in schedule.values()] == ["rate(1 hour)"]

@@ -1,0 +1,109 @@
+"""Machine clients of the grants API and their per-minute call counters.
+
+Clients share one partition (`APICLIENTS`): an organisation has a handful (one per proxy),
+so the console lists them with one Query and a call reads its client with one GetItem.
+Only the SHA-256 of a secret is stored. A counter item per client and clock minute caps
+the calls; DynamoDB's TTL collects old counters (the key says which minute it counts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ..domain.errors import Conflict
+from ..domain.grants_api import ApiClient
+from . import keys
+from .errors import translate
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+Item = dict[str, Any]
+COUNTER_RETENTION_SECONDS = 600
+
+
+@contextmanager
+def _aws_errors() -> Iterator[None]:
+    try:
+        yield
+    except (ClientError, BotoCoreError) as error:
+        raise translate(error) from error
+
+
+class ApiClientStore:
+    """Create, read, list and revoke API clients; count their calls."""
+
+    def __init__(self, client: DynamoDBClient, main_table: str) -> None:
+        self._client = client
+        self._main = main_table
+
+    def create(self, api_client: ApiClient) -> None:
+        """Store a new client; Conflict if the id is taken."""
+        with _aws_errors():
+            self._client.put_item(
+                TableName=self._main,
+                Item={
+                    **keys.api_client_key(api_client.client_id),
+                    "body": {"S": api_client.model_dump_json()},
+                },
+                ConditionExpression="attribute_not_exists(PK)",
+            )
+
+    def get(self, client_id: str) -> ApiClient | None:
+        """Return a client by id (consistent: a revocation counts from the next call)."""
+        with _aws_errors():
+            response = self._client.get_item(
+                TableName=self._main, Key=keys.api_client_key(client_id), ConsistentRead=True
+            )
+        item = response.get("Item")
+        return ApiClient.model_validate_json(item["body"]["S"]) if item else None
+
+    def all(self) -> list[ApiClient]:
+        """Return every client, revoked ones included, by id."""
+        key = keys.api_client_key("")
+        with _aws_errors():
+            response = self._client.query(
+                TableName=self._main,
+                KeyConditionExpression="PK = :pk",
+                ExpressionAttributeValues={":pk": key["PK"]},
+            )
+        return [ApiClient.model_validate_json(i["body"]["S"]) for i in response["Items"]]
+
+    def revoke(self, api_client: ApiClient, at: datetime, by: str) -> ApiClient:
+        """Mark a client revoked (once: Conflict when it already was)."""
+        revoked = api_client.model_copy(update={"revoked_at": at, "revoked_by": by})
+        with _aws_errors():
+            self._client.put_item(
+                TableName=self._main,
+                Item={
+                    **keys.api_client_key(api_client.client_id),
+                    "body": {"S": revoked.model_dump_json()},
+                    "revoked_at": {"S": at.isoformat()},
+                },
+                ConditionExpression="attribute_exists(PK) AND attribute_not_exists(revoked_at)",
+            )
+        return revoked
+
+    def count_call(self, client_id: str, now: datetime, limit: int) -> bool:
+        """Count one call in this minute; False (nothing counted) once `limit` is reached."""
+        try:
+            with _aws_errors():
+                self._client.update_item(
+                    TableName=self._main,
+                    Key=keys.api_rate_key(client_id, now),
+                    UpdateExpression="ADD calls :one SET expires_ttl = :ttl",
+                    ConditionExpression="attribute_not_exists(calls) OR calls < :limit",
+                    ExpressionAttributeValues={
+                        ":one": {"N": "1"},
+                        ":limit": {"N": str(limit)},
+                        ":ttl": {"N": str(int(now.timestamp()) + COUNTER_RETENTION_SECONDS)},
+                    },
+                )
+        except Conflict:
+            return False
+        return True
