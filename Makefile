@@ -29,13 +29,13 @@ $(STAMP): $(PY) requirements.txt requirements-dev.txt
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m chalicelib.policy_check policies
+	$(PY) -m ops.check_policy policies
 	$(PY) -m local_stack
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(VENV)/bin/bandit -c pyproject.toml -q -r app.py chalicelib
+	$(VENV)/bin/bandit -c pyproject.toml -q -r app.py chalicelib ops
 
 types: $(STAMP)
 	$(PY) -m mypy
@@ -72,7 +72,7 @@ refuse-local:
 
 package: refuse-local $(STAMP) $(CFN_STAMP)
 	rm -rf build/$(PKG_STAGE)
-	$(PY) -m chalicelib.rendering
+	$(PY) -m ops.compile_templates
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-ca-central-1} $(VENV)/bin/chalice package \
 	  --stage $(PKG_STAGE) --merge-template infra/template.json build/$(PKG_STAGE)
 	$(CFN_VENV)/bin/cfn-lint build/$(PKG_STAGE)/sam.json
@@ -87,19 +87,19 @@ deploy: refuse-local package
 	  $(if $(SENDER_ADDRESS),SenderAddress=$(SENDER_ADDRESS)) $(if $(ALARM_EMAILS),AlarmEmails=$(ALARM_EMAILS))
 
 check-policy: $(STAMP)
-	$(PY) -m chalicelib.policy_check $(or $(DIR),policies)
+	$(PY) -m ops.check_policy $(or $(DIR),policies)
 
 # Walks the audit chain: "intact, N events, last hash ..." or the first bad event (exit 1).
 # Locally it reads the running `make run` emulator; STAGE=dev|prod reads the deployed tables
 # with the AWS credentials of the environment. ANCHOR=N:HASH checks against an earlier hash.
 verify-audit: $(STAMP)
-	$(PY) -m chalicelib.audit_verify --stage $(or $(STAGE),local) $(if $(ANCHOR),--anchor $(ANCHOR))
+	$(PY) -m ops.verify_audit --stage $(or $(STAGE),local) $(if $(ANCHOR),--anchor $(ANCHOR))
 
 # Cold start, AWS calls, latency, package size and cost per use case (bench/run.py rewrites its
 # section of docs/performance.md, with the pages at 100 / 10,000 / 100,000 items), then
 # audit-chain append throughput; about eight minutes on 2 cores.
 bench: $(STAMP) $(CFN_STAMP)
-	$(PY) -m chalicelib.rendering
+	$(PY) -m ops.compile_templates
 	$(PY) -m bench.run --write docs/performance.md
 	$(PY) -m bench.audit_append --backend model --rtt-ms 5,10
 	$(PY) -m bench.audit_append --backend moto --rtt-ms 0 --events 10

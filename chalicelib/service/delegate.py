@@ -16,7 +16,7 @@ from ..domain.models import (
     RequestStatus,
     StepStatus,
 )
-from ..web.i18n import LOCAL_ZONE
+from ..rendering.i18n import LOCAL_ZONE
 from .context import Services
 from .link_views import LinkView, resolve_link, usable_decision
 from .mail import PendingEmail, compose, deliver, issue_link

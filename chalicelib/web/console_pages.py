@@ -19,9 +19,8 @@ from chalice.app import Request, Response
 
 from ..domain.models import AccessRequest, RequestStatus
 from ..domain.policy import Policy
-from ..store.audit import AuditFilter, ChainedEvent
-from ..store.console import RequestFilter
-from .i18n import LOCAL_ZONE
+from ..rendering.i18n import LOCAL_ZONE
+from ..service.filters import AuditFilter, ChainedEvent, RequestFilter
 
 PAGE_SIZE = 50
 MAX_FILTER_CHARS = 254

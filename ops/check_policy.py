@@ -1,12 +1,12 @@
-"""`python -m chalicelib.policy_check FOLDER`: validate a policy folder, name what is wrong."""
+"""`python -m ops.check_policy FOLDER` (`make check-policy`): validate a policy folder."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-from .domain.errors import InvalidPolicy
-from .policy_files import load_policy
+from chalicelib.domain.errors import InvalidPolicy
+from chalicelib.policy_files import load_policy
 
 
 def main(argv: list[str]) -> int:
