@@ -73,7 +73,9 @@ refuse-local:
 package: refuse-local $(STAMP) $(CFN_STAMP)
 	rm -rf build/$(PKG_STAGE)
 	$(PY) -m ops.compile_templates
-	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-ca-central-1} $(VENV)/bin/chalice package \
+	# SESAME_DEV_ROUTES emptied: a package never has the /dev/* routes (app.py), even when built
+	# from a shell or a test run that serves them.
+	SESAME_DEV_ROUTES= AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-ca-central-1} $(VENV)/bin/chalice package \
 	  --stage $(PKG_STAGE) --merge-template infra/template.json build/$(PKG_STAGE)
 	$(CFN_VENV)/bin/cfn-lint build/$(PKG_STAGE)/sam.json
 	@echo "Template: build/$(PKG_STAGE)/sam.json  Package: build/$(PKG_STAGE)/deployment.zip"

@@ -42,6 +42,21 @@ def _page(template: str, visitor: Visitor, section: str, **context: Any) -> Resp
     return render_page(template, lang, visitor=visitor, section=section, **context)
 
 
+def _listing(
+    template: str, visitor: Visitor, section: str, next_key: dict[str, Any] | None, **rows: Any
+) -> Response:
+    """Render one page of a listing: its rows, the links to the next and the first page."""
+    return _page(
+        template,
+        visitor,
+        section,
+        next_page=_next_cursor(next_key),
+        first_page=_cursor() is not None,
+        policy=get_services().policy,
+        **rows,
+    )
+
+
 def _filters() -> pages.FilterForm:
     return pages.read_filters(pages.query_params(current()), get_services().policy)
 
@@ -73,15 +88,13 @@ def console_requests(visitor: Visitor) -> Response:
     services = get_services()
     filters = _filters()
     found = console.requests_page(services, filters.requests, pages.PAGE_SIZE, _cursor())
-    return _page(
+    return _listing(
         "console/requests.html",
         visitor,
         "requests",
+        found.next_key,
         filters=filters,
         requests=found.requests,
-        next_page=_next_cursor(found.next_key),
-        first_page=_cursor() is not None,
-        policy=services.policy,
     )
 
 
@@ -157,13 +170,12 @@ def console_deliveries(visitor: Visitor) -> Response:
     services = get_services()
     rows, next_key = console.failed_deliveries(services, pages.PAGE_SIZE, _cursor())
     done = pages.query_params(current()).get("done", "")
-    return _page(
+    return _listing(
         "console/deliveries.html",
         visitor,
         "deliveries",
+        next_key,
         rows=rows,
-        next_page=_next_cursor(next_key),
-        first_page=_cursor() is not None,
         done=done if done in ("retried",) else "",
         filters=None,
     )
@@ -188,15 +200,13 @@ def console_grants(visitor: Visitor) -> Response:
     services = get_services()
     filters = _filters()
     found = console.grants_page(services, filters.requests, pages.PAGE_SIZE, _cursor())
-    return _page(
+    return _listing(
         "console/grants.html",
         visitor,
         "grants",
+        found.next_key,
         filters=filters,
         grants=found.requests,
-        next_page=_next_cursor(found.next_key),
-        first_page=_cursor() is not None,
-        policy=services.policy,
     )
 
 
@@ -261,16 +271,14 @@ def console_audit(visitor: Visitor) -> Response:
     services = get_services()
     filters = _filters()
     found = console.audit_page(services, filters.audit, pages.PAGE_SIZE, _cursor())
-    return _page(
+    return _listing(
         "console/audit.html",
         visitor,
         "audit",
+        found.next_key,
         filters=filters,
         events=found.events,
         actions=pages.AUDIT_ACTIONS,
-        next_page=_next_cursor(found.next_key),
-        first_page=_cursor() is not None,
-        policy=services.policy,
     )
 
 

@@ -56,6 +56,12 @@ handled = handles_errors(current)
 log = logging.getLogger("sesame")
 
 
+def _checked_form(token: str) -> dict[str, list[str]] | None:
+    """Return the POSTed form when it carries the link page's CSRF token, else None."""
+    form = read_form(current())
+    return form if link_csrf_ok(form, token) else None
+
+
 @bp.route("/confirm/{token}", methods=["GET", "HEAD"])
 @handled
 def show_confirmation(token: str) -> Response:
@@ -76,7 +82,7 @@ def show_confirmation(token: str) -> Response:
 def confirm(token: str) -> Response:
     """Confirm the request (the requester pressed the button)."""
     request = current()
-    if not link_csrf_ok(read_form(request), token):
+    if _checked_form(token) is None:
         return csrf_refused(request)
     confirmed = confirm_request(get_services(), token, client_info(request))
     return render_page("confirmed.html", page_lang(request), request=confirmed)
@@ -124,11 +130,10 @@ def _decision_page(
 @handled
 def decide(token: str) -> Response:
     """Record the approver's decision (the approver pressed a button)."""
-    request = current()
-    form = read_form(request)
-    lang = page_lang(request)
-    if not link_csrf_ok(form, token):
+    request, form = current(), _checked_form(token)
+    if form is None:
         return csrf_refused(request)
+    lang = page_lang(request)
     decision = DECISIONS.get(first(form, "decision"))
     comment = first(form, "comment")
     if decision is None:
@@ -166,11 +171,10 @@ def _delegation_page(
 @handled
 def name_deputy(token: str) -> Response:
     """Record a deputy for a range of days (the approver pressed the button)."""
-    request = current()
-    form = read_form(request)
-    lang = page_lang(request)
-    if not link_csrf_ok(form, token):
+    request, form = current(), _checked_form(token)
+    if form is None:
         return csrf_refused(request)
+    lang = page_lang(request)
     values = {k: first(form, k) for k in ("deputy", "starts", "ends")}
     try:
         delegation, moved = delegate(
@@ -202,7 +206,7 @@ def show_cancellation(token: str) -> Response:
 def cancel_delegation(token: str) -> Response:
     """Cancel the delegation once (the approver pressed the button); their links come back."""
     request = current()
-    if not link_csrf_ok(read_form(request), token):
+    if _checked_form(token) is None:
         return csrf_refused(request)
     delegation, given_back = cancel_by_link(get_services(), token, client_info(request))
     return render_page(
