@@ -32,13 +32,13 @@ $(STAMP): $(PY) requirements.txt requirements-dev.txt
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m chalicelib.policy_check policies --write-snapshot
+	$(PY) -m ops.check_policy policies --write-snapshot
 	$(PY) -m local_stack
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(VENV)/bin/bandit -c pyproject.toml -q -r app.py chalicelib
+	$(VENV)/bin/bandit -c pyproject.toml -q -r app.py chalicelib ops
 
 types: $(STAMP)
 	$(PY) -m mypy
@@ -76,7 +76,9 @@ refuse-local:
 package: refuse-local $(STAMP) $(CFN_STAMP)
 	rm -rf build/$(PKG_STAGE)
 	$(MAKE) --no-print-directory cold-start-assets
-	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-ca-central-1} $(VENV)/bin/chalice package \
+	# SESAME_DEV_ROUTES emptied: a package never has the /dev/* routes (app.py), even when built
+	# from a shell or a test run that serves them.
+	SESAME_DEV_ROUTES= AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-ca-central-1} $(VENV)/bin/chalice package \
 	  --stage $(PKG_STAGE) --merge-template infra/template.json build/$(PKG_STAGE)
 	$(CFN_VENV)/bin/cfn-lint build/$(PKG_STAGE)/sam.json
 	@echo "Template: build/$(PKG_STAGE)/sam.json  Package: build/$(PKG_STAGE)/deployment.zip"
@@ -88,8 +90,8 @@ template-lint: package
 # of app.py and chalicelib/ (hash-checked against the sources, so an edited file is compiled
 # afresh; app.py's goes through vendor/, which the package copies to its root).
 cold-start-assets: $(STAMP)
-	$(PY) -m chalicelib.policy_check policies --write-snapshot
-	$(PY) -m chalicelib.rendering
+	$(PY) -m ops.check_policy policies --write-snapshot
+	$(PY) -m ops.compile_templates
 	$(PY) -m compileall -q --invalidation-mode checked-hash app.py chalicelib
 	mkdir -p vendor/__pycache__
 	cp __pycache__/app.cpython-*.pyc vendor/__pycache__/
@@ -101,7 +103,7 @@ deploy: refuse-local package
 	  $(if $(SENDER_ADDRESS),SenderAddress=$(SENDER_ADDRESS)) $(if $(ALARM_EMAILS),AlarmEmails=$(ALARM_EMAILS))
 
 check-policy: $(STAMP)
-	$(PY) -m chalicelib.policy_check $(or $(DIR),policies)
+	$(PY) -m ops.check_policy $(or $(DIR),policies)
 
 # Checks the audit log (docs/audit.md): the chain, each signed digest (signature, link to the
 # previous), the chain against every digest, each request against its last event; prints
@@ -110,12 +112,12 @@ check-policy: $(STAMP)
 # deployed tables, bucket and key (read-only) with the environment's AWS credentials.
 # ANCHOR=N:HASH checks the chain alone against a hash noted earlier.
 verify-audit: $(STAMP)
-	$(PY) -m chalicelib.audit_verify --stage $(or $(STAGE),local) $(if $(ANCHOR),--anchor $(ANCHOR),--digests)
+	$(PY) -m ops.verify_audit --stage $(or $(STAGE),local) $(if $(ANCHOR),--anchor $(ANCHOR),--digests)
 
 # Writes one signed digest of the chain now (the hourly function does it by itself); locally
 # at the local stack's clock. Deployed, it needs the digest function's role.
 audit-digest: $(STAMP)
-	SESAME_STATE_DIR=$${SESAME_STATE_DIR:-.local} $(PY) -m chalicelib.audit_anchor_cli --stage $(or $(STAGE),local)
+	SESAME_STATE_DIR=$${SESAME_STATE_DIR:-.local} $(PY) -m ops.audit_digest --stage $(or $(STAGE),local)
 
 # Creates a grants API client on the running `make run` emulator and prints two lines,
 # client_id=... and client_secret=... (the secret is shown once; only its hash is stored).

@@ -67,7 +67,7 @@ def verify_sender(ses: Any, sender: str) -> None:
 
 def create_event_bus(events: Any, logs: Any, bus: str) -> None:
     """Create the access-events bus and route its events to a log group /dev/events reads."""
-    from chalicelib.notify.dev_events import events_log_group
+    from chalicelib.dev.events import events_log_group
 
     if bus not in {b["Name"] for b in events.list_event_buses().get("EventBuses", [])}:
         events.create_event_bus(Name=bus)

@@ -298,6 +298,8 @@ def start_stack(
     state_dir.mkdir(parents=True, exist_ok=True)
     os.environ.update(DUMMY_CREDENTIALS)
     os.environ["SESAME_STATE_DIR"] = str(state_dir)
+    # The development pages (outbox, clock, bus) are registered only when this is set (app.py).
+    os.environ["SESAME_DEV_ROUTES"] = "1"
     moto_server, emulator_url = _start_emulator(host, emulator_port, state_dir / RECORDING_NAME)
     os.environ["AWS_ENDPOINT_URL"] = emulator_url
 

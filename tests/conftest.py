@@ -9,6 +9,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
+# The suite serves the development pages, as the local stack does (app.py registers them only
+# when this is set; a Lambda never has it). Set before any test module imports app.py.
+os.environ.setdefault("SESAME_DEV_ROUTES", "1")
+
 # The real servers the tests use, each started once per session (tests/peers/).
 pytest_plugins = [
     "tests.peers.oidc_provider",  # the OpenID Provider (Node.js)

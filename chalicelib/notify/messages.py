@@ -12,9 +12,9 @@ from markupsafe import Markup
 
 from ..domain.models import Lang
 from ..domain.policy import Policy
-from ..rendering import environment
-from ..web.i18n import Translator, format_date, format_datetime
-from ..web.labels import role_labeller
+from ..rendering.i18n import Translator, format_date, format_datetime
+from ..rendering.labels import role_labeller
+from ..rendering.templates import environment
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from .. import aws, dev_clock
+from .. import aws
+from ..dev import clock as dev_clock
 from ..domain.calendar import WorkCalendar
 from ..domain.policy import Policy
 from ..domain.timers import next_due

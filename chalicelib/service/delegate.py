@@ -15,7 +15,7 @@ from ..domain.models import (
     LinkKind,
     LinkToken,
 )
-from ..web.i18n import LOCAL_ZONE
+from ..rendering.i18n import LOCAL_ZONE
 from .context import Services
 from .link_views import LinkView, resolve_link, usable_decision
 from .mail import PendingEmail, compose, deliver, issue_link

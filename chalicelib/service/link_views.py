@@ -29,10 +29,10 @@ from ..domain.models import (
 )
 from ..domain.people import same_person
 from ..domain.workflow import content_hash, raise_if_decided
-from ..links import link_request_id, link_well_formed, token_hash
 from ..store.audit import HeadRead
 from .audit import refused_attempt
 from .context import Services
+from .links import link_request_id, link_well_formed, token_hash
 from .steps import deputy_for, deputy_may_decide
 
 # What the requester's timeline shows (links opened, sign-ins and the like stay in the console).

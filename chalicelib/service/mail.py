@@ -22,7 +22,12 @@ from ..domain.models import (
 )
 from ..domain.submission import check_address
 from ..domain.workflow import content_hash
-from ..links import (
+from ..notify import metrics
+from ..notify.bus import publish
+from ..notify.messages import RenderedEmail, render_email
+from ..notify.ses import DeliveryFailed, send_email
+from .context import Services
+from .links import (
     derive_link_token,
     fill_links,
     link_placeholder,
@@ -30,11 +35,6 @@ from ..links import (
     new_link_id,
     token_hash,
 )
-from ..notify import metrics
-from ..notify.bus import publish
-from ..notify.messages import RenderedEmail, render_email
-from ..notify.ses import DeliveryFailed, send_email
-from .context import Services
 
 log = logging.getLogger(__name__)
 RENEW_LINK_DAYS = 60

@@ -21,13 +21,13 @@ from ..domain.sessions import (
     session_state,
     signin_link_expired,
 )
-from ..links import link_url, new_token, token_hash, well_formed
 from ..notify.messages import render_email
 from ..notify.ses import DeliveryFailed, send_email
 from ..store.limits import Kind
 from ..store.sessions import SessionStore
 from .audit import refused_attempt
 from .context import Services
+from .links import link_url, new_token, token_hash, well_formed
 
 log = logging.getLogger(__name__)
 EMAIL_RE = re.compile(r"^[a-z0-9._%+'-]+@[a-z0-9-]+(\.[a-z0-9-]+)+$")

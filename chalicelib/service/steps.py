@@ -11,7 +11,7 @@ from ..domain.errors import NotAnApprover
 from ..domain.models import AccessRequest, LinkKind, LinkToken, RequestStatus, StepStatus
 from ..domain.people import same_person
 from ..domain.workflow import check_duties
-from ..web.i18n import LOCAL_ZONE
+from ..rendering.i18n import LOCAL_ZONE
 from .context import Services
 from .mail import PendingEmail, compose, issue_link
 

@@ -17,8 +17,8 @@ from ..domain.models import (
     LinkToken,
 )
 from ..domain.people import same_person
+from ..rendering.i18n import LOCAL_ZONE
 from ..store.audit import HeadRead
-from ..web.i18n import LOCAL_ZONE
 from .context import Services
 from .link_views import LinkState, resolve_link
 from .mail import PendingEmail, deliver

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ..domain.policy import Policy
 from ..domain.stats import Dashboard
-from .i18n import Translator
+from ..rendering.i18n import Translator
 
 # The SVG's own units: its width scales to the page (26rem at most, the phone's width below).
 WIDTH = 360

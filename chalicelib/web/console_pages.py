@@ -9,7 +9,7 @@ import hashlib
 import hmac
 import io
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -20,9 +20,8 @@ from chalice.app import Request, Response
 from ..domain.models import AUDIT_ACTIONS as MODEL_AUDIT_ACTIONS
 from ..domain.models import AccessRequest, RequestStatus
 from ..domain.policy import Policy
-from ..store.audit import AuditFilter, ChainedEvent
-from ..store.console import RequestFilter
-from .i18n import LOCAL_ZONE
+from ..rendering.i18n import LOCAL_ZONE
+from ..service.filters import AuditFilter, ChainedEvent, RequestFilter
 
 PAGE_SIZE = 50
 MAX_FILTER_CHARS = 254
@@ -183,70 +182,45 @@ def _utc(moment: datetime | None) -> str:
     return moment.isoformat() if moment else ""
 
 
+# Each export's columns, in order, with how a cell is read from an item.
+_GRANT_COLUMNS: dict[str, Callable[[AccessRequest], object]] = {
+    "request_id": lambda grant: grant.id,
+    "reference": lambda grant: grant.reference,
+    "email": lambda grant: grant.content.email,
+    "name": lambda grant: grant.content.name,
+    "organisation": lambda grant: grant.content.organization,
+    "platforms": lambda grant: " ".join(grant.content.platforms),
+    "level": lambda grant: grant.content.level,
+    "granted_at": lambda grant: _utc(grant.steps[-1].decided_at),
+    "access_until": lambda grant: _utc(grant.access_until),
+}
+_AUDIT_COLUMNS: dict[str, Callable[[ChainedEvent], object]] = {
+    "seq": lambda chained: chained.seq,
+    "at": lambda chained: _utc(chained.event.at),
+    "action": lambda chained: chained.event.action,
+    "actor": lambda chained: chained.event.actor,
+    "via": lambda chained: chained.event.via,
+    "request_id": lambda chained: chained.event.request_id or "",
+    "step": lambda chained: "" if chained.event.step is None else chained.event.step,
+    "comment": lambda chained: chained.event.comment or "",
+    "source_ip": lambda chained: chained.event.source_ip,
+    "user_agent": lambda chained: chained.event.user_agent,
+    "prev_hash": lambda chained: chained.prev,
+    "hash": lambda chained: chained.hash,
+}
+
+
+def _table(
+    columns: Mapping[str, Callable[[Any], object]], items: Iterable[Any]
+) -> tuple[list[str], list[dict[str, object]]]:
+    return list(columns), [{name: cell(item) for name, cell in columns.items()} for item in items]
+
+
 def grant_rows(grants: Iterable[AccessRequest]) -> tuple[list[str], list[dict[str, object]]]:
     """Columns and rows of the grants export (what the web proxy's team needs)."""
-    header = [
-        "request_id",
-        "reference",
-        "email",
-        "name",
-        "organisation",
-        "platforms",
-        "level",
-        "granted_at",
-        "access_until",
-    ]
-    rows: list[dict[str, object]] = []
-    for grant in grants:
-        rows.append(
-            {
-                "request_id": grant.id,
-                "reference": grant.reference,
-                "email": grant.content.email,
-                "name": grant.content.name,
-                "organisation": grant.content.organization,
-                "platforms": " ".join(grant.content.platforms),
-                "level": grant.content.level,
-                "granted_at": _utc(grant.steps[-1].decided_at),
-                "access_until": _utc(grant.access_until),
-            }
-        )
-    return header, rows
+    return _table(_GRANT_COLUMNS, grants)
 
 
 def audit_rows(events: Iterable[ChainedEvent]) -> tuple[list[str], list[dict[str, object]]]:
     """Columns and rows of the audit export (each event with its place in the chain)."""
-    header = [
-        "seq",
-        "at",
-        "action",
-        "actor",
-        "via",
-        "request_id",
-        "step",
-        "comment",
-        "source_ip",
-        "user_agent",
-        "prev_hash",
-        "hash",
-    ]
-    rows: list[dict[str, object]] = []
-    for chained in events:
-        event = chained.event
-        rows.append(
-            {
-                "seq": chained.seq,
-                "at": _utc(event.at),
-                "action": event.action,
-                "actor": event.actor,
-                "via": event.via,
-                "request_id": event.request_id or "",
-                "step": "" if event.step is None else event.step,
-                "comment": event.comment or "",
-                "source_ip": event.source_ip,
-                "user_agent": event.user_agent,
-                "prev_hash": chained.prev,
-                "hash": chained.hash,
-            }
-        )
-    return header, rows
+    return _table(_AUDIT_COLUMNS, events)

@@ -7,7 +7,7 @@ from http.cookies import CookieError, SimpleCookie
 from chalice.app import Request
 
 from ..domain.models import ClientInfo, Lang
-from .i18n import choose_lang, parse_lang
+from ..rendering.i18n import choose_lang, parse_lang
 
 LANG_COOKIE = "lang"
 

@@ -26,9 +26,9 @@ from ..domain.errors import (
     ServiceUnavailable,
     Withdrawn,
 )
+from ..rendering.i18n import catalogue
 from .context import page_lang
 from .forms import BadForm
-from .i18n import catalogue
 from .pages import render_page
 
 log = logging.getLogger("sesame")

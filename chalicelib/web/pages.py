@@ -9,12 +9,12 @@ from urllib.parse import urlencode, urlsplit
 from chalice.app import Request, Response
 
 from ..domain.models import Lang
-from ..policy_files import cached_policy
-from ..rendering import environment
+from ..rendering.i18n import Translator, format_date, format_datetime
+from ..rendering.labels import role_labeller
+from ..rendering.templates import environment
+from ..service.policy import policy_in_force
 from ..settings import get_settings
 from .context import LANG_COOKIE, explicit_lang
-from .i18n import Translator, format_date, format_datetime
-from .labels import role_labeller
 
 HTML = "text/html; charset=utf-8"
 LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -75,7 +75,7 @@ def render_page(
             fmt_datetime=lambda moment: format_datetime(moment, lang),
             fmt_date=lambda moment: format_date(moment, lang),
             local_stage=settings.is_local,
-            role_label=role_labeller(cached_policy(settings.policy_dir), t),
+            role_label=role_labeller(policy_in_force(), t),
             **context,
         )
     )

@@ -10,9 +10,9 @@ from chalice.app import Response
 from ..domain.models import AccessRequest, Lang
 from ..domain.policy import MANAGER, Policy, Routing
 from ..domain.submission import FIELDS, SubmissionResult, max_duration, min_justification
+from ..rendering.i18n import Translator
+from ..rendering.labels import role_labeller
 from ..service.context import Services
-from .i18n import Translator
-from .labels import role_labeller
 from .pages import render_page
 from .signing import issue
 

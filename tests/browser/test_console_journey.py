@@ -257,7 +257,7 @@ def test_verify_audit_reports_the_local_stack_intact(stack: LocalStack) -> None:
     # What `make verify-audit` runs, against the running local stack's emulator.
     env = {**os.environ, "AWS_ENDPOINT_URL": stack.emulator_url}
     result = subprocess.run(
-        [sys.executable, "-m", "chalicelib.audit_verify", "--stage", "local"],
+        [sys.executable, "-m", "ops.verify_audit", "--stage", "local"],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,

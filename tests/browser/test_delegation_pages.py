@@ -15,8 +15,8 @@ pytestmark = pytest.mark.browser
 def test_a_delegation_is_listed_and_cancelled_by_its_approver(
     page: Page, open_page: OpenPage, base_url: str
 ) -> None:
+    from chalicelib.rendering.i18n import LOCAL_ZONE
     from chalicelib.service.context import get_services
-    from chalicelib.web.i18n import LOCAL_ZONE
     from tests.browser.test_console_journey import sign_in
 
     # Given a request waiting for its manager, who names a deputy from the approval e-mail

@@ -71,8 +71,8 @@ def request_at_security_step(client: Client, **overrides: Any) -> str:
 
 def request_id_of(client: Client, status_path: str) -> str:
     """The id of the request a status link is about."""
-    from chalicelib.links import token_hash
     from chalicelib.service.context import get_services
+    from chalicelib.service.links import token_hash
 
     link = get_services().store.load_link(token_hash(status_path.rsplit("/", 1)[1]))
     assert link is not None

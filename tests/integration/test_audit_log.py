@@ -1,5 +1,5 @@
 """The audit chain in DynamoDB: tampering with stored events is named; concurrent writers never
-fork it; `python -m chalicelib.audit_verify` says so.
+fork it; `python -m ops.verify_audit` says so.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ import boto3
 import pytest
 from chalice.test import Client
 
-from chalicelib import audit_verify
 from chalicelib.domain.audit_chain import link_hash
 from chalicelib.domain.models import AuditEvent
 from chalicelib.service.context import get_services
 from chalicelib.store import keys
 from chalicelib.store.audit import AuditFilter, AuditLog, HeadRead
+from ops import verify_audit as audit_verify
 from tests.integration.conftest import AUDIT, MAIN, file_request, link_with, outbox, press
 from tests.integration.test_races_and_faults import SerialisedClient
 

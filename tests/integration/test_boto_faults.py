@@ -19,8 +19,8 @@ from botocore.exceptions import ReadTimeoutError
 from chalice.test import Client
 
 from chalicelib import aws
+from chalicelib.dev.events import published_events
 from chalicelib.domain.models import RequestStatus
-from chalicelib.notify.dev_events import published_events
 from chalicelib.service.context import get_services
 from tests.conftest import valid_form
 from tests.integration.conftest import (

@@ -14,9 +14,9 @@ from chalice.test import Client
 
 from chalicelib import aws
 from chalicelib.domain.models import RequestStatus
+from chalicelib.rendering.i18n import LOCAL_ZONE
 from chalicelib.service.context import get_services
 from chalicelib.store.audit import AuditFilter
-from chalicelib.web.i18n import LOCAL_ZONE
 from tests.integration.conftest import AUDIT, html, link_with, outbox
 from tests.integration.people import (
     MANAGER,

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from chalice.test import Client
 
+from chalicelib.rendering.i18n import LOCAL_ZONE
 from chalicelib.service.context import get_services
-from chalicelib.web.i18n import LOCAL_ZONE
 from tests.integration.conftest import (
     file_request,
     hidden,

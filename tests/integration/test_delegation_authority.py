@@ -10,8 +10,8 @@ import boto3
 import pytest
 from chalice.test import Client
 
+from chalicelib.rendering.i18n import LOCAL_ZONE
 from chalicelib.service.context import get_services
-from chalicelib.web.i18n import LOCAL_ZONE
 from tests.integration.conftest import (
     AUDIT,
     file_request,

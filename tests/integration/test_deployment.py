@@ -33,6 +33,7 @@ def package() -> Path:
         PROJECT_ROOT / "app.py",
         PROJECT_ROOT / "Makefile",
         PROJECT_ROOT / "chalicelib" / "policy_files.py",
+        *(PROJECT_ROOT / "chalicelib" / "web" / "routes").glob("*.py"),
     ]
     if not template.exists() or any(s.stat().st_mtime > template.stat().st_mtime for s in sources):
         subprocess.run(["make", "package", "STAGE=dev"], cwd=PROJECT_ROOT, check=True)
@@ -177,6 +178,33 @@ def _statements(template: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
+
+
+def test_the_deployed_api_has_no_development_route(template: dict[str, Any]) -> None:
+    # app.py registers /dev/* only with SESAME_DEV_ROUTES=1 (local stack, tests); the package
+    # is built without it, even from this test run, which sets it.
+    assert os.environ.get("SESAME_DEV_ROUTES") == "1"
+    paths = set(template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"])
+    assert {"/", "/confirm/{token}", "/console", "/static/{name}"} <= paths
+    assert [p for p in paths if p == "/dev" or p.startswith("/dev/")] == []
+
+
+def test_the_dev_routes_exist_only_in_a_process_that_asks_for_them() -> None:
+    script = "import app\nprint(sorted(p for p in app.app.routes if p.startswith('/dev')))"
+    found = {}
+    for value in ("", "1"):
+        env = {**os.environ, "SESAME_DEV_ROUTES": value}
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        found[value] = done.stdout.strip().splitlines()[-1]
+    assert found[""] == "[]"
+    assert "/dev/outbox" in found["1"] and "/dev/clock" in found["1"]
 
 
 def test_every_iam_statement_names_its_resources(template: dict[str, Any]) -> None:

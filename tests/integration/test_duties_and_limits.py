@@ -7,8 +7,8 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.domain.models import AccessRequest, LinkKind
-from chalicelib.links import fill_links
 from chalicelib.service.context import Services, get_services
+from chalicelib.service.links import fill_links
 from chalicelib.service.mail import issue_link
 from tests.integration.conftest import (
     AUDIT,

@@ -18,8 +18,8 @@ from ldap3 import MODIFY_ADD, MODIFY_DELETE, Connection, Server
 
 from chalicelib import aws
 from chalicelib.adapters.directory_ldap import LdapDirectory, LdapSettings
+from chalicelib.dev.events import published_events
 from chalicelib.domain.models import AccessEvent
-from chalicelib.notify.dev_events import published_events
 from chalicelib.service.context import get_services
 from chalicelib.service.enforce import (
     NO_GRANT,

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from chalice.test import Client
 
+from chalicelib.dev.events import published_events
 from chalicelib.domain.models import RequestStatus
-from chalicelib.notify.dev_events import published_events
 from chalicelib.service.context import get_services
 from tests.integration.conftest import (
     BUS,

@@ -35,12 +35,12 @@ from moto import mock_aws
 from chalicelib import aws
 from chalicelib.domain.errors import DomainError, LimitReached
 from chalicelib.domain.models import ClientInfo, LinkKind, RequestStatus, StepStatus
-from chalicelib.links import fill_links, link_well_formed, token_hash
 from chalicelib.policy_files import load_policy
 from chalicelib.service import console, mail
 from chalicelib.service.confirm import confirm_request
 from chalicelib.service.context import Services, get_services, reset_services
 from chalicelib.service.decide import decide_step
+from chalicelib.service.links import fill_links, link_well_formed, token_hash
 from chalicelib.service.submit import submit_request
 from chalicelib.service.sweep import deliver_due
 from chalicelib.service.timed import run_timed_jobs

@@ -45,10 +45,10 @@ def test_a_digest_written_on_demand_verifies_before_and_after_a_restart(tmp_path
         token = re.search(r'name="form_token" value="([^"]+)"', form_page)
         assert token
         fetch(f"{base_url}/", {**valid_form(), "form_token": [token.group(1)]})
-        written = command(state, "chalicelib.audit_anchor_cli")
+        written = command(state, "ops.audit_digest")
         assert written.returncode == 0, written.stderr
         assert written.stdout.startswith("Digest written: event ")
-        checked = command(state, "chalicelib.audit_verify", "--digests")
+        checked = command(state, "ops.verify_audit", "--digests")
         assert checked.returncode == 0, checked.stdout + checked.stderr
         before = checked.stdout
         assert re.match(
@@ -56,6 +56,6 @@ def test_a_digest_written_on_demand_verifies_before_and_after_a_restart(tmp_path
         )
 
     with running_stack(state):
-        again = command(state, "chalicelib.audit_verify", "--digests")
+        again = command(state, "ops.verify_audit", "--digests")
         assert again.returncode == 0, again.stdout + again.stderr
         assert again.stdout == before

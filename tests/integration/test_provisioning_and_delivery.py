@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from chalice.test import Client
 
 from chalicelib import aws
-from chalicelib.notify.dev_events import published_events
+from chalicelib.dev.events import published_events
 from chalicelib.service.context import get_services
 from tests.integration.conftest import (
     BUS,
@@ -180,6 +180,6 @@ def test_the_dev_pages_answer_404_outside_the_local_stages(
     from chalicelib.settings import get_settings
 
     prod = get_settings().model_copy(update={"stage": "prod"})
-    monkeypatch.setattr("app.get_settings", lambda: prod)
+    monkeypatch.setattr("chalicelib.web.routes.dev.get_settings", lambda: prod)
     assert client.http.get(path).status_code == 404
     assert post_form(client, "/dev/clock", {"hours": "1"}).status_code == 404

@@ -14,8 +14,8 @@ from chalice.test import Client
 
 from chalicelib import aws
 from chalicelib.domain.errors import ServiceUnavailable
-from chalicelib.links import token_hash
 from chalicelib.service.context import get_services
+from chalicelib.service.links import token_hash
 from tests.integration.conftest import AUDIT, MAIN, file_request, link_with, outbox, press
 from tests.integration.people import OFFICER, REQUESTER, sign_in
 from tests.integration.test_outbox import sweep

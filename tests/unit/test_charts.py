@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from chalicelib.rendering.i18n import Translator
 from chalicelib.web.charts import BAR_AREA, LABEL_CHARS, bar_chart, wait_shown
-from chalicelib.web.i18n import Translator
 
 pytestmark = pytest.mark.unit
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from jinja2 import Environment
 
-from chalicelib.rendering import _environment, compile_all
+from chalicelib.rendering.templates import _environment, compile_all
 from tests.conftest import PROJECT_ROOT
 
 pytestmark = pytest.mark.unit

@@ -23,6 +23,7 @@ from chalicelib.domain.stats import dashboard
 from chalicelib.domain.submission import validate_submission
 from chalicelib.domain.workflow import confirm, decide, new_request
 from chalicelib.policy_files import load_policy
+from chalicelib.rendering.i18n import catalogue
 from chalicelib.web.console_pages import (
     AUDIT_ACTIONS,
     decode_cursor,
@@ -30,7 +31,6 @@ from chalicelib.web.console_pages import (
     read_filters,
     safe_cell,
 )
-from chalicelib.web.i18n import catalogue
 from tests.conftest import PROJECT_ROOT, valid_form
 
 pytestmark = pytest.mark.unit

@@ -9,8 +9,8 @@ import pytest
 
 from chalicelib.domain.models import RequestStatus, StepStatus
 from chalicelib.domain.submission import FIELDS
+from chalicelib.rendering.i18n import catalogue, choose_lang, format_date, format_datetime
 from chalicelib.web.errors import _PROBLEMS
-from chalicelib.web.i18n import catalogue, choose_lang, format_date, format_datetime
 from tests.conftest import PROJECT_ROOT
 
 pytestmark = pytest.mark.unit

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.links import (
+from chalicelib.service.links import (
     derive_link_token,
     fill_links,
     link_placeholder,

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from chalicelib.domain.errors import InvalidPolicy
-from chalicelib.policy_check import main as policy_check
 from chalicelib.policy_files import load_policy
+from ops.check_policy import main as policy_check
 from tests.conftest import PROJECT_ROOT
 
 pytestmark = pytest.mark.unit

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from chalicelib.domain.errors import InvalidPolicy
-from chalicelib.policy_check import main as policy_check
 from chalicelib.policy_files import (
     SNAPSHOT,
     cached_policy,
@@ -21,6 +20,7 @@ from chalicelib.policy_files import (
     read_snapshot,
     write_snapshot,
 )
+from ops.check_policy import main as policy_check
 from tests.conftest import PROJECT_ROOT
 
 pytestmark = pytest.mark.unit

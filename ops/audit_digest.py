@@ -1,7 +1,7 @@
 """Operator commands over the signed digests: check the log against them, write one now.
 
-`make verify-audit` → `python -m chalicelib.audit_verify --digests` → `verify_anchored_log`;
-`make audit-digest` → `python -m chalicelib.audit_anchor_cli` writes one digest on demand.
+`make verify-audit` → `python -m ops.verify_audit --digests` → `verify_anchored_log`;
+`make audit-digest` → `python -m ops.audit_digest` writes one digest on demand.
 Both run against the local stack by default and, with `--stage prod` and the environment's
 AWS credentials, against a deployed stage (verification needs read access only; writing a
 digest needs the digest function's role).
@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .domain.errors import DomainError
+from chalicelib.domain.errors import DomainError
 
 if TYPE_CHECKING:
-    from .service.digest import DigestDeps
+    from chalicelib.service.digest import DigestDeps
 
 
 def _deps(stage: str, main_table: str | None, audit_table: str | None) -> DigestDeps:
-    from .service.digest import digest_deps, digest_names
+    from chalicelib.service.digest import digest_deps, digest_names
 
     bucket, key = digest_names(stage)
     return digest_deps(
@@ -33,7 +33,7 @@ def _deps(stage: str, main_table: str | None, audit_table: str | None) -> Digest
 
 def verify_anchored_log(stage: str, main_table: str | None, audit_table: str | None) -> int:
     """Print the anchored verdict of a stage's log; exit 0 only when intact (2: unreadable)."""
-    from .service.audit_integrity import check_integrity
+    from chalicelib.service.audit_integrity import check_integrity
 
     deps = _deps(stage, main_table, audit_table)
     try:
@@ -47,21 +47,21 @@ def verify_anchored_log(stage: str, main_table: str | None, audit_table: str | N
 
 def main(argv: list[str] | None = None) -> int:
     """Write one signed digest of the stage's chain now; print what it recorded."""
-    from .audit_verify import use_local_emulator
+    from ops.verify_audit import use_local_emulator
 
-    parser = argparse.ArgumentParser(prog="python -m chalicelib.audit_anchor_cli")
+    parser = argparse.ArgumentParser(prog="python -m ops.audit_digest")
     parser.add_argument("--stage", default=os.environ.get("SESAME_STAGE", "local"))
     parser.add_argument("--main-table", default=os.environ.get("SESAME_MAIN_TABLE"))
     parser.add_argument("--audit-table", default=os.environ.get("SESAME_AUDIT_TABLE"))
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     use_local_emulator(args.stage)
-    from .service.context import utc_now
-    from .service.digest import write_digest
+    from chalicelib.service.context import utc_now
+    from chalicelib.service.digest import write_digest
 
     deps = _deps(args.stage, args.main_table, args.audit_table)
     now = utc_now()
     if args.stage == "local":
-        from . import dev_clock
+        from chalicelib.dev import clock as dev_clock
 
         now = dev_clock.now()  # the local stack's moved clock, as its jobs see it
     try:

@@ -1,4 +1,4 @@
-"""`python -m chalicelib.audit_verify`: walk the audit chain and say whether it is intact.
+"""`python -m ops.verify_audit` (`make verify-audit`): is the audit chain intact?
 
 Prints "intact, N events, last hash …" (exit 0) or the first event that is altered, missing,
 re-ordered or inserted (exit 1). Against the local stack by default (`make verify-audit`);
@@ -18,8 +18,8 @@ import sys
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .domain.audit_chain import ChainLink
-from .domain.errors import DomainError
+from chalicelib.domain.audit_chain import ChainLink
+from chalicelib.domain.errors import DomainError
 
 LOCAL_EMULATOR = "http://127.0.0.1:8001"
 
@@ -32,7 +32,7 @@ def _anchor(value: str) -> ChainLink:
 
 
 def _arguments(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m chalicelib.audit_verify", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m ops.verify_audit", description=__doc__)
     parser.add_argument("--stage", default=os.environ.get("SESAME_STAGE", "local"))
     parser.add_argument("--main-table", default=os.environ.get("SESAME_MAIN_TABLE"))
     parser.add_argument("--audit-table", default=os.environ.get("SESAME_AUDIT_TABLE"))
@@ -58,11 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     args = _arguments(sys.argv[1:] if argv is None else argv)
     use_local_emulator(args.stage)
     if args.digests:
-        from .audit_anchor_cli import verify_anchored_log
+        from ops.audit_digest import verify_anchored_log
 
         return verify_anchored_log(args.stage, args.main_table, args.audit_table)
-    from . import aws
-    from .store.audit import AuditLog
+    from chalicelib import aws
+    from chalicelib.store.audit import AuditLog
 
     main_table = args.main_table or f"sesame-{args.stage}-main"
     audit_table = args.audit_table or f"sesame-{args.stage}-audit"

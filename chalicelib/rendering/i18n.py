@@ -15,7 +15,9 @@ from ..domain.models import Lang
 LANGS: tuple[Lang, ...] = ("fr", "en")
 DEFAULT_LANG: Lang = "fr"
 LOCAL_ZONE = ZoneInfo("America/Toronto")
-_LOCALES_DIR = Path(__file__).resolve().parent / "locales"
+# The catalogues stay beside the pages (chalicelib/web/locales/): every branch adds its
+# texts there, in a table of its own.
+_LOCALES_DIR = Path(__file__).resolve().parent.parent / "web" / "locales"
 _MONTHS_FR = [
     "janvier",
     "février",

@@ -1,7 +1,7 @@
 """The one Jinja2 environment for pages and e-mails (autoescape on for every .html template).
 
 Compiling a template costs more than rendering it (about 100 ms for the request form and its
-base on first use): `python -m chalicelib.rendering` compiles every template once into
+base on first use): `python -m ops.compile_templates` compiles every template once into
 `templates/.compiled/` (`make package` and `make bench` run it), which ships with the package,
 so a cold Lambda loads the compiled code instead. A compiled file whose source changed since
 is ignored (Jinja2 compares a checksum of the source) and the template is compiled as before.
@@ -71,10 +71,3 @@ def compile_all(templates_dir: Path) -> int:
     for name in names:
         env.get_template(name)
     return len(names)
-
-
-if __name__ == "__main__":
-    from .settings import PROJECT_ROOT
-
-    folder = PROJECT_ROOT / "templates"
-    print(f"{compile_all(folder)} templates compiled into {folder / COMPILED_DIR}")

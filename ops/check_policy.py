@@ -1,4 +1,4 @@
-"""`python -m chalicelib.policy_check FOLDER [--write-snapshot]`: validate a policy folder.
+"""`python -m ops.check_policy FOLDER [--write-snapshot]`: validate a policy folder.
 
 With `--write-snapshot` (packaging, `make run`, `make bench`), the validated policy is also
 written beside the files, for processes to load without validating again (policy_files).
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .domain.errors import InvalidPolicy
-from .policy_files import SNAPSHOT, load_policy, write_snapshot
+from chalicelib.domain.errors import InvalidPolicy
+from chalicelib.policy_files import SNAPSHOT, load_policy, write_snapshot
 
 
 def main(argv: list[str]) -> int:

@@ -1,0 +1,1 @@
+"""What pages and e-mails share: translations, labels, dates, the template environment."""

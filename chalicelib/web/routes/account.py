@@ -1,0 +1,297 @@
+"""Sign-in (a one-time e-mailed link), sign-out, and "my requests" for every signed-in person."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from chalice.app import Blueprint, Response
+
+from ...domain.errors import (
+    InvalidDecision,
+    LimitReached,
+    LinkExpired,
+    LinkUsed,
+    NotAnApprover,
+    NotFound,
+)
+from ...domain.models import Lang
+from ...domain.sessions import safe_next_path
+from ...service.context import get_services
+from ...service.links import well_formed
+from ...service.signin import (
+    current_session,
+    open_signin,
+    request_signin,
+    sign_in,
+    sign_out,
+    valid_email,
+)
+from ..context import client_info, page_lang
+from ..errors import handles_errors
+from ..forms import BadForm
+from ..lazy import LazyModule, lazy_function
+from ..pages import render_page
+from ..session import (
+    Visitor,
+    cleared_cookie,
+    read_cookie,
+    redirect,
+    session_cookie,
+    session_csrf_ok,
+    signed_in,
+    site_path,
+)
+from .common import (
+    FORM,
+    csrf_for,
+    csrf_ok,
+    csrf_refused,
+    first,
+    form_key,
+    form_or_empty,
+    form_token,
+    read_form,
+    request_of,
+)
+from .decisions import decide_signed_in
+
+if TYPE_CHECKING:
+    from ...service import console
+    from ...service.delegate import delegate_signed_in, parse_day
+    from ...service.undelegate import cancel_signed_in, my_delegations
+    from .. import console_pages as pages
+else:
+    # Imported on first use: serving the form needs none of these (cold start, issue 9).
+    console = LazyModule("chalicelib.service.console")
+    delegate_signed_in = lazy_function("chalicelib.service.delegate", "delegate_signed_in")
+    parse_day = lazy_function("chalicelib.service.delegate", "parse_day")
+    cancel_signed_in = lazy_function("chalicelib.service.undelegate", "cancel_signed_in")
+    my_delegations = lazy_function("chalicelib.service.undelegate", "my_delegations")
+    pages = LazyModule("chalicelib.web.console_pages")
+
+bp = Blueprint(__name__)
+current = request_of(bp)
+handled = handles_errors(current)
+member = signed_in(current, form_or_empty)
+LOGIN_PURPOSE, LOGIN_BINDING, SIGNIN_PURPOSE = "login", "login-form", "signin"
+
+
+def _login_page(
+    lang: Lang,
+    *,
+    email: str = "",
+    next_path: str = "",
+    error: str | None = None,
+    notice: str | None = None,
+    status: int = 200,
+) -> Response:
+    return render_page(
+        "login.html",
+        lang,
+        status=status,
+        form_token=form_token(LOGIN_PURPOSE, LOGIN_BINDING),
+        email=email,
+        next_path=next_path,
+        error=error,
+        notice=notice,
+    )
+
+
+@bp.route("/login", methods=["GET"])
+@handled
+def login_form() -> Response:
+    """Ask for a work e-mail address to send a sign-in link to."""
+    request = current()
+    params = pages.query_params(request)
+    return _login_page(
+        page_lang(request),
+        next_path=safe_next_path(params.get("next", "")),
+        notice="expired" if params.get("expired") else None,
+    )
+
+
+@bp.route("/login", methods=["POST"], content_types=FORM)
+@handled
+def login() -> Response:
+    """Send a sign-in link; the answer is the same whether the address is known or not."""
+    request = current()
+    try:
+        form = read_form(request)
+    except BadForm as error:
+        return _login_page(page_lang(request), error=error.code, status=400)
+    lang = page_lang(request, first(form, "lang"))
+    email = first(form, "email").strip().lower()
+    next_path = safe_next_path(first(form, "next"))
+    key = form_key(form, LOGIN_PURPOSE, LOGIN_BINDING)
+    if key is None or not valid_email(email):
+        problem = "expired" if key is None else "invalid_email"
+        return _login_page(lang, email=email, next_path=next_path, error=problem, status=400)
+    try:
+        request_signin(get_services(), email, next_path, lang, client_info(request))
+    except LimitReached:
+        # One message for every address (known or not), from the [limits] catalogue table.
+        limited = "limits.signin"
+        return _login_page(lang, email=email, next_path=next_path, error=limited, status=429)
+    return render_page("login_sent.html", lang, email=email)
+
+
+@bp.route("/login/{token}", methods=["GET", "HEAD"])
+@handled
+def show_signin(token: str) -> Response:
+    """Show who is about to sign in, with a button; never signs in by itself."""
+    link = open_signin(get_services(), token)
+    lang = page_lang(current(), link.lang)
+    return render_page("login_confirm.html", lang, link=link, csrf=csrf_for(token, SIGNIN_PURPOSE))
+
+
+@bp.route("/login/{token}", methods=["POST"], content_types=FORM)
+@handled
+def signin(token: str) -> Response:
+    """Use the sign-in link once: a new session (the previous one ends), then go on."""
+    request = current()
+    if not well_formed(token):
+        raise NotFound("sign-in link")
+    services = get_services()
+    if not csrf_ok(form_or_empty(request), token, SIGNIN_PURPOSE):
+        return csrf_refused(request)
+    try:
+        done = sign_in(
+            services, token, read_cookie(request, services.settings), client_info(request)
+        )
+    except (LinkUsed, LinkExpired, NotFound):
+        return render_page("login_problem.html", page_lang(request), status=410)
+    is_officer = done.session.email in services.policy.officer_emails()
+    target = done.next_path or ("/console" if is_officer else "/me")
+    return redirect(
+        site_path(services, target), session_cookie(services.settings, done.cookie_value)
+    )
+
+
+@bp.route("/logout", methods=["POST"], content_types=FORM)
+@handled
+def logout() -> Response:
+    """End the session on the server and in the browser."""
+    request = current()
+    services = get_services()
+    session = current_session(services, read_cookie(request, services.settings))
+    if session is not None:
+        if not session_csrf_ok(services, session, form_or_empty(request)):
+            return csrf_refused(request)
+        sign_out(services, session, client_info(request))
+    return render_page(
+        "logged_out.html",
+        page_lang(request),
+        headers={"Set-Cookie": cleared_cookie(services.settings)},
+    )
+
+
+@bp.route("/me", methods=["GET"])
+@handled
+@member
+def my_requests(visitor: Visitor) -> Response:
+    """The person's requests (status, withdraw) and the steps waiting for their decision."""
+    return _me_page(visitor)
+
+
+def _me_page(
+    visitor: Visitor,
+    *,
+    error: str | None = None,
+    values: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    services = get_services()
+    return render_page(
+        "account/me.html",
+        page_lang(current()),
+        status=status,
+        delegate_error=error,
+        delegate_values=values or {},
+        visitor=visitor,
+        section="me",
+        requests=console.my_requests(services, visitor.email),
+        waiting=console.steps_waiting_for(services, visitor.email),
+        delegations=my_delegations(services, visitor.email),
+        done=pages.query_params(current()).get("done", ""),
+        policy=services.policy,
+    )
+
+
+@bp.route("/me/requests/{request_id}/withdraw", methods=["POST"], content_types=FORM)
+@handled
+@member
+def withdraw(visitor: Visitor, request_id: str) -> Response:
+    """Withdraw one's own request that is not decided yet."""
+    services = get_services()
+    console.withdraw_request(services, request_id, visitor.email, client_info(current()))
+    return redirect(site_path(services, "/me?done=withdrawn"))
+
+
+@bp.route("/me/delegations", methods=["POST"], content_types=FORM)
+@handled
+@member
+def name_my_deputy(visitor: Visitor) -> Response:
+    """Record a deputy for the signed-in person's own steps, for a range of days."""
+    request = current()
+    form = form_or_empty(request)
+    values = {k: first(form, k) for k in ("deputy", "starts", "ends")}
+    try:
+        delegate_signed_in(
+            get_services(),
+            visitor.email,
+            values["deputy"],
+            parse_day(values["starts"]),
+            parse_day(values["ends"]),
+            client_info(request),
+        )
+    except InvalidDecision as error:
+        return _me_page(visitor, error=error.code, values=values, status=400)
+    return redirect(site_path(get_services(), "/me?done=delegated"))
+
+
+@bp.route("/me/delegations/{delegation_id}/cancel", methods=["POST"], content_types=FORM)
+@handled
+@member
+def cancel_my_delegation(visitor: Visitor, delegation_id: str) -> Response:
+    """Cancel one of the person's own delegations; their links come back."""
+    services = get_services()
+    cancel_signed_in(services, visitor.email, delegation_id, client_info(current()))
+    return redirect(site_path(services, "/me?done=undelegated"))
+
+
+@bp.route("/me/steps/{request_id}", methods=["GET"])
+@handled
+@member
+def my_step(visitor: Visitor, request_id: str) -> Response:
+    """Show a request waiting for this person's decision, with Approve and Refuse."""
+    return _step_page(visitor, request_id, page_lang(current()))
+
+
+def _step_page(
+    visitor: Visitor, request_id: str, lang: Lang, *, error: str | None = None, comment: str = ""
+) -> Response:
+    services = get_services()
+    request = console.load(services, request_id)
+    index = request.current_step_index()
+    if index is None or visitor.email not in request.steps[index].approvers:
+        raise NotAnApprover("not waiting for this person")
+    return render_page(
+        "account/step.html",
+        lang,
+        status=400 if error else 200,
+        visitor=visitor,
+        section="me",
+        request=request,
+        step_index=index,
+        error=error,
+        comment=comment,
+        policy=services.policy,
+    )
+
+
+@bp.route("/me/steps/{request_id}", methods=["POST"], content_types=FORM)
+@handled
+@member
+def my_decision(visitor: Visitor, request_id: str) -> Response:
+    """Record the manager's decision made signed in (same rules as from the e-mail)."""
+    return decide_signed_in(current(), visitor, request_id, "/me", _step_page)

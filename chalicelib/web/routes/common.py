@@ -1,0 +1,106 @@
+"""What every blueprint's views share: the request being served, forms, CSRF tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from chalice.app import Blueprint, Request, Response
+
+from ...domain.errors import NotFound
+from ...domain.models import Decision
+from ...service.context import get_services
+from ...service.links import link_well_formed, token_hash
+from .. import signing
+from ..context import page_lang
+from ..forms import BadForm, parse_form
+from ..pages import render_page
+
+# Routes accept JSON by default: a form route lists the url-encoded type.
+FORM = ["application/x-www-form-urlencoded"]
+DECISIONS: dict[str, Decision] = {"approve": "approve", "refuse": "refuse"}
+
+
+def request_of(blueprint: Blueprint) -> Callable[[], Request]:
+    """Return a function giving the request a blueprint's view is serving."""
+
+    def current() -> Request:
+        request = blueprint.current_request
+        if request is None:
+            raise RuntimeError("no request is being served")
+        return request
+
+    return current
+
+
+def read_form(request: Request) -> dict[str, list[str]]:
+    """Return the url-encoded fields of a request's body (BadForm when unreadable)."""
+    raw = request.raw_body
+    return parse_form(raw.encode("utf-8") if isinstance(raw, str) else raw)
+
+
+def form_or_empty(request: Request) -> dict[str, list[str]]:
+    """Return the form's fields, or none when the body cannot be read as a form."""
+    try:
+        return read_form(request)
+    except BadForm:
+        return {}
+
+
+def first(form: dict[str, list[str]], name: str) -> str:
+    """Return a field's first value, or an empty string."""
+    return (form.get(name) or [""])[0]
+
+
+def form_key(form: dict[str, list[str]], purpose: str, binding: str) -> str | None:
+    """Return the one-time key of a form's signed token when genuine and fresh, else None."""
+    services = get_services()
+    return signing.verify(
+        services.settings.signing_secret,
+        purpose,
+        binding,
+        first(form, "form_token"),
+        services.clock(),
+        signing.FORM_TOKEN_LIFETIME_SECONDS,
+    )
+
+
+def form_token(purpose: str, binding: str) -> str:
+    """Issue a signed token for a form that no e-mail link identifies."""
+    services = get_services()
+    return signing.issue(services.settings.signing_secret, purpose, binding, services.clock())
+
+
+def csrf_for(token: str, purpose: str = "link") -> str:
+    """Issue the CSRF token of the page an e-mail (or sign-in) link opens."""
+    return form_token(purpose, token_hash(token))
+
+
+def csrf_ok(form: dict[str, list[str]], token: str, purpose: str = "link") -> bool:
+    """Say whether the form carries a genuine, fresh CSRF token for this link."""
+    services = get_services()
+    nonce = signing.verify(
+        services.settings.signing_secret,
+        purpose,
+        token_hash(token),
+        first(form, "csrf"),
+        services.clock(),
+        signing.DECISION_TOKEN_LIFETIME_SECONDS,
+    )
+    return nonce is not None
+
+
+def link_csrf_ok(form: dict[str, list[str]], token: str) -> bool:
+    """Check an e-mail link's CSRF token; a malformed link is not found."""
+    if not link_well_formed(token):
+        raise NotFound("link")
+    return csrf_ok(form, token)
+
+
+def csrf_refused(request: Request) -> Response:
+    """The page for a form sent without a valid token, or from another site."""
+    return render_page("problem.html", page_lang(request), status=403, problem="csrf")
+
+
+def json_response(body: str) -> Response:
+    """Answer with a JSON body (a fresh header dict: the middleware adds to it)."""
+    return Response(body=body, headers={"Content-Type": "application/json; charset=utf-8"})

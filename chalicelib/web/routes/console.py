@@ -1,0 +1,307 @@
+"""The security officers' console: queue, requests, grants, deliveries, dashboard, audit log."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from chalice.app import Blueprint, Response
+
+from ...domain.errors import InvalidDecision
+from ...domain.models import Lang
+from ...rendering.i18n import Translator
+from ...service.context import get_services
+from ..context import client_info, page_lang
+from ..errors import handles_errors
+from ..lazy import LazyModule, lazy_function
+from ..pages import render_page
+from ..session import Visitor, redirect, signed_in, site_path
+from .common import FORM, first, form_or_empty, request_of
+from .decisions import decide_signed_in
+
+if TYPE_CHECKING:
+    from ...service import console
+    from ...service.sweep import deliver_due
+    from .. import console_pages as pages
+    from ..charts import dashboard_charts
+else:
+    # Imported on first use: serving the form needs none of these (cold start, issue 9).
+    console = LazyModule("chalicelib.service.console")
+    deliver_due = lazy_function("chalicelib.service.sweep", "deliver_due")
+    pages = LazyModule("chalicelib.web.console_pages")
+    dashboard_charts = lazy_function("chalicelib.web.charts", "dashboard_charts")
+
+bp = Blueprint(__name__)
+current = request_of(bp)
+handled = handles_errors(current)
+officer = signed_in(current, form_or_empty, officers_only=True)
+
+
+def _page(template: str, visitor: Visitor, section: str, **context: Any) -> Response:
+    """Render a console page in the visitor's language, its section highlighted."""
+    lang = page_lang(current())
+    return render_page(template, lang, visitor=visitor, section=section, **context)
+
+
+def _listing(
+    template: str, visitor: Visitor, section: str, next_key: dict[str, Any] | None, **rows: Any
+) -> Response:
+    """Render one page of a listing: its rows, the links to the next and the first page."""
+    return _page(
+        template,
+        visitor,
+        section,
+        next_page=_next_cursor(next_key),
+        first_page=_cursor() is not None,
+        policy=get_services().policy,
+        **rows,
+    )
+
+
+def _filters() -> pages.FilterForm:
+    return pages.read_filters(pages.query_params(current()), get_services().policy)
+
+
+def _cursor() -> dict[str, Any] | None:
+    value = pages.query_params(current()).get("page")
+    return pages.decode_cursor(get_services().settings.signing_secret, value)
+
+
+def _next_cursor(key: dict[str, Any] | None) -> str:
+    return pages.encode_cursor(get_services().settings.signing_secret, key)
+
+
+@bp.route("/console", methods=["GET"])
+@handled
+@officer
+def console_queue(visitor: Visitor) -> Response:
+    """Security steps waiting for an officer, oldest first, with their age."""
+    services = get_services()
+    queue = console.security_queue(services)
+    return _page("console/queue.html", visitor, "queue", queue=queue, policy=services.policy)
+
+
+@bp.route("/console/requests", methods=["GET"])
+@handled
+@officer
+def console_requests(visitor: Visitor) -> Response:
+    """Every request, filtered, newest first; one Query per page."""
+    services = get_services()
+    filters = _filters()
+    found = console.requests_page(services, filters.requests, pages.PAGE_SIZE, _cursor())
+    return _listing(
+        "console/requests.html",
+        visitor,
+        "requests",
+        found.next_key,
+        filters=filters,
+        requests=found.requests,
+    )
+
+
+def _detail_page(
+    visitor: Visitor,
+    request_id: str,
+    lang: Lang,
+    *,
+    error: str | None = None,
+    comment: str = "",
+    reason: str = "",
+    form: str = "decide",
+) -> Response:
+    services = get_services()
+    request, events = console.request_detail(services, request_id)
+    return render_page(
+        "console/request.html",
+        lang,
+        status=400 if error else 200,
+        visitor=visitor,
+        section="requests",
+        request=request,
+        events=events,
+        error=error,
+        form=form,
+        comment=comment,
+        reason=reason,
+        done=pages.query_params(current()).get("done", ""),
+        now=services.clock(),
+        policy=services.policy,
+    )
+
+
+@bp.route("/console/requests/{request_id}", methods=["GET"])
+@handled
+@officer
+def console_request(visitor: Visitor, request_id: str) -> Response:
+    """A request's whole story: content, steps, every audit event; decide or revoke here."""
+    return _detail_page(visitor, request_id, page_lang(current()))
+
+
+@bp.route("/console/requests/{request_id}/decide", methods=["POST"], content_types=FORM)
+@handled
+@officer
+def console_decide(visitor: Visitor, request_id: str) -> Response:
+    """Record an officer's decision on the security step, made in the console."""
+    back = f"/console/requests/{request_id}"
+    return decide_signed_in(current(), visitor, request_id, back, _detail_page)
+
+
+@bp.route("/console/requests/{request_id}/revoke", methods=["POST"], content_types=FORM)
+@handled
+@officer
+def console_revoke(visitor: Visitor, request_id: str) -> Response:
+    """End an active grant now, with a reason the requester is told."""
+    request = current()
+    services = get_services()
+    reason = first(form_or_empty(request), "reason")
+    try:
+        console.revoke_grant(services, request_id, visitor.email, reason, client_info(request))
+    except InvalidDecision as error:
+        return _detail_page(
+            visitor, request_id, page_lang(request), error=error.code, reason=reason, form="revoke"
+        )
+    return redirect(site_path(services, f"/console/requests/{request_id}?done=revoked"))
+
+
+@bp.route("/console/deliveries", methods=["GET"])
+@handled
+@officer
+def console_deliveries(visitor: Visitor) -> Response:
+    """E-mails and bus events that failed for good, with the reason; one Query per page."""
+    services = get_services()
+    rows, next_key = console.failed_deliveries(services, pages.PAGE_SIZE, _cursor())
+    done = pages.query_params(current()).get("done", "")
+    return _listing(
+        "console/deliveries.html",
+        visitor,
+        "deliveries",
+        next_key,
+        rows=rows,
+        done=done if done in ("retried",) else "",
+        filters=None,
+    )
+
+
+@bp.route("/console/deliveries/{outbox_id}/retry", methods=["POST"], content_types=FORM)
+@handled
+@officer
+def console_retry_delivery(visitor: Visitor, outbox_id: str) -> Response:
+    """Queue a failed delivery again (the same message and link); the next sweep sends it."""
+    services = get_services()
+    console.retry_delivery(services, outbox_id, visitor.email, client_info(current()))
+    deliver_due(services)  # try at once rather than wait for the next scheduled sweep
+    return redirect(site_path(services, "/console/deliveries?done=retried"))
+
+
+@bp.route("/console/grants", methods=["GET"])
+@handled
+@officer
+def console_grants(visitor: Visitor) -> Response:
+    """Who may reach which platform until when, filtered; one Query per page."""
+    services = get_services()
+    filters = _filters()
+    found = console.grants_page(services, filters.requests, pages.PAGE_SIZE, _cursor())
+    return _listing(
+        "console/grants.html",
+        visitor,
+        "grants",
+        found.next_key,
+        filters=filters,
+        grants=found.requests,
+    )
+
+
+def _export(kind: str, extension: str, visitor: Visitor) -> Response:
+    """Export the filtered grants or audit events as CSV or JSON; the export is audited."""
+    filters = _filters()
+    services, client = get_services(), client_info(current())
+    label = f"{kind}.{extension} {filters.query()}"
+    if kind == "grants":
+        header, rows = pages.grant_rows(
+            console.export_grants(services, filters.requests, visitor.email, label, client)
+        )
+    else:
+        header, rows = pages.audit_rows(
+            console.export_audit(services, filters.audit, visitor.email, label, client)
+        )
+    name = f"sesame-{kind}.{extension}"
+    if extension == "json":
+        return pages.json_response(name, rows)
+    return pages.csv_response(name, header, ([r[h] for h in header] for r in rows))
+
+
+@bp.route("/console/grants.csv", methods=["GET"])
+@handled
+@officer
+def console_grants_csv(visitor: Visitor) -> Response:
+    """Active grants as CSV (UTF-8, safe to open in a spreadsheet); the export is audited."""
+    return _export("grants", "csv", visitor)
+
+
+@bp.route("/console/grants.json", methods=["GET"])
+@handled
+@officer
+def console_grants_json(visitor: Visitor) -> Response:
+    """Active grants as JSON; the export is audited."""
+    return _export("grants", "json", visitor)
+
+
+@bp.route("/console/dashboard", methods=["GET"])
+@handled
+@officer
+def console_dashboard(visitor: Visitor) -> Response:
+    """Requests by status and platform, median time to decision per step, as inline SVG."""
+    services = get_services()
+    figures = console.dashboard_figures(services)
+    charts = dashboard_charts(figures, Translator(page_lang(current())), services.policy)
+    return _page(
+        "console/dashboard.html",
+        visitor,
+        "dashboard",
+        figures=figures,
+        charts=charts,
+        days=console.DASHBOARD_DAYS,
+    )
+
+
+@bp.route("/console/audit", methods=["GET"])
+@handled
+@officer
+def console_audit(visitor: Visitor) -> Response:
+    """The audit log, filtered, newest first; one Query per page."""
+    services = get_services()
+    filters = _filters()
+    found = console.audit_page(services, filters.audit, pages.PAGE_SIZE, _cursor())
+    return _listing(
+        "console/audit.html",
+        visitor,
+        "audit",
+        found.next_key,
+        filters=filters,
+        events=found.events,
+        actions=pages.AUDIT_ACTIONS,
+    )
+
+
+@bp.route("/console/audit.csv", methods=["GET"])
+@handled
+@officer
+def console_audit_csv(visitor: Visitor) -> Response:
+    """The filtered audit log as CSV (formulas neutralised); the export is itself audited."""
+    return _export("audit", "csv", visitor)
+
+
+@bp.route("/console/audit.json", methods=["GET"])
+@handled
+@officer
+def console_audit_json(visitor: Visitor) -> Response:
+    """The filtered audit log as JSON; the export is itself audited."""
+    return _export("audit", "json", visitor)
+
+
+@bp.route("/console/audit/verify", methods=["GET"])
+@handled
+@officer
+def console_verify(visitor: Visitor) -> Response:
+    """Walk the whole chain and say whether it is intact (read-only)."""
+    verdict = get_services().store.audit.verify()
+    return _page("console/verify.html", visitor, "audit", verdict=verdict)

@@ -1,0 +1,51 @@
+"""A decision made signed in ("my requests" or the console): same rules as from the e-mail."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from chalice.app import Request, Response
+
+from ...domain.errors import InvalidDecision
+from ...service.context import get_services
+from ..context import client_info, page_lang
+from ..lazy import LazyModule
+from ..session import Visitor, redirect, site_path
+from .common import DECISIONS, first, form_or_empty
+
+if TYPE_CHECKING:
+    from ...service import console
+else:
+    console = LazyModule("chalicelib.service.console")
+
+
+def decide_signed_in(
+    request: Request,
+    visitor: Visitor,
+    request_id: str,
+    back: str,
+    page: Callable[..., Response],
+) -> Response:
+    """Record the visitor's decision, then go back to `back`; on a problem, show `page` again."""
+    services = get_services()
+    form = form_or_empty(request)
+    lang = page_lang(request)
+    decision = DECISIONS.get(first(form, "decision"))
+    comment = first(form, "comment")
+    step = first(form, "step")
+    if decision is None:
+        return page(visitor, request_id, lang, error="decision_required", comment=comment)
+    try:
+        console.decide_in_console(
+            services,
+            request_id,
+            int(step) if step.isdigit() else -1,
+            visitor.email,
+            decision,
+            comment,
+            client_info(request),
+        )
+    except InvalidDecision as error:
+        return page(visitor, request_id, lang, error=error.code, comment=comment)
+    return redirect(site_path(services, f"{back}?done={decision}"))

@@ -1,0 +1,164 @@
+"""Development pages of the local and test stages: the outbox, the movable clock, the bus.
+
+`app.py` registers this blueprint only when `SESAME_DEV_ROUTES=1` is set in the process (the
+local stack and the test suite set it; a Lambda never has it), so a deployed API has no
+`/dev/*` route at all. Each view checks the stage as well: a test process that serves a
+deployed stage's settings still answers 404.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from chalice.app import Blueprint, Response
+
+from ...dev import clock as dev_clock
+from ...domain.errors import NotFound
+from ...service.context import get_services
+from ...settings import get_settings
+from ..context import page_lang
+from ..errors import handles_errors
+from ..lazy import lazy_function
+from ..pages import render_page
+from .common import (
+    FORM,
+    csrf_refused,
+    first,
+    form_key,
+    form_token,
+    json_response,
+    read_form,
+    request_of,
+)
+
+if TYPE_CHECKING:
+    from ...dev.events import published_events
+    from ...dev.outbox import sent_emails
+    from ...service.digest import run_digest_job
+    from ...service.sweep import deliver_due
+    from ...service.timed import run_timed_jobs
+else:
+    published_events = lazy_function("chalicelib.dev.events", "published_events")
+    sent_emails = lazy_function("chalicelib.dev.outbox", "sent_emails")
+    run_digest_job = lazy_function("chalicelib.service.digest", "run_digest_job")
+    deliver_due = lazy_function("chalicelib.service.sweep", "deliver_due")
+    run_timed_jobs = lazy_function("chalicelib.service.timed", "run_timed_jobs")
+
+ENABLING_VARIABLE = "SESAME_DEV_ROUTES"
+bp = Blueprint(__name__)
+current = request_of(bp)
+handled = handles_errors(current)
+# The outbox page shows the newest e-mails only; the JSON lists them all.
+DEV_OUTBOX_PAGE = 10
+DEV_CLOCK_PURPOSE, DEV_CLOCK_BINDING = "dev-clock", "dev-clock-form"
+MAX_CLOCK_HOURS = 2000
+
+
+def local_only(view: Callable[[], Response]) -> Callable[[], Response]:
+    """Answer 404 outside the local and test stages, whatever the process registered."""
+
+    @functools.wraps(view)
+    def guarded() -> Response:
+        if not get_settings().is_local:
+            raise NotFound("development page")
+        return view()
+
+    return guarded
+
+
+def _recipient() -> str:
+    params = current().query_params
+    return (params.get("to") or "").strip().lower() if params else ""
+
+
+@bp.route("/dev/outbox", methods=["GET"])
+@handled
+@local_only
+def dev_outbox() -> Response:
+    """List the e-mails the local emulator sent, newest first (`?to=` filters)."""
+    recipient = _recipient()
+    emails = [e for e in sent_emails() if not recipient or recipient in e.to]
+    return render_page(
+        "dev_outbox.html",
+        page_lang(current()),
+        emails=emails[:DEV_OUTBOX_PAGE],
+        total=len(emails),
+        recipient=recipient,
+    )
+
+
+@bp.route("/dev/outbox.json", methods=["GET"])
+@handled
+@local_only
+def dev_outbox_json() -> Response:
+    """Return every e-mail the local emulator sent, as JSON (`?to=` filters)."""
+    recipient = _recipient()
+    emails = [e for e in sent_emails() if not recipient or recipient in e.to]
+    body = json.dumps([e.as_json() for e in emails], ensure_ascii=False)
+    return json_response(body)
+
+
+def _dev_clock_page(
+    status: int = 200, ran: dict[str, int] | None = None, error: str = ""
+) -> Response:
+    return render_page(
+        "dev_clock.html",
+        page_lang(current()),
+        status=status,
+        now=get_services().clock(),
+        offset_hours=round(dev_clock.offset().total_seconds() / 3600, 1),
+        ran=ran,
+        error=error,
+        form_token=form_token(DEV_CLOCK_PURPOSE, DEV_CLOCK_BINDING),
+    )
+
+
+@bp.route("/dev/clock", methods=["GET"])
+@handled
+@local_only
+def show_dev_clock() -> Response:
+    """Show the local stack's time."""
+    return _dev_clock_page()
+
+
+@bp.route("/dev/clock", methods=["POST"], content_types=FORM)
+@handled
+@local_only
+def move_dev_clock() -> Response:
+    """Move the local clock forward by `hours` and run the scheduled jobs once."""
+    form = read_form(current())
+    if form_key(form, DEV_CLOCK_PURPOSE, DEV_CLOCK_BINDING) is None:
+        return csrf_refused(current())
+    raw = first(form, "hours").strip()
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_CLOCK_HOURS:
+        return _dev_clock_page(400, error="hours_invalid")
+    dev_clock.advance(int(raw))
+    services = get_services()
+    # The hourly digest too: one per hour the clock moved (issue 18).
+    ran = {
+        **run_timed_jobs(services),
+        **deliver_due(services),
+        **run_digest_job(services.clock()),
+    }
+    return _dev_clock_page(ran={k: v for k, v in ran.items() if v})
+
+
+@bp.route("/dev/events", methods=["GET"])
+@handled
+@local_only
+def dev_events() -> Response:
+    """List the access events the emulator received on the bus."""
+    events = published_events(get_settings().event_bus)
+    return render_page("dev_events.html", page_lang(current()), events=events)
+
+
+@bp.route("/dev/events.json", methods=["GET"])
+@handled
+@local_only
+def dev_events_json() -> Response:
+    """Return the access events the emulator received, as JSON."""
+    body = json.dumps(published_events(get_settings().event_bus), ensure_ascii=False)
+    return json_response(body)

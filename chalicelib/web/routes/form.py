@@ -1,0 +1,143 @@
+"""The requester's routes: the request form, its preview, filing, and renewal."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from chalice.app import Blueprint, Request, Response
+
+from ...domain.errors import LimitReached
+from ...domain.models import Lang
+from ...service.context import Services, get_services
+from ..context import client_info, lang_chosen_explicitly, page_lang
+from ..errors import handles_errors
+from ..forms import BadForm
+from ..lazy import lazy_function
+from ..pages import render_page
+from ..request_form import (
+    SUBMIT_BINDING,
+    SUBMIT_PURPOSE,
+    approver_preview,
+    form_page,
+    form_values,
+    preview_note,
+    renewal_values,
+)
+from .common import FORM, first, form_key, json_response, read_form, request_of
+
+if TYPE_CHECKING:
+    from ...service.link_views import open_renewal
+    from ...service.preview import preview_submission
+    from ...service.submit import submit_request
+else:
+    # Imported on first use: serving the empty form needs none of these (cold start, issue 9).
+    open_renewal = lazy_function("chalicelib.service.link_views", "open_renewal")
+    preview_submission = lazy_function("chalicelib.service.preview", "preview_submission")
+    submit_request = lazy_function("chalicelib.service.submit", "submit_request")
+
+bp = Blueprint(__name__)
+current = request_of(bp)
+handled = handles_errors(current)
+
+
+@bp.route("/", methods=["GET", "HEAD"])
+@handled
+def request_form() -> Response:
+    """Show the empty request form."""
+    request = current()
+    return form_page(
+        get_services(), page_lang(request), remember_lang=lang_chosen_explicitly(request)
+    )
+
+
+@bp.route("/", methods=["POST"], content_types=FORM)
+@handled
+def file_request() -> Response:
+    """File a request, or show the form again (switched language, preview, or what is wrong)."""
+    request = current()
+    services = get_services()
+    try:
+        form = read_form(request)
+    except BadForm as error:
+        return form_page(services, page_lang(request), errors={"form": error.code}, status=400)
+    lang = page_lang(request, first(form, "lang"))
+    values = form_values(form)
+    action = first(form, "action")
+    if action in ("lang:fr", "lang:en", "preview"):
+        # The language switch and the preview re-send the form: show it again, values kept.
+        chosen: Lang = "fr" if action == "lang:fr" else "en" if action == "lang:en" else lang
+        result = preview_submission(services, form)
+        return form_page(
+            services, chosen, values=values, result=result, remember_lang=action != "preview"
+        )
+    return _submit(services, request, form, values, lang)
+
+
+def _submit(
+    services: Services,
+    request: Request,
+    form: dict[str, list[str]],
+    values: dict[str, object],
+    lang: Lang,
+) -> Response:
+    key = form_key(form, SUBMIT_PURPOSE, SUBMIT_BINDING)
+    if key is None:
+        return form_page(services, lang, values=values, errors={"form": "expired"}, status=400)
+    renew_token = first(form, "renew")
+    renews = open_renewal(services, renew_token, client_info(request)) if renew_token else None
+    try:
+        outcome = submit_request(services, form, key, lang, client_info(request), renews)
+    except LimitReached as limit:
+        # The per-source limit's message lives in the [limits] table of the catalogues.
+        code = "limits.submit_source" if limit.limit == "source" else f"limit_{limit.limit}"
+        return form_page(services, lang, values=values, errors={"form": code}, status=429)
+    if outcome.errors:
+        return form_page(
+            services,
+            lang,
+            values=values,
+            errors=outcome.errors,
+            result=outcome.result,
+            status=429 if outcome.limited else 400,
+        )
+    return render_page(
+        "submitted.html",
+        lang,
+        request=outcome.request,
+        duplicate=outcome.duplicate,
+        policy=services.policy,
+    )
+
+
+@bp.route("/renew/{token}", methods=["GET", "HEAD"])
+@handled
+def renewal_form(token: str) -> Response:
+    """Show the request form filled in from an ending or expired request (a renewal)."""
+    request = current()
+    services = get_services()
+    renewed = open_renewal(services, token, client_info(request))
+    lang = page_lang(request) if lang_chosen_explicitly(request) else renewed.lang
+    return form_page(services, lang, values=renewal_values(renewed, token))
+
+
+@bp.route("/preview.json", methods=["GET"])
+@handled
+def preview_json() -> Response:
+    """Return who will approve the selection given in the query (the form's script asks)."""
+    request = current()
+    params = request.query_params
+    form = {name: params.getlist(name) for name in params} if params else {}
+    services = get_services()
+    lang = page_lang(request)
+    result = preview_submission(services, form)
+    typed = first(form, "manager_email").strip().lower() or None
+    preview = approver_preview(
+        services.policy, lang, result.routing, result.pinned_manager or typed
+    )
+    body = {
+        "steps": list(preview.steps) if preview else [],
+        "max_duration_days": preview.max_duration_days if preview else None,
+        "note": preview_note(preview, lang),
+    }
+    return json_response(json.dumps(body, ensure_ascii=False))

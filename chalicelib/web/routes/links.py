@@ -1,0 +1,248 @@
+"""The routes e-mail links open: confirm, decide, name or cancel a deputy, follow a status.
+
+A GET (or HEAD) shows what is asked and changes nothing (mail scanners fetch every link); the
+change is a POST carrying the page's CSRF token, made when a person presses the button.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from chalice.app import Blueprint, Response
+
+from ...domain.errors import DomainError, InvalidDecision
+from ...domain.models import Lang
+from ...service.context import get_services
+from ..context import client_info, page_lang
+from ..errors import handles_errors
+from ..lazy import LazyModule, lazy_function
+from ..pages import render_page
+from .common import (
+    DECISIONS,
+    FORM,
+    csrf_for,
+    csrf_refused,
+    first,
+    link_csrf_ok,
+    read_form,
+    request_of,
+)
+
+if TYPE_CHECKING:
+    from ...service import console
+    from ...service.confirm import confirm_request
+    from ...service.decide import decide_step
+    from ...service.delegate import delegate, open_delegation, parse_day
+    from ...service.link_views import LinkView, open_confirmation, open_decision, status_timeline
+    from ...service.undelegate import cancel_by_link, open_cancellation
+else:
+    # Imported on first use: serving the form needs none of these (cold start, issue 9).
+    console = LazyModule("chalicelib.service.console")
+    confirm_request = lazy_function("chalicelib.service.confirm", "confirm_request")
+    decide_step = lazy_function("chalicelib.service.decide", "decide_step")
+    delegate = lazy_function("chalicelib.service.delegate", "delegate")
+    open_delegation = lazy_function("chalicelib.service.delegate", "open_delegation")
+    parse_day = lazy_function("chalicelib.service.delegate", "parse_day")
+    open_confirmation = lazy_function("chalicelib.service.link_views", "open_confirmation")
+    open_decision = lazy_function("chalicelib.service.link_views", "open_decision")
+    status_timeline = lazy_function("chalicelib.service.link_views", "status_timeline")
+    cancel_by_link = lazy_function("chalicelib.service.undelegate", "cancel_by_link")
+    open_cancellation = lazy_function("chalicelib.service.undelegate", "open_cancellation")
+
+bp = Blueprint(__name__)
+current = request_of(bp)
+handled = handles_errors(current)
+log = logging.getLogger("sesame")
+
+
+def _checked_form(token: str) -> dict[str, list[str]] | None:
+    """Return the POSTed form when it carries the link page's CSRF token, else None."""
+    form = read_form(current())
+    return form if link_csrf_ok(form, token) else None
+
+
+@bp.route("/confirm/{token}", methods=["GET", "HEAD"])
+@handled
+def show_confirmation(token: str) -> Response:
+    """Show what will be confirmed, with a button; never confirms by itself."""
+    view = open_confirmation(get_services(), token, client_info(current()))
+    _note_link_opened(view)
+    return render_page(
+        "confirm.html",
+        page_lang(current()),
+        request=view.request,
+        csrf=csrf_for(token),
+        policy=get_services().policy,
+    )
+
+
+@bp.route("/confirm/{token}", methods=["POST"], content_types=FORM)
+@handled
+def confirm(token: str) -> Response:
+    """Confirm the request (the requester pressed the button)."""
+    request = current()
+    if _checked_form(token) is None:
+        return csrf_refused(request)
+    confirmed = confirm_request(get_services(), token, client_info(request))
+    return render_page("confirmed.html", page_lang(request), request=confirmed)
+
+
+@bp.route("/decide/{token}", methods=["GET", "HEAD"])
+@handled
+def show_decision(token: str) -> Response:
+    """Show the request exactly as it will be decided, with Approve and Refuse."""
+    request = current()
+    view = open_decision(get_services(), token, client_info(request))
+    response = _decision_page(token, page_lang(request), view=view)
+    _note_link_opened(view)
+    return response
+
+
+def _decision_page(
+    token: str,
+    lang: Lang,
+    *,
+    error: str | None = None,
+    comment: str = "",
+    status: int = 200,
+    view: LinkView | None = None,
+) -> Response:
+    """Render the decision page; `view` is the link already opened (one read, not two)."""
+    services = get_services()
+    if view is None:
+        view = open_decision(services, token, client_info(current()))
+    return render_page(
+        "decide.html",
+        lang,
+        status=status,
+        request=view.request,
+        step_index=view.link.step,
+        approver=view.link.approver,
+        csrf=csrf_for(token),
+        error=error,
+        comment=comment,
+        policy=services.policy,
+    )
+
+
+@bp.route("/decide/{token}", methods=["POST"], content_types=FORM)
+@handled
+def decide(token: str) -> Response:
+    """Record the approver's decision (the approver pressed a button)."""
+    request, form = current(), _checked_form(token)
+    if form is None:
+        return csrf_refused(request)
+    lang = page_lang(request)
+    decision = DECISIONS.get(first(form, "decision"))
+    comment = first(form, "comment")
+    if decision is None:
+        return _decision_page(token, lang, error="decision_required", comment=comment, status=400)
+    try:
+        decided = decide_step(get_services(), token, decision, comment, client_info(request))
+    except InvalidDecision as error:
+        return _decision_page(token, lang, error=error.code, comment=comment, status=400)
+    return render_page("decided.html", lang, request=decided, decision=decision)
+
+
+@bp.route("/delegate/{token}", methods=["GET", "HEAD"])
+@handled
+def show_delegation(token: str) -> Response:
+    """Show the form naming a deputy (from an approval link; changes nothing)."""
+    return _delegation_page(token, page_lang(current()), {}, None, 200)
+
+
+def _delegation_page(
+    token: str, lang: Lang, values: dict[str, str], error: str | None, status: int
+) -> Response:
+    view = open_delegation(get_services(), token, client_info(current()))
+    return render_page(
+        "delegate.html",
+        lang,
+        status=status,
+        approver=view.link.approver,
+        csrf=csrf_for(token),
+        values=values,
+        error=error,
+    )
+
+
+@bp.route("/delegate/{token}", methods=["POST"], content_types=FORM)
+@handled
+def name_deputy(token: str) -> Response:
+    """Record a deputy for a range of days (the approver pressed the button)."""
+    request, form = current(), _checked_form(token)
+    if form is None:
+        return csrf_refused(request)
+    lang = page_lang(request)
+    values = {k: first(form, k) for k in ("deputy", "starts", "ends")}
+    try:
+        delegation, moved = delegate(
+            get_services(),
+            token,
+            values["deputy"],
+            parse_day(values["starts"]),
+            parse_day(values["ends"]),
+            client_info(request),
+        )
+    except InvalidDecision as error:
+        return _delegation_page(token, lang, values, error.code, 400)
+    return render_page("delegated.html", lang, delegation=delegation, moved=moved)
+
+
+@bp.route("/undelegate/{token}", methods=["GET", "HEAD"])
+@handled
+def show_cancellation(token: str) -> Response:
+    """Show the delegation the approver's e-mailed link cancels, with a button (changes nothing)."""
+    request = current()
+    opened = open_cancellation(get_services(), token, client_info(request))
+    return render_page(
+        "undelegate.html", page_lang(request), delegation=opened.delegation, csrf=csrf_for(token)
+    )
+
+
+@bp.route("/undelegate/{token}", methods=["POST"], content_types=FORM)
+@handled
+def cancel_delegation(token: str) -> Response:
+    """Cancel the delegation once (the approver pressed the button); their links come back."""
+    request = current()
+    if _checked_form(token) is None:
+        return csrf_refused(request)
+    delegation, given_back = cancel_by_link(get_services(), token, client_info(request))
+    return render_page(
+        "undelegated.html", page_lang(request), delegation=delegation, given_back=given_back
+    )
+
+
+@bp.route("/status/{token}", methods=["GET", "HEAD"])
+@handled
+def status(token: str) -> Response:
+    """Show a request's status and timeline to its requester (read-only)."""
+    request = current()
+    access_request, events = status_timeline(get_services(), token, client_info(request))
+    return render_page(
+        "status.html",
+        page_lang(request),
+        request=access_request,
+        events=events,
+        policy=get_services().policy,
+    )
+
+
+def _note_link_opened(view: LinkView) -> None:
+    """Audit a GET of an e-mail link (who it was sent to, from where); HEAD is not recorded.
+
+    Opening changes nothing else; a failure to record it never breaks the page. The chain's
+    head read with the link saves a read.
+    """
+    http = current()
+    if http.method != "GET":
+        return
+    link, request = view.link, view.request
+    person = link.approver or request.content.email
+    try:
+        console.link_opened(
+            get_services(), request, person, link.step, client_info(http), head=view.head
+        )
+    except DomainError as error:
+        log.warning("link opening not audited: %s", error)

@@ -1,0 +1,1 @@
+"""Operator commands: run from a checkout with `make`, never deployed (not under chalicelib/)."""
