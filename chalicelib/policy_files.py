@@ -19,6 +19,7 @@ from .domain.policy import (
     Rules,
     reference_errors,
 )
+from .policy_identity import load_identity
 
 FILES = {"organisation": "organisation.toml", "catalogue": "catalogue.toml", "rules": "rules.toml"}
 
@@ -100,7 +101,7 @@ def load_policy(folder: Path) -> Policy:
     raw = {key: _read_toml(folder / name) for key, name in FILES.items()}
     raw["organisation"] = _usage_policy_texts(folder, raw["organisation"])
     directory = _directory(folder, raw["organisation"])
-    parts: dict[str, Any] = {}
+    parts: dict[str, Any] = {"identity": load_identity(raw)}  # issue 15: [sign_in], [directory]
     for key, model in (("organisation", Organisation), ("catalogue", Catalogue), ("rules", Rules)):
         try:
             parts[key] = model.model_validate(raw[key])

@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .identity_policy import IdentityPolicy
 from .people import same_person
 
 DOMAIN_PATTERN = re.compile(
@@ -240,6 +241,8 @@ class Policy(_Strict):
     directory: tuple[DirectoryEntry, ...] = ()
     # Public holidays (not counted in the lifecycle's working-day delays).
     holidays: tuple[date, ...] = ()
+    # The provider, the directory and how sure Sésame must be of people (issue 15).
+    identity: IdentityPolicy = IdentityPolicy()
 
     @property
     def version(self) -> str:
