@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .identity import VerifiedPerson
+
 Lang = Literal["fr", "en"]
 Decision = Literal["approve", "refuse"]
 Via = Literal["link", "console"]
@@ -136,6 +138,7 @@ class AuditEvent(_Model):
         "link_limit", "revoked", "withdrawn", "link_opened", "signed_in", "signed_out",
         "exported", "policy_version_seen", "reminded", "escalated", "expired",
         "ending_notice", "ended", "delivery_retried", "delegation_cancelled",
+        "signin_refused",
     ]  # fmt: skip
     actor: str
     # "schedule": a scheduled job (reminders, escalation, expiry, end of a grant).
@@ -145,6 +148,8 @@ class AuditEvent(_Model):
     comment: str | None = None
     source_ip: str = Field(default="", max_length=64)
     user_agent: str = Field(default="", max_length=512)
+    # Who the organisation's provider vouched for, on sign-ins and decisions (issue 15).
+    identity: VerifiedPerson | None = None
 
 
 class LinkToken(_Model):

@@ -169,3 +169,9 @@ def session_key(session_hash: str) -> dict[str, dict[str, str]]:
 def policy_seen_key(version: str) -> dict[str, dict[str, str]]:
     """Key of the marker saying a policy version was seen (its first use is audited)."""
     return {"PK": {"S": f"POLICY#{version}"}, "SK": {"S": "POLICY"}}
+
+
+# ----- sign-in with the organisation's provider (issue 15) ----------------------------------
+def provider_signin_key(attempt_hash: str) -> dict[str, dict[str, str]]:
+    """Key of a sign-in sent to the provider (by the SHA-256 of the browser's attempt cookie)."""
+    return {"PK": {"S": f"OIDC#{attempt_hash}"}, "SK": {"S": "OIDC"}}
