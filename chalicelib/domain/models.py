@@ -113,6 +113,9 @@ class AccessRequest(_Model):
     ended_at: datetime | None = None
     ending_notice_at: datetime | None = None
     renews: str | None = Field(default=None, pattern=r"^[a-z0-9]{8,40}$")
+    # Where the manager came from (issue 15): "directory" (verified), "typed" (shown to every
+    # approver as "not verified by the directory"); None for requests filed before.
+    manager_source: Literal["directory", "typed"] | None = None
 
     @property
     def reference(self) -> str:

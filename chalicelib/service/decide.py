@@ -16,9 +16,11 @@ from ..domain.models import (
     RequestStatus,
     StepStatus,
 )
+from ..domain.sessions import Session
 from ..domain.workflow import decide, raise_if_decided
 from .audit import refused_attempt, transition_event
 from .context import Services
+from .decision_identity import link_decider
 from .link_views import open_decision
 from .mail import PendingEmail, access_event, compose, deliver, issue_link
 from .steps import open_step
@@ -53,27 +55,37 @@ def _follow_ups(
 
 
 def decide_step(
-    services: Services, token: str, decision: Decision, comment: str, client: ClientInfo
+    services: Services,
+    token: str,
+    decision: Decision,
+    comment: str,
+    client: ClientInfo,
+    session: Session | None = None,
 ) -> AccessRequest:
-    """Apply the link holder's decision once; a second use or a lost race changes nothing."""
+    """Apply the link holder's decision once; a second use or a lost race changes nothing.
+
+    With `decisions_require_sign_in` (issue 15) `session` must be the provider's session of
+    the link's approver or of their deputy: SignInRequired, NotTheLinksApprover otherwise.
+    """
     view = open_decision(services, token, client)
     link = view.link
     assert link.step is not None and link.approver is not None
+    decider = link_decider(services, view, session, client)
     now = services.clock()
     try:
         decided = decide(
             view.request,
             link.step,
-            link.approver,
+            decider.approver,
             decision,
             comment,
             now,
             "link",
-            on_behalf_of=link.on_behalf_of,
+            on_behalf_of=decider.on_behalf_of,
         )
     except NotAnApprover as refused:
         refused_attempt(
-            services, view.request.id, link.approver, refused.reason, client, step=link.step
+            services, view.request.id, decider.approver, refused.reason, client, step=link.step
         )
         raise
     links, emails = _follow_ups(services, decided, now, view.delegations)
@@ -81,13 +93,13 @@ def decide_step(
         services,
         decided.id,
         "approved" if decision == "approve" else "refused",
-        link.approver,
+        decider.approver,
         "link",
         client,
         step=link.step,
         comment=comment.strip() or None,
-        reason=f"on behalf of {link.on_behalf_of}" if link.on_behalf_of else None,
-    )
+        reason=f"on behalf of {decider.on_behalf_of}" if decider.on_behalf_of else None,
+    ).model_copy(update={"identity": decider.person})
     try:
         services.store.apply_transition(
             view.request,

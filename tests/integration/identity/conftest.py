@@ -69,3 +69,16 @@ def audit_bodies(action: str) -> list[str]:
         ExpressionAttributeValues={":action": {"S": action}},
     )
     return [item["body"]["S"] for item in found["Items"]]
+
+
+def with_directory(services: Services, **directory: Any) -> Services:
+    """Give the services a policy whose [directory] (and rules) say these things."""
+    from chalicelib.domain.identity_policy import DirectorySettings
+
+    require = directory.pop("require_directory_manager", False)
+    settings = DirectorySettings(**directory) if directory else services.policy.identity.directory
+    identity = services.policy.identity.model_copy(
+        update={"directory": settings, "require_directory_manager": require}
+    )
+    services.policy = services.policy.model_copy(update={"identity": identity})
+    return services
