@@ -140,3 +140,32 @@ def test_without_a_provider_the_link_decides_as_today(aws: None) -> None:
     assert decided.steps[0].decided_by == JEAN
     [event] = decisions()
     assert event.identity is None and event.via == "link"
+
+
+def test_the_deputys_session_decides_from_the_deputys_link_on_the_approvers_behalf(
+    signin_services: Services,
+) -> None:
+    from datetime import timedelta
+
+    from chalicelib.service.delegate import delegate_signed_in
+    from chalicelib.web.i18n import LOCAL_ZONE
+
+    deputy = "direction.demo@mcn.gouv.qc.ca"
+    filed_and_confirmed(signin_services)
+    today = signin_services.clock().astimezone(LOCAL_ZONE).date()
+    delegate_signed_in(signin_services, JEAN, deputy, today, today + timedelta(days=2), CLIENT)
+    token = newest_token(deputy, "decide")
+    # Jean himself handed the step over: his session does not decide from the deputy's link.
+    with pytest.raises(NotTheLinksApprover):
+        decide_step(
+            signin_services, token, "approve", "", CLIENT,
+            session=provider_session(signin_services, JEAN),
+        )  # fmt: skip
+    decided = decide_step(
+        signin_services, token, "approve", "", CLIENT,
+        session=provider_session(signin_services, deputy),
+    )  # fmt: skip
+    assert (decided.steps[0].decided_by, decided.steps[0].on_behalf_of) == (deputy, JEAN)
+    [event] = decisions()
+    assert event.identity is not None and event.identity.email == deputy
+    assert event.reason == f"on behalf of {JEAN}"
