@@ -1,4 +1,8 @@
-"""`python -m chalicelib.policy_check FOLDER`: validate a policy folder, name what is wrong."""
+"""`python -m chalicelib.policy_check FOLDER [--write-snapshot]`: validate a policy folder.
+
+With `--write-snapshot` (packaging, `make run`, `make bench`), the validated policy is also
+written beside the files, for processes to load without validating again (policy_files).
+"""
 
 from __future__ import annotations
 
@@ -6,21 +10,24 @@ import sys
 from pathlib import Path
 
 from .domain.errors import InvalidPolicy
-from .policy_files import load_policy
+from .policy_files import SNAPSHOT, load_policy, write_snapshot
 
 
 def main(argv: list[str]) -> int:
     """Validate the folder given (default: policies/); print the result; exit 0 when valid."""
-    folder = Path(argv[0]) if argv else Path("policies")
+    snapshot = "--write-snapshot" in argv
+    folders = [a for a in argv if a != "--write-snapshot"]
+    folder = Path(folders[0]) if folders else Path("policies")
     try:
-        policy = load_policy(folder)
+        policy = write_snapshot(folder) if snapshot else load_policy(folder)
     except InvalidPolicy as error:
         sys.stderr.write(
             f"Policy refused / politique refusée: file {error.file}, "
             f"field {error.field}: {error.reason}\n"
         )
         return 1
-    sys.stdout.write(f"Policy {folder} is valid (version {policy.version}).\n")
+    written = f"; snapshot {folder / SNAPSHOT}" if snapshot else ""
+    sys.stdout.write(f"Policy {folder} is valid (version {policy.version}){written}.\n")
     return 0
 
 

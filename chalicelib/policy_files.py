@@ -1,14 +1,27 @@
-"""Read the policy folder (TOML) into a validated Policy, or say exactly what is wrong."""
+"""Read the policy folder (TOML) into a validated Policy, or say exactly what is wrong.
+
+Validating builds pydantic's validators, which costs a cold start more than the rest of the
+form (docs/performance.md). So packaging validates the folder once and writes what it found
+into `<folder>/.validated.json` with a digest of the folder's files; a process whose folder
+still has that digest loads the snapshot without validating again. A snapshot whose digest
+differs (a file changed since), that is missing or that does not fit the models is never
+used: the files are validated as before, and a warning says so.
+"""
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
+import logging
 import tomllib
+import types
+import typing
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .domain.errors import InvalidPolicy
 from .domain.policy import (
@@ -17,10 +30,12 @@ from .domain.policy import (
     Organisation,
     Policy,
     Rules,
-    reference_errors,
 )
+from .domain.policy_checks import reference_errors
 from .policy_identity import load_identity
 
+LOG = logging.getLogger("sesame.policy")
+SNAPSHOT = ".validated.json"
 FILES = {"organisation": "organisation.toml", "catalogue": "catalogue.toml", "rules": "rules.toml"}
 
 
@@ -114,7 +129,83 @@ def load_policy(folder: Path) -> Policy:
     return policy
 
 
+def policy_digest(folder: Path) -> str:
+    """Return the SHA-256 of every file of a policy folder (names and contents)."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and not path.name.startswith("."):
+            digest.update(path.name.encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def write_snapshot(folder: Path) -> Policy:
+    """Validate a policy folder and write the result, with the folder's digest, beside it."""
+    # Digest first: a file edited while this runs leaves a digest of the older files beside
+    # the newer policy, which the next reader finds stale, never the other way round.
+    digest = policy_digest(folder)
+    policy = load_policy(folder)
+    snapshot = {"digest": digest, "policy": policy.model_dump(mode="json")}
+    (folder / SNAPSHOT).write_text(json.dumps(snapshot, ensure_ascii=False), encoding="utf-8")
+    return policy
+
+
+class _Unfit(ValueError):
+    """The snapshot does not fit the models (written by another version of the code)."""
+
+
+def _built(annotation: Any, value: Any) -> Any:
+    """Rebuild a value of the snapshot as its field's type, without validating it again."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:  # e.g. StrictBool (identity settings, issue 15)
+        annotation = typing.get_args(annotation)[0]
+        origin = typing.get_origin(annotation)
+    if origin is typing.Literal:  # one of the listed values, as the files validated it
+        if value not in typing.get_args(annotation):
+            raise _Unfit(f"{annotation!r}: {value!r}")
+        annotation, origin = type(value), None
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        if not isinstance(value, dict) or set(value) != set(annotation.model_fields):
+            raise _Unfit(annotation.__name__)
+        fields = annotation.model_fields
+        return annotation.model_construct(
+            **{name: _built(fields[name].annotation, item) for name, item in value.items()}
+        )
+    if origin is tuple and isinstance(value, list):
+        return tuple(_built(typing.get_args(annotation)[0], item) for item in value)
+    if origin in (typing.Union, types.UnionType):
+        kinds = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return None if value is None else _built(kinds[0], value)
+    if annotation is date and isinstance(value, str):
+        return date.fromisoformat(value)
+    plain = origin or annotation
+    if not isinstance(plain, type) or not isinstance(value, plain):
+        raise _Unfit(f"{annotation!r}: {value!r}")
+    return value
+
+
+def read_snapshot(folder: Path) -> Policy | None:
+    """Return the validated snapshot of a folder, or None when missing, stale or unfit."""
+    path = folder / SNAPSHOT
+    if not path.is_file():
+        LOG.warning("no policy snapshot in %s: validating the files", folder)
+        return None
+    try:
+        snapshot = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(snapshot, dict):
+            raise _Unfit("not an object")
+        if snapshot.get("digest") != policy_digest(folder):
+            LOG.warning("the policy snapshot of %s is stale: validating the files", folder)
+            return None
+        policy: Policy = _built(Policy, snapshot.get("policy"))
+    except ValueError as error:  # _Unfit, a date that is not one, JSON that is not JSON
+        LOG.warning(
+            "the policy snapshot of %s does not fit (%s): validating the files", folder, error
+        )
+        return None
+    return policy
+
+
 @functools.cache
 def cached_policy(folder: Path) -> Policy:
-    """Load the policy of a folder once per process."""
-    return load_policy(folder)
+    """Load the policy of a folder once per process (its snapshot when still current)."""
+    return read_snapshot(folder) or load_policy(folder)

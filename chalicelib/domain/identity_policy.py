@@ -20,7 +20,10 @@ SSM_PARAMETER = r"^/[A-Za-z0-9_.\-/]{1,1000}$"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    # defer_build, as the policy's models: a process loading the snapshot builds no validator.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True
+    )
 
 
 class SignInSettings(_Strict):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import boto3
 import pytest
 from chalice.test import Client
 
@@ -80,6 +81,12 @@ def test_the_outbox_lists_mail_newest_first_with_links(client: Client) -> None:
 @pytest.fixture
 def prod_client(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Client]:
     monkeypatch.setenv("SESAME_STAGE", "prod")
+    # A deployed stage reads its secret from SSM only (an environment secret is refused).
+    monkeypatch.delenv("SESAME_SIGNING_SECRET", raising=False)
+    boto3.client("ssm", region_name="ca-central-1").put_parameter(
+        Name="/sesame/prod/signing-secret", Value="prod-secret-" + "y" * 40, Type="SecureString"
+    )
+    monkeypatch.setenv("SESAME_SIGNING_SECRET_PARAMETER", "/sesame/prod/signing-secret")
     reset_services()
     with Client(app, stage_name="test", project_dir=str(PROJECT_ROOT)) as test_client:
         yield test_client

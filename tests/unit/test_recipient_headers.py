@@ -47,7 +47,8 @@ def test_the_to_header_holds_exactly_the_recipients() -> None:
 
 
 def test_a_policy_naming_an_approver_outside_the_allowed_domains_is_refused() -> None:
-    from chalicelib.domain.policy import Group, Person, reference_errors
+    from chalicelib.domain.policy import Group, Person
+    from chalicelib.domain.policy_checks import reference_errors
 
     organisation = POLICY.organisation.model_copy(
         update={"security_officers": (Person(email="rssi@attacker.example", name="X"),)}
