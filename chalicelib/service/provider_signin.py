@@ -9,6 +9,7 @@ Every refusal is audited as "signin_refused" with its reason, and stores no sess
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import threading
@@ -42,6 +43,8 @@ CALLBACK_PATH = "/login/oidc/callback"
 AFTER_LOGOUT_PATH = "/login"
 # A sign-in at the provider takes a minute; past this the attempt is refused (like a link).
 ATTEMPT_LIFETIME = timedelta(minutes=15)
+# The attempt cookie is `<32 random bytes>~<the path to come back to, base64url>`.
+NEXT_SEPARATOR = "~"
 # Local and test stages only: the demo client's secret (deployed stages read SSM).
 LOCAL_SECRET_VARIABLE = "SESAME_OIDC_CLIENT_SECRET"  # noqa: S105  # nosec B105  (a name)
 
@@ -92,7 +95,7 @@ def provider_client(services: Services) -> OidcClient:
 
 @dataclass(frozen=True)
 class ProviderSignInStarted:
-    """Where to send the browser, and the attempt cookie to set first (never stored)."""
+    """Where to send the browser, and the attempt cookie to set first (only its hash stored)."""
 
     attempt_cookie: str
     authorization_url: str
@@ -105,13 +108,26 @@ def start_provider_signin(services: Services, next_path: str, lang: Lang) -> Pro
     nothing is stored then.
     """
     pending = provider_client(services).begin()
-    cookie = new_token()
+    secret = new_token()
     now = services.clock()
+    # The path to come back to stays in the browser's cookie, never in the table: it may be a
+    # decision link (/decide/<token>), and no usable token is kept at rest.
     store = _store(services)
-    store.add_attempt(
-        token_hash(cookie), pending, safe_next_path(next_path), lang, now + ATTEMPT_LIFETIME
-    )
-    return ProviderSignInStarted(cookie, pending.authorization_url)
+    store.add_attempt(token_hash(secret), pending, lang, now + ATTEMPT_LIFETIME)
+    back = base64.urlsafe_b64encode(safe_next_path(next_path).encode()).decode().rstrip("=")
+    return ProviderSignInStarted(f"{secret}{NEXT_SEPARATOR}{back}", pending.authorization_url)
+
+
+def _split_cookie(attempt_cookie: str | None) -> tuple[str, str]:
+    """Return the attempt's secret and the path to come back to (checked again) from a cookie."""
+    secret, _, back = (attempt_cookie or "").partition(NEXT_SEPARATOR)
+    if not secret or not well_formed(secret):
+        raise SignInRefused(SignInFailure.TAMPERED_STATE, "no sign-in attempt in this browser")
+    try:
+        path = base64.urlsafe_b64decode(back + "=" * (-len(back) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        path = ""
+    return secret, safe_next_path(path)
 
 
 def _store(services: Services) -> ProviderSignInStore:
@@ -122,9 +138,8 @@ def _person(
     services: Services, attempt_cookie: str | None, callback: Mapping[str, str]
 ) -> tuple[VerifiedPerson, str]:
     """Check the callback against this browser's attempt; return the person and where to go."""
-    if not attempt_cookie or not well_formed(attempt_cookie):
-        raise SignInRefused(SignInFailure.TAMPERED_STATE, "no sign-in attempt in this browser")
-    attempt_hash = token_hash(attempt_cookie)
+    secret, next_path = _split_cookie(attempt_cookie)
+    attempt_hash = token_hash(secret)
     store = _store(services)
     attempt = store.load_attempt(attempt_hash)
     if attempt is None:
@@ -139,7 +154,7 @@ def _person(
     )
     identity_policy = services.policy.identity
     roles = identity_policy.roles_from_provider(services.settings.stage, identity.roles)
-    return verified_person(identity, roles), attempt.next_path
+    return verified_person(identity, roles), next_path
 
 
 def complete_provider_signin(

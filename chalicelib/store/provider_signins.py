@@ -43,10 +43,9 @@ def _ttl(moment: datetime) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class StoredAttempt:
-    """A pending sign-in as read back: where to go after it, and whether it was used."""
+    """A pending sign-in as read back: its language, and whether it was used."""
 
     pending: PendingSignIn
-    next_path: str
     lang: Lang
     used: bool
 
@@ -60,9 +59,8 @@ class ProviderSignInStore:
         self._audit = audit
 
     def add_attempt(
-        self, attempt_hash: str, pending: PendingSignIn, next_path: str, lang: Lang,
-        expires_at: datetime,
-    ) -> None:  # fmt: skip
+        self, attempt_hash: str, pending: PendingSignIn, lang: Lang, expires_at: datetime
+    ) -> None:
         """Store a new attempt (never over another one)."""
         with _aws_errors():
             self._client.put_item(
@@ -70,7 +68,6 @@ class ProviderSignInStore:
                 Item={
                     **keys.provider_signin_key(attempt_hash),
                     "body": {"S": pending.model_dump_json()},
-                    "next_path": {"S": next_path},
                     "lang": {"S": lang},
                     "expires_ttl": _ttl(expires_at),
                 },
@@ -90,7 +87,6 @@ class ProviderSignInStore:
         lang: Lang = "en" if item["lang"]["S"] == "en" else "fr"
         return StoredAttempt(
             pending=PendingSignIn.model_validate_json(item["body"]["S"]),
-            next_path=item["next_path"]["S"],
             lang=lang,
             used="used_at" in item,
         )

@@ -8,6 +8,7 @@ refusal is audited with its reason and stores no session.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from datetime import timedelta
@@ -71,7 +72,7 @@ def assert_refused_and_nothing_stored(reason: SignInFailure) -> None:
 def edit_attempt(cookie: str, **fields: str) -> None:
     """Change the stored attempt (what an attacker cannot do; it proves the check is made)."""
     dynamodb = boto3.client("dynamodb")
-    key = keys.provider_signin_key(token_hash(cookie))
+    key = keys.provider_signin_key(token_hash(cookie.split("~", maxsplit=1)[0]))
     item = dynamodb.get_item(TableName=MAIN, Key=key)["Item"]
     body = {**json.loads(item["body"]["S"]), **fields}
     item["body"] = {"S": json.dumps(body)}
@@ -111,6 +112,24 @@ def test_a_provider_sign_in_opens_the_usual_session_with_the_verified_person(
     event = AuditEvent.model_validate_json(body)
     assert event.actor == email and event.identity == person
     assert sessions_stored() == 1
+
+
+def test_the_path_to_come_back_to_stays_in_the_browser_not_in_the_table(
+    signin_services: Services,
+) -> None:
+    # Jean pressed Approve on his link: he comes back to it, but its token is never stored.
+    decide_path = "/decide/" + "t" * 43
+    started = start_provider_signin(signin_services, decide_path, "fr")
+    items = boto3.client("dynamodb").scan(TableName=MAIN)["Items"]
+    assert items and "t" * 43 not in json.dumps(items)
+    _, callback = signed_in(started.authorization_url, MARIE)
+    done = complete_provider_signin(signin_services, started.attempt_cookie, callback, None, CLIENT)
+    assert done.next_path == decide_path
+    # A path to another site in a forged cookie is dropped, as for an e-mail sign-in.
+    cookie, callback, _ = at_provider(signin_services)
+    secret = cookie.split("~")[0]
+    forged = secret + "~" + base64.urlsafe_b64encode(b"//evil.example/").decode()
+    assert complete_provider_signin(signin_services, forged, callback, None, CLIENT).next_path == ""
 
 
 def test_a_new_sign_in_replaces_the_browsers_previous_session(signin_services: Services) -> None:
@@ -223,7 +242,7 @@ def test_an_id_token_issued_to_another_client_is_the_wrong_audience(
     cookie, callback, _ = at_provider(signin_services)
     nonce = json.loads(
         boto3.client("dynamodb").get_item(
-            TableName=MAIN, Key=keys.provider_signin_key(token_hash(cookie))
+            TableName=MAIN, Key=keys.provider_signin_key(token_hash(cookie.split("~")[0]))
         )["Item"]["body"]["S"]
     )["nonce"]
     other = oidc_provider.client(OTHER_APP)
