@@ -79,7 +79,7 @@ def stack() -> Iterator[Any]:
 
     from app import app
     from chalicelib import aws
-    from chalicelib.policy_files import load_policy
+    from chalicelib.adapters.policy_files import load_policy
     from chalicelib.service.context import reset_services
     from local_stack.aws_setup import create_event_bus, create_tables, verify_sender
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chalicelib.policy_files import load_policy
+from chalicelib.adapters.policy_files import load_policy
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PROVIDER_DIR = Path(__file__).resolve().parent / "oidc"

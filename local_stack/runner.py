@@ -252,7 +252,7 @@ def _local_server(app_obj: Any, config: Any, host: str, port: int) -> Any:
 def _provision(stage_env: dict[str, str]) -> None:
     import boto3
 
-    from chalicelib.policy_files import load_policy
+    from chalicelib.adapters.policy_files import load_policy
     from chalicelib.service.digest import digest_names
     from local_stack.aws_setup import (
         create_digest_anchor,

@@ -9,8 +9,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from chalicelib.adapters.policy_files import SNAPSHOT, load_policy, write_snapshot
 from chalicelib.domain.errors import InvalidPolicy
-from chalicelib.policy_files import SNAPSHOT, load_policy, write_snapshot
 
 
 def main(argv: list[str]) -> int:

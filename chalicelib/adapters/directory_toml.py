@@ -1,7 +1,7 @@
 """The directory of `policies/` (the embedded default): managers from directory.toml, roles from
 the officers and groups of organisation.toml and rules.toml.
 
-It wraps the Policy that chalicelib.policy_files already reads and validates; nothing is read
+It wraps the Policy that adapters/policy_files.py already reads and validates; nothing is read
 twice. It only reads: group membership changes need a real directory (LDAP).
 """
 

@@ -67,3 +67,37 @@ class VerifiedIdentity(BaseModel):
     method: str = Field(default="oidc", max_length=100)
     # Kept for RP-initiated logout (`id_token_hint`); not an identity attribute.
     id_token: str = Field(default="", max_length=20000, repr=False)
+
+
+class VerifiedPerson(BaseModel):
+    """Who the provider vouched for, as a session and an audit event record it (no token)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    issuer: str = Field(min_length=1, max_length=500)
+    subject: str = Field(min_length=1, max_length=255)
+    tenant: str | None = Field(default=None, max_length=255)
+    email: str = Field(min_length=3, max_length=254)
+    name: str | None = Field(default=None, max_length=200)
+    # Sésame roles the ID token's roles map to (e.g. "security"), not the provider's names.
+    roles: tuple[str, ...] = Field(default=(), max_length=50)
+    method: str = Field(default="oidc", max_length=100)
+    auth_time: datetime | None = None
+
+
+def verified_person(
+    identity: VerifiedIdentity, roles: frozenset[str] | tuple[str, ...]
+) -> VerifiedPerson:
+    """Keep what Sésame records of a verified identity; one with no address is refused."""
+    if not identity.email:
+        raise SignInRefused(SignInFailure.MALFORMED, "the ID token carries no e-mail address")
+    return VerifiedPerson(
+        issuer=identity.issuer,
+        subject=identity.subject,
+        tenant=identity.tenant,
+        email=identity.email.strip().lower(),
+        name=identity.name,
+        roles=tuple(sorted(roles)),
+        method=identity.method,
+        auth_time=identity.auth_time,
+    )

@@ -8,6 +8,8 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .identity import VerifiedPerson
+
 Lang = Literal["fr", "en"]
 Decision = Literal["approve", "refuse"]
 Via = Literal["link", "console"]
@@ -111,6 +113,9 @@ class AccessRequest(_Model):
     ended_at: datetime | None = None
     ending_notice_at: datetime | None = None
     renews: str | None = Field(default=None, pattern=r"^[a-z0-9]{8,40}$")
+    # Where the manager came from (issue 15): "directory" (verified), "typed" (shown to every
+    # approver as "not verified by the directory"); None for requests filed before.
+    manager_source: Literal["directory", "typed"] | None = None
 
     @property
     def reference(self) -> str:
@@ -134,6 +139,8 @@ AuditAction = Literal[
     # Enforcement and the grants API (issue 16).
     "access_applied", "access_failed", "access_repaired", "api_read",
     "api_client_created", "api_client_revoked",
+    # Sign-in with the organisation's provider (issue 15).
+    "signin_refused",
 ]  # fmt: skip
 AUDIT_ACTIONS: tuple[AuditAction, ...] = get_args(AuditAction)
 # "schedule": a scheduled job (reminders, escalation, expiry, end of a grant).
@@ -158,6 +165,8 @@ class AuditEvent(_Model):
     # The request's fingerprint as this change left it (domain/state_fingerprint.py); set by
     # the audit log's append when the change writes the request, None otherwise.
     state: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    # Who the organisation's provider vouched for, on sign-ins and decisions (issue 15).
+    identity: VerifiedPerson | None = None
 
 
 class LinkToken(_Model):

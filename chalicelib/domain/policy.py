@@ -1,4 +1,4 @@
-"""The organisation's rules as validated models (read from policies/ by chalicelib.policy_files)."""
+"""The organisation's rules as validated models (read from policies/ by adapters/policy_files)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .identity_policy import IdentityPolicy
 from .people import same_person
 
 DOMAIN_PATTERN = re.compile(
@@ -23,7 +24,7 @@ ANY = "*"
 
 class _Strict(BaseModel):
     # defer_build: a model builds its validator on first validation, so a process that
-    # loads the validated snapshot (chalicelib.policy_files) never builds one.
+    # loads the validated snapshot (chalicelib.adapters.policy_files) never builds one.
     model_config = ConfigDict(
         extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True
     )
@@ -257,6 +258,8 @@ class Policy(_Strict):
     directory: tuple[DirectoryEntry, ...] = ()
     # Public holidays (not counted in the lifecycle's working-day delays).
     holidays: tuple[date, ...] = ()
+    # The provider, the directory and how sure Sésame must be of people (issue 15).
+    identity: IdentityPolicy = Field(default_factory=IdentityPolicy)
 
     @property
     def version(self) -> str:

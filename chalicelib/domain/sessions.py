@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .identity import VerifiedPerson
 from .models import Lang
 
 SIGNIN_LINK_LIFETIME = timedelta(minutes=15)
@@ -41,6 +42,9 @@ class Session(_Model):
     email: str = Field(min_length=3, max_length=254)
     created_at: datetime
     last_seen_at: datetime
+    # Set when the person signed in with the organisation's provider (issue 15); None for a
+    # session opened by an e-mail link (the address is then all Sésame knows).
+    identity: VerifiedPerson | None = None
 
 
 class SessionState(StrEnum):

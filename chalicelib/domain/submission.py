@@ -147,13 +147,19 @@ def _duration(
     return duration
 
 
-def validate_submission(form: Mapping[str, Sequence[str]], policy: Policy) -> SubmissionResult:
-    """Check every field of the request form against the policy; collect one error per field."""
+def validate_submission(
+    form: Mapping[str, Sequence[str]], policy: Policy, pinned_manager: str | None = None
+) -> SubmissionResult:
+    """Check every field of the request form against the policy; collect one error per field.
+
+    `pinned_manager` is the manager the directory names for the requester (issue 15); it
+    replaces a typed one, as directory.toml's does.
+    """
     errors: dict[str, str] = {}
     name = _text(form, "name", errors, MAX_SHORT_TEXT)
     email = _email(form, "email", errors, policy)
     organization = _text(form, "organization", errors, MAX_ORGANIZATION)
-    pinned = policy.pinned_manager(email) if "email" not in errors else None
+    pinned = (pinned_manager or policy.pinned_manager(email)) if "email" not in errors else None
     manager_email = pinned or _email(form, "manager_email", errors, policy)
     if (
         "email" not in errors

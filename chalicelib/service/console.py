@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from ..domain.audit_events import audit_event
 from ..domain.errors import Conflict, InvalidTransition, NotAnApprover, NotFound
+from ..domain.identity import VerifiedPerson
 from ..domain.lifecycle import revoke, withdraw
 from ..domain.models import (
     AccessRequest,
@@ -130,8 +131,12 @@ def decide_in_console(
     decision: Decision,
     comment: str,
     client: ClientInfo,
+    identity: VerifiedPerson | None = None,
 ) -> AccessRequest:
-    """Decide the step a request waits on, signed in (a manager's, or an officer's)."""
+    """Decide the step a request waits on, signed in (a manager's, or an officer's).
+
+    `identity`: who the provider vouched for in the session (issue 15), recorded with it.
+    """
     request = load(services, request_id)
     if step_index != request.current_step_index():
         if 0 <= step_index < len(request.steps):
@@ -152,7 +157,7 @@ def decide_in_console(
         client,
         step=step_index,
         comment=comment.strip() or None,
-    )
+    ).model_copy(update={"identity": identity})
     try:
         services.store.apply_transition(
             request, decided, event, None, now, links, [e.entry for e in emails]

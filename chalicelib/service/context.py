@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from .. import aws
+from ..adapters.policy_files import cached_policy
 from ..dev import clock as dev_clock
 from ..domain.calendar import WorkCalendar
 from ..domain.policy import Policy
 from ..domain.timers import next_due
-from ..policy_files import cached_policy
 from ..settings import Settings, get_settings
 from ..store.requests import RequestStore
 

@@ -17,9 +17,11 @@ from ..domain.models import (
     RequestStatus,
     StepStatus,
 )
+from ..domain.sessions import Session
 from ..domain.workflow import decide, raise_if_decided
 from .audit import refused_attempt
 from .context import Services
+from .decision_identity import link_decider
 from .link_views import open_decision
 from .mail import PendingEmail, access_event, compose, deliver, issue_link
 from .steps import open_step
@@ -54,33 +56,43 @@ def _follow_ups(
 
 
 def decide_step(
-    services: Services, token: str, decision: Decision, comment: str, client: ClientInfo
+    services: Services,
+    token: str,
+    decision: Decision,
+    comment: str,
+    client: ClientInfo,
+    session: Session | None = None,
 ) -> AccessRequest:
-    """Apply the link holder's decision once; a second use or a lost race changes nothing."""
+    """Apply the link holder's decision once; a second use or a lost race changes nothing.
+
+    With `decisions_require_sign_in` (issue 15) `session` must be the provider's session of
+    the link's approver or of their deputy: SignInRequired, NotTheLinksApprover otherwise.
+    """
     view = open_decision(services, token, client)
     link = view.link
     assert link.step is not None and link.approver is not None
+    decider = link_decider(services, view, session, client)
     now = services.clock()
     try:
         decided = decide(
             view.request,
             link.step,
-            link.approver,
+            decider.approver,
             decision,
             comment,
             now,
             "link",
-            on_behalf_of=link.on_behalf_of,
+            on_behalf_of=decider.on_behalf_of,
         )
     except NotAnApprover as refused:
         refused_attempt(
-            services, view.request.id, link.approver, refused.reason, client, step=link.step
+            services, view.request.id, decider.approver, refused.reason, client, step=link.step
         )
         raise
     links, emails = _follow_ups(services, decided, now, view.delegations)
     event = audit_event(
         "approved" if decision == "approve" else "refused",
-        link.approver,
+        decider.approver,
         "link",
         event_id=services.new_id(),
         at=services.clock(),
@@ -88,8 +100,8 @@ def decide_step(
         client=client,
         step=link.step,
         comment=comment.strip() or None,
-        reason=f"on behalf of {link.on_behalf_of}" if link.on_behalf_of else None,
-    )
+        reason=f"on behalf of {decider.on_behalf_of}" if decider.on_behalf_of else None,
+    ).model_copy(update={"identity": decider.person})
     try:
         services.store.apply_transition(
             view.request,

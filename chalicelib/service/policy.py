@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from ..adapters.policy_files import cached_policy
 from ..domain.policy import Policy
-from ..policy_files import cached_policy
 from ..settings import get_settings
 
 

@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from ..domain.audit_events import audit_event
 from ..domain.errors import Conflict, LimitReached, NoApprover
 from ..domain.models import AccessRequest, ClientInfo, Lang, LinkKind
-from ..domain.submission import SubmissionResult, validate_submission
+from ..domain.submission import SubmissionResult
 from ..domain.workflow import new_request
 from .audit import braked_refusal
 from .context import Services
+from .directory_lookup import validate_with_directory
 from .mail import compose, deliver, issue_link
 
 
@@ -48,7 +49,7 @@ def submit_request(
     Raises LimitReached when the requester or the source is over a limit of the policy
     (nothing stored).
     """
-    result = validate_submission(form, services.policy)
+    result, manager_source = validate_with_directory(services, form)  # issue 15
     if result.content is None:
         if result.errors.get("manager_email") == "same_as_requester":
             requester = (form.get("email") or [""])[0].strip().lower()
@@ -64,6 +65,7 @@ def submit_request(
         reason = f"no_approver:{error.role}"
         errors = {"form": "no_approver"}
         return _refused(services, result.content.email, reason, client, errors, result)
+    request = request.model_copy(update={"manager_source": manager_source})
     if renews is not None:
         request = request.model_copy(update={"renews": renews.id})
     confirm_url, confirm_link = issue_link(services, request, LinkKind.CONFIRM, now)

@@ -232,3 +232,9 @@ def api_client_key(client_id: str) -> dict[str, dict[str, str]]:
 def api_rate_key(client_id: str, at: datetime) -> dict[str, dict[str, str]]:
     """Key of the counter of one API client's calls in one clock minute (UTC)."""
     return {"PK": {"S": f"RATE#API#{client_id}"}, "SK": {"S": f"MINUTE#{at:%Y-%m-%dT%H:%M}"}}
+
+
+# ----- sign-in with the organisation's provider (issue 15) ----------------------------------
+def provider_signin_key(attempt_hash: str) -> dict[str, dict[str, str]]:
+    """Key of a sign-in sent to the provider (by the SHA-256 of the browser's attempt cookie)."""
+    return {"PK": {"S": f"OIDC#{attempt_hash}"}, "SK": {"S": "OIDC"}}

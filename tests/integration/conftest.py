@@ -14,8 +14,8 @@ from chalice.test import Client
 from moto import mock_aws
 
 from app import app
+from chalicelib.adapters.policy_files import load_policy
 from chalicelib.dev.outbox import SentEmail, sent_emails
-from chalicelib.policy_files import load_policy
 from local_stack.aws_setup import create_event_bus, create_tables, verify_sender
 from tests.conftest import PROJECT_ROOT
 

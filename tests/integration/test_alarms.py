@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from chalicelib.policy_files import load_policy
+from chalicelib.adapters.policy_files import load_policy
 from tests.conftest import PROJECT_ROOT
 from tests.integration.test_deployment import _statements
 from tests.integration.test_deployment import package as package  # noqa: PLC0414  # fixture

@@ -32,7 +32,7 @@ def package() -> Path:
         PROJECT_ROOT / "infra" / "template.json",
         PROJECT_ROOT / "app.py",
         PROJECT_ROOT / "Makefile",
-        PROJECT_ROOT / "chalicelib" / "policy_files.py",
+        PROJECT_ROOT / "chalicelib" / "adapters" / "policy_files.py",
         *(PROJECT_ROOT / "chalicelib" / "web" / "routes").glob("*.py"),
     ]
     if not template.exists() or any(s.stat().st_mtime > template.stat().st_mtime for s in sources):
@@ -68,7 +68,7 @@ response = app.app(event, None)
 assert response["statusCode"] == 200, response
 assert "Demander l" in response["body"], response["body"][:300]
 from chalicelib.notify.messages import render_email
-from chalicelib.policy_files import load_policy
+from chalicelib.adapters.policy_files import load_policy
 from chalicelib.settings import get_settings
 policy = load_policy(get_settings().policy_dir)
 assert get_settings().templates_dir.as_posix().startswith(root)
@@ -113,13 +113,13 @@ def test_the_packaged_app_serves_the_form_from_the_validated_snapshot_and_byteco
         archive.extractall(tmp_path)
     assert "policies/.validated.json" in names
     assert "__pycache__/app.cpython-311.pyc" in names
-    assert "chalicelib/__pycache__/policy_files.cpython-311.pyc" in names
+    assert "chalicelib/adapters/__pycache__/policy_files.cpython-311.pyc" in names
     script = r"""
 import importlib.util, json, sys
 from pathlib import Path
 import app
 from chalicelib.domain import policy as models
-from chalicelib.policy_files import SNAPSHOT, policy_digest
+from chalicelib.adapters.policy_files import SNAPSHOT, policy_digest
 root = Path(sys.argv[1])
 # The shipped bytecode is what runs (hash-checked against the shipped sources).
 assert app.__cached__ and Path(app.__cached__).is_file(), app.__cached__

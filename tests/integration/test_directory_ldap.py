@@ -16,8 +16,8 @@ from ldap3 import BASE, MODIFY_DELETE, MODIFY_REPLACE, Connection, Server
 
 from chalicelib.adapters.directory_ldap import LdapDirectory, LdapSettings
 from chalicelib.adapters.directory_toml import TomlDirectory
+from chalicelib.adapters.policy_files import load_policy
 from chalicelib.domain.directory import Directory, DirectoryError, DirectoryUnavailable
-from chalicelib.policy_files import load_policy
 from local_stack.ldap_process import (
     BASE_DN,
     GROUPS_DN,

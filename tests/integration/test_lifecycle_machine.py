@@ -33,9 +33,9 @@ from hypothesis.stateful import (
 from moto import mock_aws
 
 from chalicelib import aws
+from chalicelib.adapters.policy_files import load_policy
 from chalicelib.domain.errors import DomainError, LimitReached
 from chalicelib.domain.models import ClientInfo, LinkKind, RequestStatus, StepStatus
-from chalicelib.policy_files import load_policy
 from chalicelib.service import console, mail
 from chalicelib.service.confirm import confirm_request
 from chalicelib.service.context import Services, get_services, reset_services

@@ -24,10 +24,10 @@ from pathlib import Path
 import boto3
 import pytest
 
+from chalicelib.adapters.policy_files import load_policy
 from chalicelib.domain.models import LinkKind, LinkToken
 from chalicelib.domain.submission import validate_submission
 from chalicelib.domain.workflow import confirm, content_hash, decide, new_request
-from chalicelib.policy_files import load_policy
 from chalicelib.service.links import new_token, token_hash
 from chalicelib.store.requests import RequestStore
 from chalicelib.web import signing

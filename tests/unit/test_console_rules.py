@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from chalicelib.adapters.policy_files import load_policy
 from chalicelib.domain.audit_chain import ProblemKind
 from chalicelib.domain.errors import InvalidDecision, InvalidTransition, NotAnApprover
 from chalicelib.domain.lifecycle import revoke, withdraw
@@ -22,7 +23,6 @@ from chalicelib.domain.sessions import (
 from chalicelib.domain.stats import dashboard
 from chalicelib.domain.submission import validate_submission
 from chalicelib.domain.workflow import confirm, decide, new_request
-from chalicelib.policy_files import load_policy
 from chalicelib.rendering.i18n import catalogue
 from chalicelib.web.console_pages import (
     AUDIT_ACTIONS,

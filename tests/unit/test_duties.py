@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from chalicelib.adapters.policy_files import load_policy
 from chalicelib.domain.delegation import active_delegation, new_delegation
 from chalicelib.domain.errors import InvalidDecision, NoApprover, NotAnApprover
 from chalicelib.domain.models import AccessRequest
@@ -13,7 +14,6 @@ from chalicelib.domain.people import same_person
 from chalicelib.domain.policy import Group, Policy
 from chalicelib.domain.submission import validate_submission
 from chalicelib.domain.workflow import check_duties, confirm, decide, new_request
-from chalicelib.policy_files import load_policy
 from tests.conftest import PROJECT_ROOT, valid_form
 
 pytestmark = pytest.mark.unit

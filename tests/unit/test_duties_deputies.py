@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from chalicelib.adapters.policy_files import load_policy
 from chalicelib.domain.errors import NotAnApprover
 from chalicelib.domain.models import AccessRequest
 from chalicelib.domain.submission import validate_submission
 from chalicelib.domain.workflow import check_duties, confirm, decide, new_request
-from chalicelib.policy_files import load_policy
 from tests.conftest import PROJECT_ROOT, valid_form
 
 pytestmark = pytest.mark.unit

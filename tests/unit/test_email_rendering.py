@@ -7,12 +7,12 @@ from types import SimpleNamespace
 
 import pytest
 
+from chalicelib.adapters.policy_files import load_policy
 from chalicelib.dev.outbox import parse_raw
 from chalicelib.domain.submission import validate_submission
 from chalicelib.domain.workflow import confirm, new_request
 from chalicelib.notify.messages import RenderedEmail, render_email
 from chalicelib.notify.ses import build_mime
-from chalicelib.policy_files import load_policy
 from tests.conftest import PROJECT_ROOT, valid_form
 
 pytestmark = pytest.mark.unit

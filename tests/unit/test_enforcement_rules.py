@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from chalicelib.adapters.policy_files import load_policy
 from chalicelib.domain.enforcement import (
     ActiveGrant,
     Repair,
@@ -21,7 +22,6 @@ from chalicelib.domain.enforcement import (
     repairs,
 )
 from chalicelib.domain.errors import InvalidPolicy
-from chalicelib.policy_files import load_policy
 from tests.conftest import PROJECT_ROOT
 
 pytestmark = pytest.mark.unit

@@ -26,9 +26,6 @@ LAYERS: dict[str, str] = {
     "chalicelib.store": "store",
     "chalicelib.rendering": "rendering",
     "chalicelib.adapters": "adapters",
-    # Policy files are read by an adapter; the module stays at the top until the cold-start
-    # work (a validated snapshot) moves it.
-    "chalicelib.policy_files": "adapters",
     "chalicelib.notify": "notify",
     "chalicelib.service": "service",
     "chalicelib.web": "web",
@@ -207,5 +204,4 @@ def test_importing_the_domain_loads_no_aws_web_or_template_library() -> None:
 
 def test_only_the_wiring_stays_at_the_top_of_chalicelib() -> None:
     top = {p.stem for p in (ROOT / "chalicelib").glob("*.py")}
-    # policy_files stays until the cold-start work moves policy reading to the adapters.
-    assert top <= {"__init__", "settings", "aws", "policy_files"}
+    assert top <= {"__init__", "settings", "aws"}

@@ -19,8 +19,8 @@ from pydantic import SecretStr, ValidationError
 
 from chalicelib.adapters.oidc_client import OidcClientConfig, pkce_challenge
 from chalicelib.adapters.oidc_tokens import KeySet, identity_from_claims, verify_id_token
+from chalicelib.adapters.policy_files import load_policy
 from chalicelib.domain.identity import SignInFailure, SignInRefused
-from chalicelib.policy_files import load_policy
 from local_stack.oidc_accounts import SECURITY_OFFICER_ROLE, demo_accounts
 from tests.conftest import PROJECT_ROOT
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from chalicelib.adapters.policy_files import load_policy
 from chalicelib.domain.errors import InvalidPolicy
-from chalicelib.policy_files import load_policy
 from ops.check_policy import main as policy_check
 from tests.conftest import PROJECT_ROOT
 

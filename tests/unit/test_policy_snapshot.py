@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.domain.errors import InvalidPolicy
-from chalicelib.policy_files import (
+from chalicelib.adapters.policy_files import (
     SNAPSHOT,
     cached_policy,
     load_policy,
@@ -20,6 +19,7 @@ from chalicelib.policy_files import (
     read_snapshot,
     write_snapshot,
 )
+from chalicelib.domain.errors import InvalidPolicy
 from ops.check_policy import main as policy_check
 from tests.conftest import PROJECT_ROOT
 
@@ -60,7 +60,7 @@ def test_a_fresh_process_serves_the_snapshot_without_building_a_validator(folder
     write_snapshot(folder)
     script = (
         "import sys; from pathlib import Path\n"
-        "from chalicelib.policy_files import cached_policy\n"
+        "from chalicelib.adapters.policy_files import cached_policy\n"
         "from chalicelib.domain import policy as models\n"
         "found = cached_policy(Path(sys.argv[1]))\n"
         "print(found.version, found.label('platforms', 'linkedin', 'fr'))\n"

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from chalicelib.adapters.policy_files import load_policy
 from chalicelib.domain.submission import check_address
 from chalicelib.notify.messages import RenderedEmail
 from chalicelib.notify.ses import build_mime
-from chalicelib.policy_files import load_policy
 from tests.conftest import PROJECT_ROOT
 
 pytestmark = pytest.mark.unit

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from chalicelib.adapters.policy_files import load_policy
 from chalicelib.domain.policy import Policy
 from chalicelib.domain.submission import validate_submission
-from chalicelib.policy_files import load_policy
 from tests.conftest import PROJECT_ROOT, valid_form
 
 pytestmark = pytest.mark.unit

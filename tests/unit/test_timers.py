@@ -7,12 +7,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from chalicelib.adapters.policy_files import load_policy
 from chalicelib.domain.calendar import WorkCalendar
 from chalicelib.domain.models import RequestStatus
 from chalicelib.domain.submission import validate_submission
 from chalicelib.domain.timers import Due, due_action, escalate, next_due, remind
 from chalicelib.domain.workflow import confirm, decide, new_request
-from chalicelib.policy_files import load_policy
 from tests.conftest import PROJECT_ROOT, valid_form
 
 pytestmark = pytest.mark.unit

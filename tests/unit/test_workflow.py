@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from chalicelib.adapters.policy_files import load_policy
 from chalicelib.domain.errors import (
     AlreadyDecided,
     InvalidDecision,
@@ -15,7 +16,6 @@ from chalicelib.domain.errors import (
 from chalicelib.domain.models import AccessRequest, RequestStatus, StepStatus
 from chalicelib.domain.submission import validate_submission
 from chalicelib.domain.workflow import can_transition, confirm, content_hash, decide, new_request
-from chalicelib.policy_files import load_policy
 from tests.conftest import PROJECT_ROOT, valid_form
 
 pytestmark = pytest.mark.unit

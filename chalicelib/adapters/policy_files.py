@@ -23,15 +23,16 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .domain.errors import InvalidPolicy
-from .domain.policy import (
+from ..domain.errors import InvalidPolicy
+from ..domain.policy import (
     Catalogue,
     DirectoryEntry,
     Organisation,
     Policy,
     Rules,
 )
-from .domain.policy_checks import reference_errors
+from ..domain.policy_checks import reference_errors
+from .policy_identity import load_identity
 
 LOG = logging.getLogger("sesame.policy")
 SNAPSHOT = ".validated.json"
@@ -115,7 +116,7 @@ def load_policy(folder: Path) -> Policy:
     raw = {key: _read_toml(folder / name) for key, name in FILES.items()}
     raw["organisation"] = _usage_policy_texts(folder, raw["organisation"])
     directory = _directory(folder, raw["organisation"])
-    parts: dict[str, Any] = {}
+    parts: dict[str, Any] = {"identity": load_identity(raw)}  # issue 15: [sign_in], [directory]
     for key, model in (("organisation", Organisation), ("catalogue", Catalogue), ("rules", Rules)):
         try:
             parts[key] = model.model_validate(raw[key])
@@ -155,6 +156,13 @@ class _Unfit(ValueError):
 def _built(annotation: Any, value: Any) -> Any:
     """Rebuild a value of the snapshot as its field's type, without validating it again."""
     origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:  # e.g. StrictBool (identity settings, issue 15)
+        annotation = typing.get_args(annotation)[0]
+        origin = typing.get_origin(annotation)
+    if origin is typing.Literal:  # one of the listed values, as the files validated it
+        if value not in typing.get_args(annotation):
+            raise _Unfit(f"{annotation!r}: {value!r}")
+        annotation, origin = type(value), None
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         if not isinstance(value, dict) or set(value) != set(annotation.model_fields):
             raise _Unfit(annotation.__name__)

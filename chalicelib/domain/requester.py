@@ -1,0 +1,72 @@
+"""Who manages a requester and which roles a person holds, from the directory (pure).
+
+The directory (TOML or LDAP) is read by the service; these rules only decide what its answer
+means: a manager the directory names is taken as verified, a typed one is kept but marked
+"not verified", and a policy may refuse the latter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from .directory import Person
+from .identity_policy import IdentityPolicy
+from .people import same_person
+from .policy import SECURITY, Policy
+
+ManagerSource = Literal["directory", "typed"]
+# Error codes are translation keys of the [identity] table (both languages).
+MANAGER_NOT_IN_DIRECTORY = "identity.manager_not_in_directory"
+DIRECTORY_UNAVAILABLE = "identity.directory_unavailable"
+
+
+@dataclass(frozen=True)
+class ManagerChoice:
+    """The manager to use (None: the typed one), where it comes from, or why it is refused."""
+
+    manager_email: str | None
+    source: ManagerSource
+    error: str | None = None
+
+
+def choose_manager(person: Person | None, require_directory_manager: bool) -> ManagerChoice:
+    """Take the directory's manager when it knows the requester; else the typed one, or refuse.
+
+    - the directory knows the requester and names their manager: that manager, verified;
+    - otherwise (unknown requester, or no manager on their entry): the typed manager, marked
+      "typed" (shown as "not verified by the directory"), unless the policy's
+      `require_directory_manager` refuses the request.
+    """
+    if person is not None and person.manager_email:
+        return ManagerChoice(person.manager_email, "directory")
+    if require_directory_manager:
+        return ManagerChoice(None, "typed", MANAGER_NOT_IN_DIRECTORY)
+    return ManagerChoice(None, "typed")
+
+
+def roles_of(
+    policy: Policy,
+    email: str,
+    *,
+    session_roles: Iterable[str] = (),
+    person: Person | None = None,
+) -> frozenset[str]:
+    """Return a person's Sésame roles: the policy's lists, the ID token's, the directory's.
+
+    `session_roles` are the roles already mapped from the ID token at sign-in; `person` is
+    the directory's answer (TOML groups are role ids, LDAP groups DNs mapped by the policy).
+    """
+    identity: IdentityPolicy = policy.identity
+    roles = set(session_roles)
+    if any(same_person(email, officer) for officer in policy.officer_emails()):
+        roles.add(SECURITY)
+    roles.update(g.id for g in policy.rules.groups if any(same_person(email, m) for m in g.members))
+    if person is not None:
+        if identity.directory.kind == "toml":
+            roles.update(person.groups)
+        else:
+            roles.update(identity.roles_from_groups(person.groups))
+    known = {SECURITY} | {g.id for g in policy.rules.groups}
+    return frozenset(roles & known)

@@ -1,0 +1,126 @@
+"""Read people from the configured directory (TOML or LDAP) for the form and the roles.
+
+The directory is built once per process (the LDAP adapter, and ldap3 with it, only when the
+policy says `kind = "ldap"`); its bind password comes from SSM in AWS.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+
+from .. import aws
+from ..adapters.directory_toml import TomlDirectory
+from ..domain.directory import Directory, DirectoryError, Person
+from ..domain.requester import (
+    DIRECTORY_UNAVAILABLE,
+    MANAGER_NOT_IN_DIRECTORY,
+    ManagerChoice,
+    ManagerSource,
+    choose_manager,
+    roles_of,
+)
+from ..domain.submission import SubmissionResult, check_address, validate_submission
+from ..settings import LOCAL_STAGES
+from .context import Services
+
+log = logging.getLogger(__name__)
+# Local and test stages only: the bind password of the local slapd (deployed stages read SSM).
+LOCAL_PASSWORD_VARIABLE = "SESAME_LDAP_BIND_PASSWORD"  # noqa: S105  # nosec B105  (a name)
+
+_directories: dict[int, tuple[Services, Directory]] = {}
+_lock = threading.Lock()
+
+
+def _bind_password(services: Services) -> str:
+    settings = services.policy.identity.directory
+    local = os.environ.get(LOCAL_PASSWORD_VARIABLE)
+    if services.settings.stage in LOCAL_STAGES and local:
+        return local
+    assert settings.bind_password_parameter is not None  # the policy loader requires it
+    response = aws.ssm().get_parameter(Name=settings.bind_password_parameter, WithDecryption=True)
+    return response["Parameter"]["Value"]
+
+
+def directory_for(services: Services) -> Directory:
+    """Return the configured directory of this process (built on first use)."""
+    with _lock:
+        cached = _directories.get(id(services))
+        if cached is not None and cached[0] is services:
+            return cached[1]
+        settings = services.policy.identity.directory
+        directory: Directory
+        if settings.kind == "ldap" and settings.ldap is not None:
+            # Imported here: ldap3 is loaded only where a directory over LDAP is configured.
+            from ..adapters.directory_ldap import LdapDirectory, LdapSettings
+
+            directory = LdapDirectory(
+                LdapSettings.model_validate(
+                    {**settings.ldap, "bind_password": _bind_password(services)}
+                )
+            )
+        else:
+            directory = TomlDirectory(services.policy)
+        _directories[id(services)] = (services, directory)
+        return directory
+
+
+def find_requester(services: Services, email: str) -> Person | None:
+    """Return what the directory knows of a person (DirectoryError when it cannot answer)."""
+    return directory_for(services).find_person(email)
+
+
+def manager_for(services: Services, email: str) -> ManagerChoice:
+    """Decide the requester's manager from the directory, for the form and for filing.
+
+    A directory that cannot answer gives the error DIRECTORY_UNAVAILABLE (nothing is filed),
+    never a silent fallback to the typed manager.
+    """
+    try:
+        person = find_requester(services, email)
+    except DirectoryError as error:
+        log.warning("directory lookup failed: %s", error.reason)
+        return ManagerChoice(None, "typed", DIRECTORY_UNAVAILABLE)
+    return choose_manager(person, services.policy.identity.require_directory_manager)
+
+
+def person_roles(
+    services: Services, email: str, session_roles: Iterable[str] = ()
+) -> frozenset[str]:
+    """Return a person's Sésame roles (policy lists, ID token, directory groups).
+
+    A directory that cannot answer gives the roles known without it (never more).
+    """
+    try:
+        person = find_requester(services, email)
+    except DirectoryError as error:
+        log.warning("directory lookup failed: %s", error.reason)
+        person = None
+    return roles_of(
+        services.policy,
+        email,
+        session_roles=session_roles,
+        person=person,
+    )
+
+
+def validate_with_directory(
+    services: Services, form: Mapping[str, Sequence[str]]
+) -> tuple[SubmissionResult, ManagerSource]:
+    """Validate a filed form with the manager the directory names for its requester.
+
+    The directory's manager replaces a typed one; a requester it does not know keeps the
+    typed manager ("typed": not verified), or is refused when the policy requires the
+    directory's; a directory that cannot answer refuses the form (nothing is filed).
+    """
+    policy = services.policy
+    email, problem = check_address((form.get("email") or [""])[0], policy)
+    choice = manager_for(services, email) if problem is None else ManagerChoice(None, "typed")
+    result = validate_submission(form, policy, pinned_manager=choice.manager_email)
+    if choice.error is None:
+        return result, choice.source
+    field = "manager_email" if choice.error == MANAGER_NOT_IN_DIRECTORY else "form"
+    errors = {**result.errors, field: choice.error}
+    return SubmissionResult(None, errors, result.routing, result.pinned_manager), choice.source

@@ -1,0 +1,130 @@
+"""Sign-ins sent to the organisation's provider, and the sessions they open (main table).
+
+An attempt is stored under the SHA-256 of the browser's attempt cookie only; it holds the
+state, nonce and PKCE verifier until its callback, is marked used by one conditional write,
+and stops working after its lifetime (judged in code; TTL only collects it a day later).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ..domain.identity import PendingSignIn
+from ..domain.models import AuditEvent, Lang
+from ..domain.sessions import SESSION_ABSOLUTE_TIMEOUT, Session
+from . import keys
+from .audit import AuditLog
+from .errors import translate
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+Item = dict[str, Any]
+GARBAGE_DELAY_SECONDS = 24 * 3600
+
+
+@contextmanager
+def _aws_errors() -> Iterator[None]:
+    try:
+        yield
+    except (ClientError, BotoCoreError) as error:
+        raise translate(error) from error
+
+
+def _ttl(moment: datetime) -> dict[str, str]:
+    return {"N": str(int(moment.timestamp()) + GARBAGE_DELAY_SECONDS)}
+
+
+@dataclass(frozen=True)
+class StoredAttempt:
+    """A pending sign-in as read back: its language, and whether it was used."""
+
+    pending: PendingSignIn
+    lang: Lang
+    used: bool
+
+
+class ProviderSignInStore:
+    """Store sign-in attempts at the provider and open the sessions they end in."""
+
+    def __init__(self, client: DynamoDBClient, main_table: str, audit: AuditLog) -> None:
+        self._client = client
+        self._main = main_table
+        self._audit = audit
+
+    def add_attempt(
+        self, attempt_hash: str, pending: PendingSignIn, lang: Lang, expires_at: datetime
+    ) -> None:
+        """Store a new attempt (never over another one)."""
+        with _aws_errors():
+            self._client.put_item(
+                TableName=self._main,
+                Item={
+                    **keys.provider_signin_key(attempt_hash),
+                    "body": {"S": pending.model_dump_json()},
+                    "lang": {"S": lang},
+                    "expires_ttl": _ttl(expires_at),
+                },
+                ConditionExpression="attribute_not_exists(PK)",
+            )
+
+    def load_attempt(self, attempt_hash: str) -> StoredAttempt | None:
+        """Return an attempt and whether it was used, or None."""
+        with _aws_errors():
+            item = self._client.get_item(
+                TableName=self._main,
+                Key=keys.provider_signin_key(attempt_hash),
+                ConsistentRead=True,
+            ).get("Item")
+        if item is None:
+            return None
+        lang: Lang = "en" if item["lang"]["S"] == "en" else "fr"
+        return StoredAttempt(
+            pending=PendingSignIn.model_validate_json(item["body"]["S"]),
+            lang=lang,
+            used="used_at" in item,
+        )
+
+    def use_attempt(self, attempt_hash: str, now: datetime) -> bool:
+        """Mark an attempt used; False when it was used already (or is gone): one winner."""
+        try:
+            self._client.update_item(
+                TableName=self._main,
+                Key=keys.provider_signin_key(attempt_hash),
+                UpdateExpression="SET used_at = :now",
+                ConditionExpression="attribute_exists(PK) AND attribute_not_exists(used_at)",
+                ExpressionAttributeValues={":now": {"S": now.isoformat()}},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise translate(error) from error
+        except BotoCoreError as error:
+            raise translate(error) from error
+        return True
+
+    def open_session(self, session: Session, event: AuditEvent, replaces: str | None) -> None:
+        """Start the session (the same item as an e-mail link's), end the one it replaces, audit."""
+        items: list[Item] = [
+            {
+                "Put": {
+                    "TableName": self._main,
+                    "Item": {
+                        **keys.session_key(session.session_hash),
+                        "body": {"S": session.model_dump_json()},
+                        "last_seen_at": {"S": session.last_seen_at.isoformat()},
+                        "expires_ttl": _ttl(session.created_at + SESSION_ABSOLUTE_TIMEOUT),
+                    },
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            }
+        ]
+        if replaces and replaces != session.session_hash:
+            items.append({"Delete": {"TableName": self._main, "Key": keys.session_key(replaces)}})
+        self._audit.append(event, items)
