@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from .awareness_files import load_awareness
 from .domain.errors import InvalidPolicy
 from .domain.policy import (
     Catalogue,
@@ -107,6 +108,7 @@ def load_policy(folder: Path) -> Policy:
         except ValidationError as error:
             raise _first_error(FILES[key], error) from None
     policy = Policy(**parts, directory=directory, holidays=_holidays(folder))
+    policy = policy.model_copy(update={"awareness": load_awareness(folder)})
     problems = reference_errors(policy)
     if problems:
         raise InvalidPolicy(*problems[0])
