@@ -136,6 +136,7 @@ class AuditEvent(_Model):
         "link_limit", "revoked", "withdrawn", "link_opened", "signed_in", "signed_out",
         "exported", "policy_version_seen", "reminded", "escalated", "expired",
         "ending_notice", "ended", "delivery_retried", "delegation_cancelled",
+        "awareness_passed", "policy_acknowledged",
     ]  # fmt: skip
     actor: str
     # "schedule": a scheduled job (reminders, escalation, expiry, end of a grant).

@@ -169,3 +169,24 @@ def session_key(session_hash: str) -> dict[str, dict[str, str]]:
 def policy_seen_key(version: str) -> dict[str, dict[str, str]]:
     """Key of the marker saying a policy version was seen (its first use is audited)."""
     return {"PK": {"S": f"POLICY#{version}"}, "SK": {"S": "POLICY"}}
+
+
+# ----- trust: awareness passes and usage-policy acknowledgements (issue 17) -------------------
+def awareness_key(person: str) -> dict[str, dict[str, str]]:
+    """Key of a person's latest awareness pass (overwritten by each new pass)."""
+    return {"PK": {"S": f"PERSON#{person}"}, "SK": {"S": "AWARENESS"}}
+
+
+def awareness_pass_key(person: str, at: datetime) -> dict[str, dict[str, str]]:
+    """Key of one awareness pass kept for the figures (one item per pass)."""
+    return {"PK": {"S": f"PERSON#{person}"}, "SK": {"S": f"AWARENESS#{stamp(at)}"}}
+
+
+def awareness_pass_index(person: str, at: datetime) -> dict[str, dict[str, str]]:
+    """ByRequester-index attributes listing every pass by time (open figures count them)."""
+    return {"GSI1PK": {"S": "AWARENESS_PASSES"}, "GSI1SK": {"S": f"{stamp(at)}#{person}"}}
+
+
+def acknowledgement_key(person: str, policy_version: str) -> dict[str, dict[str, str]]:
+    """Key of a person's acknowledgement of one usage-policy version."""
+    return {"PK": {"S": f"PERSON#{person}"}, "SK": {"S": f"ACK#{policy_version}"}}
