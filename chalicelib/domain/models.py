@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .awareness import Completion
+
 Lang = Literal["fr", "en"]
 Decision = Literal["approve", "refuse"]
 Via = Literal["link", "console"]
@@ -111,6 +113,10 @@ class AccessRequest(_Model):
     ended_at: datetime | None = None
     ending_notice_at: datetime | None = None
     renews: str | None = Field(default=None, pattern=r"^[a-z0-9]{8,40}$")
+    # Issue 17: the requester's awareness pass when filed (approvers see version, score,
+    # date), and whether it shortened the chain (the security step is then a notice).
+    trained_pass: Completion | None = None
+    trained_path: bool = False
 
     @property
     def reference(self) -> str:

@@ -22,6 +22,7 @@ from .context import Services
 from .link_views import open_decision
 from .mail import PendingEmail, access_event, compose, deliver, issue_link
 from .steps import open_step
+from .trained_path import trained_path_notice
 
 
 def _follow_ups(
@@ -48,7 +49,8 @@ def _follow_ups(
         {"status_url": status_url, "refusal": refusal},
     )
     if decided.status == RequestStatus.APPROVED:
-        return [status_link], [email, access_event(services, decided, "AccessGranted", now)]
+        granted = access_event(services, decided, "AccessGranted", now)
+        return [status_link], [email, granted, *trained_path_notice(services, decided, now)]
     return [status_link], [email]
 
 

@@ -6,11 +6,13 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from ..domain.awareness import person_ref
 from ..domain.errors import Conflict, LimitReached, NoApprover
 from ..domain.models import AccessRequest, AuditEvent, ClientInfo, Lang, LinkKind
 from ..domain.submission import SubmissionResult, validate_submission
 from ..domain.workflow import new_request
 from .audit import braked_refusal
+from .awareness import trained_pass
 from .context import Services
 from .mail import compose, deliver, issue_link
 
@@ -55,9 +57,11 @@ def submit_request(
         return SubmitOutcome(errors=result.errors, result=result)
 
     now = services.clock()
+    # Issue 17: a valid pass of the current awareness module may shorten the chain.
+    trained = trained_pass(services, person_ref(result.content.email))
     try:
         request = new_request(
-            request_id_for(submission_key), result.content, services.policy, lang, now
+            request_id_for(submission_key), result.content, services.policy, lang, now, trained
         )
     except NoApprover as error:
         reason = f"no_approver:{error.role}"
@@ -84,7 +88,8 @@ def submit_request(
         actor=request.content.email,
         via="form",
         reason=f"policy {services.policy.version}; chain {' > '.join(request.chain)}"
-        + (f"; renews {renews.reference}" if renews else ""),
+        + (f"; renews {renews.reference}" if renews else "")
+        + ("; trained path" if request.trained_path else ""),
         source_ip=client.source_ip,
         user_agent=client.user_agent,
     )
