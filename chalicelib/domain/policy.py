@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from .awareness import Awareness
 from .people import same_person
+from .trust import TrustRules
 
 DOMAIN_PATTERN = re.compile(
     r"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$"
@@ -223,6 +224,8 @@ class Rules(_Strict):
     lifecycle: Lifecycle = Field(default_factory=Lifecycle)
     groups: tuple[Group, ...] = ()
     routes: tuple[Route, ...] = Field(min_length=1)
+    # Issue 17: the usage-policy campaign and the recertification of long grants.
+    trust: TrustRules = Field(default_factory=TrustRules)
 
 
 class DirectoryEntry(_Strict):
