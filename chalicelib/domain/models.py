@@ -117,6 +117,11 @@ class AccessRequest(_Model):
     # date), and whether it shortened the chain (the security step is then a notice).
     trained_pass: Completion | None = None
     trained_path: bool = False
+    # Issue 17: the usage-policy campaign as it concerns this grant (version asked, how
+    # many e-mails were sent, when it was flagged to the officers).
+    ack_asked_version: str | None = Field(default=None, max_length=40)
+    ack_emails: int = 0
+    ack_flagged_at: datetime | None = None
 
     @property
     def reference(self) -> str:
@@ -142,7 +147,7 @@ class AuditEvent(_Model):
         "link_limit", "revoked", "withdrawn", "link_opened", "signed_in", "signed_out",
         "exported", "policy_version_seen", "reminded", "escalated", "expired",
         "ending_notice", "ended", "delivery_retried", "delegation_cancelled",
-        "awareness_passed", "policy_acknowledged",
+        "awareness_passed", "policy_acknowledged", "flagged",
     ]  # fmt: skip
     actor: str
     # "schedule": a scheduled job (reminders, escalation, expiry, end of a grant).

@@ -57,8 +57,12 @@ def submit_request(
         return SubmitOutcome(errors=result.errors, result=result)
 
     now = services.clock()
-    # Issue 17: a valid pass of the current awareness module may shorten the chain.
-    trained = trained_pass(services, person_ref(result.content.email))
+    # Issue 17: a valid pass of the current awareness module may shorten the chain; it is
+    # read only when it would (so other requests cost no extra read).
+    content, policy = result.content, services.policy
+    shorter = policy.route_for(content.platforms, content.level, trained=True)
+    could_shorten = shorter is not None and shorter.trained_path
+    trained = trained_pass(services, person_ref(content.email)) if could_shorten else None
     try:
         request = new_request(
             request_id_for(submission_key), result.content, services.policy, lang, now, trained

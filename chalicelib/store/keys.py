@@ -190,3 +190,8 @@ def awareness_pass_index(person: str, at: datetime) -> dict[str, dict[str, str]]
 def acknowledgement_key(person: str, policy_version: str) -> dict[str, dict[str, str]]:
     """Key of a person's acknowledgement of one usage-policy version."""
     return {"PK": {"S": f"PERSON#{person}"}, "SK": {"S": f"ACK#{policy_version}"}}
+
+
+def campaign_key(policy_version: str) -> dict[str, dict[str, str]]:
+    """Key of the usage-policy campaign of one version (when it started, whether it closed)."""
+    return {"PK": {"S": f"CAMPAIGN#{policy_version}"}, "SK": {"S": "CAMPAIGN"}}

@@ -125,6 +125,11 @@ def test_every_email_renders_in_both_languages_with_a_text_part() -> None:
         "cancel_expires_at": NOW,
         "console_url": "https://s/console/requests/0123456789abcdef01234567",
         "completion": SimpleNamespace(version="2026-12-01", score=4, out_of=5, passed_at=NOW),
+        "policy_version": "2027-01-01",
+        "deadline": NOW,
+        "reminder": False,
+        "ends": True,
+        "acknowledge_url": "https://s/usage-policy",
     }
     from chalicelib.domain.lifecycle import revoke
 
