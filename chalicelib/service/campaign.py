@@ -173,3 +173,29 @@ def run_campaign(services: Services) -> dict[str, int]:
         # Past the deadline with nothing left to do: later grants are filed under this version.
         campaigns.close(services.policy.version, now)
     return {key: done.get(key, 0) for key in KEYS}
+
+
+def campaign_progress(services: Services) -> dict[str, int]:
+    """Count the active grants by where they stand in the current version's campaign.
+
+    `accepted`: filed under the current version; `acknowledged`: the holder acknowledged it
+    since; `waiting`: asked, not acknowledged yet (`flagged` among them once past a "flag"
+    deadline); `not_asked`: the campaign has not reached them yet. Grants already ended by
+    the campaign are in the audit log (`ended`, reason "usage policy ... not acknowledged").
+    """
+    version = services.policy.version
+    counts: Counter[str] = Counter()
+    for grant in services.store.console.all_grants(RequestFilter(), services.clock()):
+        if grant.content.policy_version == version:
+            counts["accepted"] += 1
+        elif has_acknowledged(services, person_ref(grant.content.email), version):
+            counts["acknowledged"] += 1
+        elif grant.ack_asked_version == version:
+            counts["waiting"] += 1
+            counts["flagged"] += grant.ack_flagged_at is not None
+        else:
+            counts["not_asked"] += 1
+    return {
+        key: counts.get(key, 0)
+        for key in ("accepted", "acknowledged", "waiting", "flagged", "not_asked")
+    }

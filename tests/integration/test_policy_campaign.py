@@ -15,7 +15,7 @@ from chalicelib.domain.awareness import person_ref
 from chalicelib.domain.models import ClientInfo, RequestStatus
 from chalicelib.notify.dev_events import published_events
 from chalicelib.service.acknowledge import acknowledge_policy
-from chalicelib.service.campaign import run_campaign
+from chalicelib.service.campaign import campaign_progress, run_campaign
 from chalicelib.service.context import get_services
 from tests.integration.conftest import BUS, file_request, link_with, outbox, press
 from tests.integration.people import MANAGER, OFFICER
@@ -91,7 +91,11 @@ def test_a_holder_who_does_not_acknowledge_loses_the_grant_one_who_does_keeps_it
     assert all("15 février 2027" in m.text for m in asked)  # ten working days later
     assert run_jobs(client, clock, at(1, 13)) == {}  # asked once
 
+    progress = campaign_progress(services)
+    assert (progress["waiting"], progress["acknowledged"], progress["accepted"]) == (2, 0, 0)
     acknowledge_policy(services, person_ref(KEEPER), CLIENT)
+    assert campaign_progress(services)["acknowledged"] == 1
+    assert campaign_progress(services)["waiting"] == 1
     # Three working days later (Thursday at noon) only the silent holder is reminded.
     assert run_jobs(client, clock, at(4, 11)) == {}
     assert run_jobs(client, clock, at(4, 12)) == {"campaign_remind": 1}
@@ -107,6 +111,9 @@ def test_a_holder_who_does_not_acknowledge_loses_the_grant_one_who_does_keeps_it
     ended, kept = store.load_request(loser), store.load_request(keeper)
     assert ended is not None and ended.status == RequestStatus.ENDED
     assert kept is not None and kept.status == RequestStatus.APPROVED
+    assert campaign_progress(services) == {
+        "accepted": 0, "acknowledged": 1, "waiting": 0, "flagged": 0, "not_asked": 0,
+    }  # fmt: skip
     events = [(e["detail_type"], e["detail"]["request_id"]) for e in published_events(BUS)]
     assert ("AccessEnded", loser) in events and ("AccessEnded", keeper) not in events
     (last,) = [e for e in store.events_for(loser) if e.action == "ended"]
