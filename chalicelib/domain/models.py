@@ -122,6 +122,9 @@ class AccessRequest(_Model):
     ack_asked_version: str | None = Field(default=None, max_length=40)
     ack_emails: int = 0
     ack_flagged_at: datetime | None = None
+    # Issue 17: the manager confirms the grant is still needed every this many days (copied
+    # from the route when filed, like the chain); the recertification job is not built yet.
+    review_every_days: int | None = None
 
     @property
     def reference(self) -> str:

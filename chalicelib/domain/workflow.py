@@ -96,6 +96,7 @@ def new_request(
         steps=tuple(steps),
         trained_pass=trained,
         trained_path=routing.trained_path,
+        review_every_days=routing.review_every_days,
     )
 
 

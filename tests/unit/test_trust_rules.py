@@ -73,3 +73,26 @@ def test_publishing_and_other_risks_keep_the_whole_chain_when_trained() -> None:
     assert high and high.chain == ("manager", "security") and not high.trained_path
     mixed = POLICY.route_for(("linkedin", "x"), "read", trained=True)
     assert mixed and mixed.chain == ("manager", "security") and not mixed.trained_path
+
+
+def test_a_route_review_period_is_copied_onto_the_request_when_filed() -> None:
+    from chalicelib.domain.submission import validate_submission
+    from chalicelib.domain.workflow import new_request
+    from tests.conftest import valid_form
+
+    routes = list(POLICY.rules.routes)
+    routes[0] = routes[0].model_copy(update={"review_every_days": 30})  # publishing
+    rules = POLICY.rules.model_copy(update={"routes": tuple(routes)})
+    policy = POLICY.model_copy(update={"rules": rules})
+    justification = (
+        "Je publie les annonces du programme Accès numérique au nom du ministère "
+        "et je réponds aux questions des citoyens."
+    )
+    form = valid_form(level="publish", platforms=["linkedin"], justification=justification)
+    content = validate_submission(form, policy).content
+    assert content is not None
+    assert (
+        new_request("0123456789abcdef01234567", content, policy, "fr", NOW).review_every_days == 30
+    )
+    routing = POLICY.route_for(("linkedin",), "read")
+    assert routing is not None and routing.review_every_days is None
