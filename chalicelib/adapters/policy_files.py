@@ -32,6 +32,7 @@ from ..domain.policy import (
     Rules,
 )
 from ..domain.policy_checks import reference_errors
+from .awareness_files import load_awareness
 from .policy_identity import load_identity
 
 LOG = logging.getLogger("sesame.policy")
@@ -122,6 +123,7 @@ def load_policy(folder: Path) -> Policy:
             parts[key] = model.model_validate(raw[key])
         except ValidationError as error:
             raise _first_error(FILES[key], error) from None
+    parts["awareness"] = load_awareness(folder)  # issue 17: policies/awareness/
     policy = Policy(**parts, directory=directory, holidays=_holidays(folder))
     problems = reference_errors(policy)
     if problems:

@@ -8,6 +8,7 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .awareness import Completion
 from .identity import VerifiedPerson
 
 Lang = Literal["fr", "en"]
@@ -116,6 +117,18 @@ class AccessRequest(_Model):
     # Where the manager came from (issue 15): "directory" (verified), "typed" (shown to every
     # approver as "not verified by the directory"); None for requests filed before.
     manager_source: Literal["directory", "typed"] | None = None
+    # Issue 17: the requester's awareness pass when filed (approvers see version, score,
+    # date), and whether it shortened the chain (the security step is then a notice).
+    trained_pass: Completion | None = None
+    trained_path: bool = False
+    # Issue 17: the usage-policy campaign as it concerns this grant (version asked, how
+    # many e-mails were sent, when it was flagged to the officers).
+    ack_asked_version: str | None = Field(default=None, max_length=40)
+    ack_emails: int = 0
+    ack_flagged_at: datetime | None = None
+    # Issue 17: the manager confirms the grant is still needed every this many days (copied
+    # from the route when filed, like the chain); the recertification job is not built yet.
+    review_every_days: int | None = None
 
     @property
     def reference(self) -> str:
@@ -141,6 +154,8 @@ AuditAction = Literal[
     "api_client_created", "api_client_revoked",
     # Sign-in with the organisation's provider (issue 15).
     "signin_refused",
+    # From control to trust (issue 17).
+    "awareness_passed", "policy_acknowledged", "flagged",
 ]  # fmt: skip
 AUDIT_ACTIONS: tuple[AuditAction, ...] = get_args(AuditAction)
 # "schedule": a scheduled job (reminders, escalation, expiry, end of a grant).

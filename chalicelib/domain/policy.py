@@ -9,8 +9,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .awareness import Awareness
 from .identity_policy import IdentityPolicy
 from .people import same_person
+from .trust import TrustRules
 
 DOMAIN_PATTERN = re.compile(
     r"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$"
@@ -152,6 +154,20 @@ class Route(_Strict):
     chain: tuple[str, ...] = Field(min_length=1)
     max_duration_days: int = Field(ge=1, le=730)
     min_justification_chars: int = Field(ge=1, le=2000)
+    # Issue 17: the chain of a person who passed the current awareness module; a security
+    # step left out becomes a notice to the officers (they can still revoke).
+    chain_when_trained: tuple[str, ...] | None = None
+    # Issue 17: the manager is asked "still needed?" every this many days of a grant.
+    review_every_days: int | None = Field(default=None, ge=7, le=730)
+
+    @model_validator(mode="after")
+    def _trained_chain_shorter(self) -> Route:
+        short = self.chain_when_trained
+        if short is not None and (
+            not short or short[0] != MANAGER or not set(short) <= set(self.chain)
+        ):
+            raise ValueError("chain_when_trained must start with manager and keep to chain")
+        return self
 
     @field_validator("chain")
     @classmethod
@@ -226,6 +242,8 @@ class Rules(_Strict):
     lifecycle: Lifecycle = Field(default_factory=Lifecycle)
     groups: tuple[Group, ...] = ()
     routes: tuple[Route, ...] = Field(min_length=1)
+    # Issue 17: the usage-policy campaign and the recertification of long grants.
+    trust: TrustRules = Field(default_factory=TrustRules)
 
 
 class DirectoryEntry(_Strict):
@@ -247,6 +265,9 @@ class Routing:
     chain: tuple[str, ...]
     max_duration_days: int
     min_justification_chars: int
+    # Issue 17: True when a trained person's chain leaves the security step as a notice.
+    trained_path: bool = False
+    review_every_days: int | None = None
 
 
 class Policy(_Strict):
@@ -260,6 +281,8 @@ class Policy(_Strict):
     holidays: tuple[date, ...] = ()
     # The provider, the directory and how sure Sésame must be of people (issue 15).
     identity: IdentityPolicy = Field(default_factory=IdentityPolicy)
+    # The awareness module and its quiz (policies/awareness/), when the folder has one.
+    awareness: Awareness | None = None
 
     @property
     def version(self) -> str:
@@ -300,11 +323,14 @@ class Policy(_Strict):
         """Return the manager the directory names for an employee, if any."""
         return next((e.manager for e in self.directory if same_person(e.email, email)), None)
 
-    def route_for(self, platform_ids: tuple[str, ...], level: str) -> Routing | None:
+    def route_for(
+        self, platform_ids: tuple[str, ...], level: str, *, trained: bool = False
+    ) -> Routing | None:
         """Combine the routes of the chosen platforms: union of chains, strictest bounds."""
         chains: list[tuple[str, ...]] = []
         durations: list[int] = []
         justifications: list[int] = []
+        reviews: list[int] = []
         for platform_id in platform_ids:
             platform = self.platform(platform_id)
             route = next(
@@ -312,14 +338,20 @@ class Policy(_Strict):
             )
             if route is None:
                 return None
-            chains.append(route.chain)
+            chains.append(
+                route.chain_when_trained if trained and route.chain_when_trained else route.chain
+            )
+            reviews.extend([route.review_every_days] if route.review_every_days else [])
             durations.append(route.max_duration_days)
             justifications.append(route.min_justification_chars)
         if not chains:
             return None
-        middle = [s for chain in chains for s in chain[1:-1]]
-        chain = (MANAGER, *dict.fromkeys(middle), SECURITY)
-        return Routing(chain, min(durations), max(justifications))
+        middle = [s for chain in chains for s in chain[1:] if s != SECURITY]
+        # The security step stays a decision unless every chosen route's chain left it out.
+        decided = any(SECURITY in chain for chain in chains)
+        chain = (MANAGER, *dict.fromkeys(middle), *([SECURITY] if decided else []))
+        review = min(reviews) if reviews else None
+        return Routing(chain, min(durations), max(justifications), not decided, review)
 
     def fallback_for(self, role: str) -> str | None:
         """Return the role that takes over a step of `role` that waited too long, if any."""

@@ -22,6 +22,8 @@ def _route_errors(policy: Policy, index: int, route: Route) -> list[tuple[str, s
         for step in route.chain[1:-1]
         if policy.group(step) is None
     )
+    if route.chain_when_trained is not None and policy.awareness is None:
+        problems.append(("rules.toml", f"{where}.chain_when_trained", "no awareness module"))
     if route.min_justification_chars > rules.max_justification_chars:
         problems.append(("rules.toml", f"{where}.min_justification_chars", "above the maximum"))
     return problems

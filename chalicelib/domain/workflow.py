@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
+from .awareness import Completion
 from .errors import AlreadyDecided, InvalidDecision, InvalidTransition, NoApprover, NotAnApprover
 from .models import (
     AccessRequest,
@@ -63,14 +64,19 @@ def approvers_for(role: str, content: RequestContent, policy: Policy) -> tuple[s
 
 
 def new_request(
-    request_id: str, content: RequestContent, policy: Policy, lang: Lang, now: datetime
+    request_id: str,
+    content: RequestContent,
+    policy: Policy,
+    lang: Lang,
+    now: datetime,
+    trained: Completion | None = None,
 ) -> AccessRequest:
     """Build a new request, routed by the policy, waiting for e-mail proof.
 
     Raises NoApprover when the duty rules leave a step with nobody (e.g. the only officer
     filing a request of their own).
     """
-    routing = policy.route_for(content.platforms, content.level)
+    routing = policy.route_for(content.platforms, content.level, trained=trained is not None)
     if routing is None:
         raise InvalidTransition("no route for this request")
     steps = []
@@ -88,6 +94,9 @@ def new_request(
         content=content,
         chain=routing.chain,
         steps=tuple(steps),
+        trained_pass=trained,
+        trained_path=routing.trained_path,
+        review_every_days=routing.review_every_days,
     )
 
 

@@ -25,6 +25,7 @@ from .decision_identity import link_decider
 from .link_views import open_decision
 from .mail import PendingEmail, access_event, compose, deliver, issue_link
 from .steps import open_step
+from .trained_path import trained_path_notice
 
 
 def _follow_ups(
@@ -51,7 +52,8 @@ def _follow_ups(
         {"status_url": status_url, "refusal": refusal},
     )
     if decided.status == RequestStatus.APPROVED:
-        return [status_link], [email, access_event(services, decided, "AccessGranted", now)]
+        granted = access_event(services, decided, "AccessGranted", now)
+        return [status_link], [email, granted, *trained_path_notice(services, decided, now)]
     return [status_link], [email]
 
 

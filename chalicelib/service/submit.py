@@ -7,11 +7,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..domain.audit_events import audit_event
+from ..domain.awareness import person_ref
 from ..domain.errors import Conflict, LimitReached, NoApprover
 from ..domain.models import AccessRequest, ClientInfo, Lang, LinkKind
 from ..domain.submission import SubmissionResult
 from ..domain.workflow import new_request
 from .audit import braked_refusal
+from .awareness import trained_pass
 from .context import Services
 from .directory_lookup import validate_with_directory
 from .mail import compose, deliver, issue_link
@@ -57,9 +59,15 @@ def submit_request(
         return SubmitOutcome(errors=result.errors, result=result)
 
     now = services.clock()
+    # Issue 17: a valid pass of the current awareness module may shorten the chain; it is
+    # read only when it would (so other requests cost no extra read).
+    content, policy = result.content, services.policy
+    shorter = policy.route_for(content.platforms, content.level, trained=True)
+    could_shorten = shorter is not None and shorter.trained_path
+    trained = trained_pass(services, person_ref(content.email)) if could_shorten else None
     try:
         request = new_request(
-            request_id_for(submission_key), result.content, services.policy, lang, now
+            request_id_for(submission_key), result.content, services.policy, lang, now, trained
         )
     except NoApprover as error:
         reason = f"no_approver:{error.role}"
@@ -88,7 +96,8 @@ def submit_request(
         request_id=request.id,
         client=client,
         reason=f"policy {services.policy.version}; chain {' > '.join(request.chain)}"
-        + (f"; renews {renews.reference}" if renews else ""),
+        + (f"; renews {renews.reference}" if renews else "")
+        + ("; trained path" if request.trained_path else ""),
     )
     try:
         services.store.create_request(

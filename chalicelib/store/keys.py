@@ -238,3 +238,29 @@ def api_rate_key(client_id: str, at: datetime) -> dict[str, dict[str, str]]:
 def provider_signin_key(attempt_hash: str) -> dict[str, dict[str, str]]:
     """Key of a sign-in sent to the provider (by the SHA-256 of the browser's attempt cookie)."""
     return {"PK": {"S": f"OIDC#{attempt_hash}"}, "SK": {"S": "OIDC"}}
+
+
+# ----- trust: awareness passes and usage-policy acknowledgements (issue 17) -------------------
+def awareness_key(person: str) -> dict[str, dict[str, str]]:
+    """Key of a person's latest awareness pass (overwritten by each new pass)."""
+    return {"PK": {"S": f"PERSON#{person}"}, "SK": {"S": "AWARENESS"}}
+
+
+def awareness_pass_key(person: str, at: datetime) -> dict[str, dict[str, str]]:
+    """Key of one awareness pass kept for the figures (one item per pass)."""
+    return {"PK": {"S": f"PERSON#{person}"}, "SK": {"S": f"AWARENESS#{stamp(at)}"}}
+
+
+def awareness_pass_index(person: str, at: datetime) -> dict[str, dict[str, str]]:
+    """ByRequester-index attributes listing every pass by time (open figures count them)."""
+    return {"GSI1PK": {"S": "AWARENESS_PASSES"}, "GSI1SK": {"S": f"{stamp(at)}#{person}"}}
+
+
+def acknowledgement_key(person: str, policy_version: str) -> dict[str, dict[str, str]]:
+    """Key of a person's acknowledgement of one usage-policy version."""
+    return {"PK": {"S": f"PERSON#{person}"}, "SK": {"S": f"ACK#{policy_version}"}}
+
+
+def campaign_key(policy_version: str) -> dict[str, dict[str, str]]:
+    """Key of the usage-policy campaign of one version (when it started, whether it closed)."""
+    return {"PK": {"S": f"CAMPAIGN#{policy_version}"}, "SK": {"S": "CAMPAIGN"}}

@@ -123,6 +123,13 @@ def test_every_email_renders_in_both_languages_with_a_text_part() -> None:
         "nudge": None,
         "cancel_url": "https://s/undelegate/T",
         "cancel_expires_at": NOW,
+        "console_url": "https://s/console/requests/0123456789abcdef01234567",
+        "completion": SimpleNamespace(version="2026-12-01", score=4, out_of=5, passed_at=NOW),
+        "policy_version": "2027-01-01",
+        "deadline": NOW,
+        "reminder": False,
+        "ends": True,
+        "acknowledge_url": "https://s/usage-policy",
     }
     from chalicelib.domain.lifecycle import revoke
 
@@ -139,6 +146,7 @@ def test_every_email_renders_in_both_languages_with_a_text_part() -> None:
                 "access_revoked": revoked,
                 "access_ending": approved,
                 "access_ended": approved,
+                "trained_path_notice": approved,
             }.get(name, request)
             mail = render_email(TEMPLATES, name, [lang], {**context, "request": chosen})
             assert mail.subject and "\n" not in mail.subject, name

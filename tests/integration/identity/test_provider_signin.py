@@ -19,12 +19,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import boto3
 import jwt
 import pytest
-from chalicelib.links import token_hash
 
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.identity import SignInFailure, SignInRefused
 from chalicelib.domain.models import AuditEvent, ClientInfo
 from chalicelib.service.context import Services, get_services
+from chalicelib.service.links import token_hash
 from chalicelib.service.provider_signin import (
     complete_provider_signin,
     provider_client,

@@ -1,0 +1,81 @@
+"""Use cases of the awareness module: take the quiz, record a pass, tell who is trained."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .. import aws
+from ..domain.awareness import Awareness, Completion, Grade, completion_for, grade, is_trained
+from ..domain.errors import NotFound
+from ..domain.models import AuditEvent, ClientInfo
+from ..store.trust import TrustStore
+from .context import Services
+
+
+def trust_store(services: Services) -> TrustStore:
+    """Return the store of passes and acknowledgements (the main table, the same audit chain)."""
+    return TrustStore(aws.dynamodb(), services.settings.main_table, services.store.audit)
+
+
+def current_module(services: Services) -> Awareness:
+    """Return the policy's awareness module; NotFound when this policy has none."""
+    module = services.policy.awareness
+    if module is None:
+        raise NotFound("awareness module")
+    return module
+
+
+@dataclass(frozen=True)
+class QuizOutcome:
+    """What the quiz page shows after an attempt: the grade, and the pass when recorded."""
+
+    grade: Grade
+    completion: Completion | None
+
+
+def grade_attempt(services: Services, answers: dict[str, str]) -> Grade:
+    """Grade answers (question id -> choice id) against the current module; records nothing."""
+    return grade(current_module(services), answers)
+
+
+def record_pass(services: Services, person: str, result: Grade, client: ClientInfo) -> Completion:
+    """Record a pass of the current version for a person, audited in the same write."""
+    module = current_module(services)
+    now = services.clock()
+    completion = completion_for(person, result, module, now)
+    event = AuditEvent(
+        request_id=None,
+        event_id=services.new_id(),
+        at=now,
+        action="awareness_passed",
+        actor=person[:254],
+        via="form",
+        comment=f"version {module.version}: {result.score}/{result.out_of}",
+        source_ip=client.source_ip,
+        user_agent=client.user_agent,
+    )
+    trust_store(services).record_pass(completion, event)
+    return completion
+
+
+def take_quiz(
+    services: Services, person: str, answers: dict[str, str], client: ClientInfo
+) -> QuizOutcome:
+    """Grade an attempt; a pass is recorded, a fail shows the wrong answers' explanations."""
+    result = grade_attempt(services, answers)
+    if not result.passed:
+        return QuizOutcome(result, None)
+    return QuizOutcome(result, record_pass(services, person, result, client))
+
+
+def trained_pass(services: Services, person: str) -> Completion | None:
+    """Return the person's pass when it is of the current version and still valid, else None."""
+    completion = trust_store(services).latest_pass(person)
+    if is_trained(completion, services.policy.awareness, services.clock()):
+        return completion
+    return None
+
+
+def has_passed_current(services: Services, person: str) -> bool:
+    """Tell whether a person passed the current module within its validity period."""
+    return trained_pass(services, person) is not None

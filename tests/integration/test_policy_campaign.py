@@ -1,0 +1,123 @@
+"""A new usage-policy version: grant holders are asked to acknowledge it; one who does keeps
+the grant, one who does not loses it at the deadline (`AccessEnded`) (issue 17, item 4)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from chalice.test import Client
+
+from chalicelib.dev.events import published_events
+from chalicelib.domain.awareness import person_ref
+from chalicelib.domain.models import ClientInfo, RequestStatus
+from chalicelib.service.acknowledge import acknowledge_policy
+from chalicelib.service.campaign import campaign_progress, run_campaign
+from chalicelib.service.context import get_services
+from tests.integration.conftest import BUS, file_request, link_with, outbox, press
+from tests.integration.people import MANAGER, OFFICER
+
+pytestmark = pytest.mark.integration
+QUEBEC = ZoneInfo("America/Toronto")
+MONDAY = datetime(2027, 2, 1, 10, 0, tzinfo=QUEBEC)  # no holiday in the next three weeks
+KEEPER, LOSER = "agent.lit@mcn.gouv.qc.ca", "agent.silence@mcn.gouv.qc.ca"
+CLIENT = ClientInfo(source_ip="203.0.113.9", user_agent="pytest")
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock(client: Client) -> Iterator[Clock]:
+    services = get_services()
+    real, frozen = services.clock, Clock(MONDAY)
+    services.clock = frozen
+    yield frozen
+    services.clock = real
+
+
+def run_jobs(client: Client, clock: Clock, at: datetime) -> dict[str, int]:
+    """Run the lifecycle function as Lambda would, then the campaign (to be called from it)."""
+    clock.now = at
+    event = client.events.generate_cw_event("aws.events", "Scheduled Event", {}, [])
+    report: dict[str, Any] = client.lambda_.invoke("run_lifecycle", event).payload
+    report = {**report, **run_campaign(get_services())}
+    return {key: count for key, count in report.items() if count}
+
+
+def granted(client: Client, email: str) -> str:
+    """File, confirm and approve a request of `email` (read, standard risk); return its id."""
+    assert file_request(client, email=email, platforms=["x"]).status_code == 200
+    confirm = next(m for m in outbox() if m.to == [email])
+    assert press(client, link_with(confirm, "confirm")).status_code == 200
+    manager = next(m for m in outbox() if m.to == [MANAGER])
+    assert press(client, link_with(manager, "decide"), decision="approve").status_code == 200
+    officer = next(m for m in outbox() if m.to == [OFFICER] and "/decide/" in " ".join(m.links))
+    assert press(client, link_with(officer, "decide"), decision="approve").status_code == 200
+    (request,) = get_services().store.console.requests_of(email)
+    assert request.status == RequestStatus.APPROVED
+    return request.id
+
+
+def at(day: int, hour: int = 10) -> datetime:
+    return datetime(2027, 2, day, hour, 0, tzinfo=QUEBEC)
+
+
+def test_a_holder_who_does_not_acknowledge_loses_the_grant_one_who_does_keeps_it(
+    client: Client, clock: Clock
+) -> None:
+    keeper, loser = granted(client, KEEPER), granted(client, LOSER)
+    # Nothing to ask while the version is the one both accepted on the form.
+    assert run_jobs(client, clock, at(1, 11)) == {}
+
+    services = get_services()
+    usage = services.policy.organisation.usage_policy.model_copy(update={"version": "2027-02-01"})
+    organisation = services.policy.organisation.model_copy(update={"usage_policy": usage})
+    services.policy = services.policy.model_copy(update={"organisation": organisation})
+
+    before = len(outbox())
+    assert run_jobs(client, clock, at(1, 12)) == {"campaign_ask": 2}
+    asked = outbox()[: len(outbox()) - before]
+    assert sorted(m.to[0] for m in asked) == sorted([KEEPER, LOSER])
+    assert all("2027-02-01" in m.subject for m in asked)
+    assert all("15 février 2027" in m.text for m in asked)  # ten working days later
+    assert run_jobs(client, clock, at(1, 13)) == {}  # asked once
+
+    progress = campaign_progress(services)
+    assert (progress["waiting"], progress["acknowledged"], progress["accepted"]) == (2, 0, 0)
+    acknowledge_policy(services, person_ref(KEEPER), CLIENT)
+    assert campaign_progress(services)["acknowledged"] == 1
+    assert campaign_progress(services)["waiting"] == 1
+    # Three working days later (Thursday at noon) only the silent holder is reminded.
+    assert run_jobs(client, clock, at(4, 11)) == {}
+    assert run_jobs(client, clock, at(4, 12)) == {"campaign_remind": 1}
+    assert outbox()[0].to == [LOSER] and outbox()[0].subject.strip().startswith("Rappel")
+
+    # The deadline is Monday 15 February at noon (10 working days after the start). A run
+    # that missed the reminders of the 9th and the 12th sends one, not two.
+    assert run_jobs(client, clock, at(15, 11)) == {"campaign_remind": 1}
+    assert run_jobs(client, clock, at(15, 11)) == {}
+    report = run_jobs(client, clock, at(15, 12))
+    assert report == {"campaign_end": 1}
+    store = services.store
+    ended, kept = store.load_request(loser), store.load_request(keeper)
+    assert ended is not None and ended.status == RequestStatus.ENDED
+    assert kept is not None and kept.status == RequestStatus.APPROVED
+    assert campaign_progress(services) == {
+        "accepted": 0, "acknowledged": 1, "waiting": 0, "flagged": 0, "not_asked": 0,
+    }  # fmt: skip
+    events = [(e["detail_type"], e["detail"]["request_id"]) for e in published_events(BUS)]
+    assert ("AccessEnded", loser) in events and ("AccessEnded", keeper) not in events
+    (last,) = [e for e in store.events_for(loser) if e.action == "ended"]
+    assert last.reason == "usage policy 2027-02-01 not acknowledged"
+    # The campaign is over: later runs do nothing more.
+    assert run_jobs(client, clock, at(16)) == {}
+    assert run_jobs(client, clock, at(17)) == {}
