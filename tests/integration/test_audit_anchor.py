@@ -15,7 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 from chalice.test import Client
 
-from chalicelib import audit_verify, dev_clock
+from chalicelib.dev import clock as dev_clock
 from chalicelib.domain.audit_chain import link_hash
 from chalicelib.domain.audit_digest import parse_digest
 from chalicelib.domain.digest_check import AnchorVerdict
@@ -26,6 +26,7 @@ from chalicelib.service.digest import DigestDeps, digest_deps, write_digest, wri
 from chalicelib.store import keys
 from chalicelib.store.audit import AuditFilter
 from local_stack.aws_setup import create_digest_anchor
+from ops import verify_audit as audit_verify
 from tests.integration.conftest import AUDIT, MAIN
 from tests.integration.test_audit_log import audited_workflow, key, stored
 
