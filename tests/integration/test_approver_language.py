@@ -10,7 +10,15 @@ from chalice.test import Client
 
 from chalicelib.dev.outbox import SentEmail
 from tests.integration.conftest import file_request, hidden, html, link_with, outbox, post_form
-from tests.integration.people import MANAGER, OFFICER
+from tests.integration.people import (
+    MANAGER,
+    OFFICER,
+    OTHER_OFFICER,
+    get,
+    post,
+    request_at_security_step,
+    sign_in,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -108,3 +116,29 @@ def test_an_approver_who_goes_back_to_french_reads_both_again(client: Client) ->
     file_request(client, justification="Je publie sur le compte officiel du programme Accès")
     confirm_latest(client)
     assert decide_langs(approval_mails_to(MANAGER)[0]) == ["fr", "en"]
+
+
+def test_an_officer_who_decides_in_the_console_in_english_gets_english_alone_next_time(
+    client: Client,
+) -> None:
+    request_id = request_at_security_step(client)
+    (asked,) = approval_mails_to(OFFICER)
+    assert decide_langs(asked) == ["fr", "en"]
+    cookie = sign_in(client, OFFICER)
+    detail = get(client, f"/console/requests/{request_id}?lang=en", cookie)
+    decided = post(
+        client,
+        f"/console/requests/{request_id}/decide?lang=en",
+        f"{cookie}; lang=en",
+        {"decision": "approve", "step": "1", "comment": "Fine."},
+        detail,
+    )
+    assert decided.status_code == 303, html(decided)
+    request_at_security_step(
+        client, justification="Je réponds aux citoyens sur le compte officiel du programme"
+    )
+    latest = approval_mails_to(OFFICER)[0]
+    assert latest is not asked
+    assert decide_langs(latest) == ["en"] and "Bonjour" not in latest.text
+    # The other officer, who chose nothing, still reads French first.
+    assert decide_langs(approval_mails_to(OTHER_OFFICER)[0]) == ["fr", "en"]
