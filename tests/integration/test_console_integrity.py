@@ -52,7 +52,7 @@ def test_an_officer_writes_a_digest_and_the_page_counts_it(anchored: Client) -> 
     cookie = sign_in(anchored, OFFICER)
     before = get(anchored, VERIFY, cookie)
     assert before.status_code == 200
-    assert ", 0 empreintes signées, la dernière le jamais." in html(before)
+    assert "événements, aucune empreinte signée pour l'instant" in html(before)
     assert "Écrire une empreinte maintenant" in html(before)
 
     # Without the session's form token, nothing is written and nothing audited.
