@@ -12,9 +12,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from ..domain.catalogue import SECURITY
 from ..domain.errors import InvalidPolicy
 from ..domain.identity_policy import DirectorySettings, IdentityPolicy, SignInSettings
-from ..domain.policy import SECURITY
 
 ORGANISATION, RULES = "organisation.toml", "rules.toml"
 # The LDAP fields Sésame reads from the policy; the password comes from SSM, never a file.

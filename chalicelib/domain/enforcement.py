@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from .policy import Catalogue
+from .catalogue import Catalogue
 
 _SPACED = re.compile(r"\s*,\s*")
 

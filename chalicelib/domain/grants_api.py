@@ -16,9 +16,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .catalogue import Catalogue
 from .errors import DomainError
 from .models import AccessRequest
-from .policy import Catalogue
 
 CLIENT_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{2,40}-[0-9a-f]{8}$"
 MAX_PAGE = 500

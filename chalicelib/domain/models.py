@@ -156,6 +156,8 @@ AuditAction = Literal[
     "signin_refused",
     # From control to trust (issue 17).
     "awareness_passed", "policy_acknowledged", "flagged",
+    # The audit log's anchors (issue 18): an officer asked for a digest now.
+    "digest_requested",
 ]  # fmt: skip
 AUDIT_ACTIONS: tuple[AuditAction, ...] = get_args(AuditAction)
 # "schedule": a scheduled job (reminders, escalation, expiry, end of a grant).

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .policy import ANY, MANAGER, SECURITY, Policy, Route
+from .catalogue import ANY, MANAGER, SECURITY, Route
+from .policy import Policy
 
 
 def _route_errors(policy: Policy, index: int, route: Route) -> list[tuple[str, str, str]]:

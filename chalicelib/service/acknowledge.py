@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from ..domain.audit_events import audit_event
 from ..domain.awareness import Acknowledgement
 from ..domain.errors import Conflict
-from ..domain.models import AuditEvent, ClientInfo
+from ..domain.models import ClientInfo
 from .awareness import trust_store
 from .context import Services
 
@@ -18,16 +19,14 @@ def acknowledge_policy(services: Services, person: str, client: ClientInfo) -> A
         return already
     now = services.clock()
     ack = Acknowledgement(person=person, policy_version=version, at=now)
-    event = AuditEvent(
-        request_id=None,
+    event = audit_event(
+        "policy_acknowledged",
+        person[:254],
+        "form",
         event_id=services.new_id(),
         at=now,
-        action="policy_acknowledged",
-        actor=person[:254],
-        via="form",
+        client=client,
         comment=f"usage policy {version}",
-        source_ip=client.source_ip,
-        user_agent=client.user_agent,
     )
     try:
         store.record_acknowledgement(ack, event)

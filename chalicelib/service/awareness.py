@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import aws
+from ..domain.audit_events import audit_event
 from ..domain.awareness import Awareness, Completion, Grade, completion_for, grade, is_trained
 from ..domain.errors import NotFound
-from ..domain.models import AuditEvent, ClientInfo
+from ..domain.models import ClientInfo
 from ..store.trust import TrustStore
 from .context import Services
 
@@ -43,16 +44,14 @@ def record_pass(services: Services, person: str, result: Grade, client: ClientIn
     module = current_module(services)
     now = services.clock()
     completion = completion_for(person, result, module, now)
-    event = AuditEvent(
-        request_id=None,
+    event = audit_event(
+        "awareness_passed",
+        person[:254],
+        "form",
         event_id=services.new_id(),
         at=now,
-        action="awareness_passed",
-        actor=person[:254],
-        via="form",
+        client=client,
         comment=f"version {module.version}: {result.score}/{result.out_of}",
-        source_ip=client.source_ip,
-        user_agent=client.user_agent,
     )
     trust_store(services).record_pass(completion, event)
     return completion

@@ -17,7 +17,9 @@ def confirm_request(services: Services, token: str, client: ClientInfo) -> Acces
     view = open_confirmation(services, token, client)
     now = services.clock()
     confirmed = confirm(view.request, now)
-    links, emails = open_step(services, confirmed, 0, now, in_force=view.delegations)
+    links, emails = open_step(
+        services, confirmed, 0, now, in_force=view.delegations, langs=view.langs
+    )
     event = audit_event(
         "confirmed",
         confirmed.content.email,

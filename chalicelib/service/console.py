@@ -17,6 +17,7 @@ from ..domain.models import (
     AuditEvent,
     ClientInfo,
     Decision,
+    Lang,
     LinkKind,
     OutboxEntry,
 )
@@ -132,10 +133,13 @@ def decide_in_console(
     comment: str,
     client: ClientInfo,
     identity: VerifiedPerson | None = None,
+    chosen_lang: Lang | None = None,
 ) -> AccessRequest:
     """Decide the step a request waits on, signed in (a manager's, or an officer's).
 
     `identity`: who the provider vouched for in the session (issue 15), recorded with it.
+    `chosen_lang`: the language the person chose in the browser, recorded in the decision's
+    transaction (not read first: that would cost a call) for their next approval e-mails.
     """
     request = load(services, request_id)
     if step_index != request.current_step_index():
@@ -159,8 +163,9 @@ def decide_in_console(
         comment=comment.strip() or None,
     ).model_copy(update={"identity": identity})
     try:
+        choice = [services.store.lang_choice(person, chosen_lang)] if chosen_lang else []
         services.store.apply_transition(
-            request, decided, event, None, now, links, [e.entry for e in emails]
+            request, decided, event, None, now, links, [e.entry for e in emails], extra=choice
         )
     except Conflict:
         latest = services.store.load_request(request.id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from ..domain.audit_events import audit_event
@@ -12,6 +12,7 @@ from ..domain.models import (
     AccessRequest,
     ClientInfo,
     Decision,
+    Lang,
     LinkKind,
     LinkToken,
     RequestStatus,
@@ -19,6 +20,7 @@ from ..domain.models import (
 )
 from ..domain.sessions import Session
 from ..domain.workflow import decide, raise_if_decided
+from ..store.lang_choices import chosen
 from .audit import refused_attempt
 from .context import Services
 from .decision_identity import link_decider
@@ -33,12 +35,13 @@ def _follow_ups(
     decided: AccessRequest,
     now: datetime,
     in_force: Sequence[Delegation] | None = None,
+    langs: Mapping[str, Lang] | None = None,
 ) -> tuple[list[LinkToken], list[PendingEmail]]:
     """Links and e-mails the decision causes: the next approvers, or the requester's outcome."""
     if decided.status == RequestStatus.PENDING_APPROVAL:
         index = decided.current_step_index()
         assert index is not None
-        return open_step(services, decided, index, now, in_force=in_force)
+        return open_step(services, decided, index, now, in_force=in_force, langs=langs)
     template = "request_approved" if decided.status == RequestStatus.APPROVED else "request_refused"
     status_url, status_link = issue_link(services, decided, LinkKind.STATUS, now)
     refusal = next((s for s in decided.steps if s.status == StepStatus.REFUSED), None)
@@ -64,8 +67,12 @@ def decide_step(
     comment: str,
     client: ClientInfo,
     session: Session | None = None,
+    chosen_lang: Lang | None = None,
 ) -> AccessRequest:
     """Apply the link holder's decision once; a second use or a lost race changes nothing.
+
+    `chosen_lang` is the language the approver chose in the browser, if any: a new choice is
+    recorded in the decision's transaction, and their next approval e-mails follow it.
 
     With `decisions_require_sign_in` (issue 15) `session` must be the provider's session of
     the link's approver or of their deputy: SignInRequired, NotTheLinksApprover otherwise.
@@ -91,7 +98,11 @@ def decide_step(
             services, view.request.id, decider.approver, refused.reason, client, step=link.step
         )
         raise
-    links, emails = _follow_ups(services, decided, now, view.delegations)
+    langs, choice = dict(view.langs), []
+    if chosen_lang is not None and (chosen(langs, decider.approver) or "fr") != chosen_lang:
+        langs[decider.approver.strip().lower()] = chosen_lang
+        choice = [services.store.lang_choice(decider.approver, chosen_lang)]
+    links, emails = _follow_ups(services, decided, now, view.delegations, langs)
     event = audit_event(
         "approved" if decision == "approve" else "refused",
         decider.approver,
@@ -114,6 +125,7 @@ def decide_step(
             links,
             [e.entry for e in emails],
             head=view.head,
+            extra=choice,
         )
     except Conflict:
         # Someone decided first (or the same link was used twice at once): say who.

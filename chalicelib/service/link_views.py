@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from ..domain.delegation import Delegation
@@ -23,6 +24,7 @@ from ..domain.models import (
     AccessRequest,
     AuditEvent,
     ClientInfo,
+    Lang,
     LinkKind,
     LinkToken,
     RequestStatus,
@@ -70,6 +72,8 @@ class LinkView:
     # Read with the link for the change it may lead to (None for a status link).
     head: HeadRead | None = None
     delegations: tuple[Delegation, ...] | None = None
+    # Each person's chosen language, read with the link ({} for a status link).
+    langs: Mapping[str, Lang] = field(default_factory=dict)
 
 
 def _unknown_link(services: Services, client: ClientInfo, tried: int) -> DomainError:
@@ -139,7 +143,12 @@ def resolve_link(
     else:
         state = LinkState.OPEN
     return LinkView(
-        link=link, request=request, state=state, head=read.head, delegations=read.delegations
+        link=link,
+        request=request,
+        state=state,
+        head=read.head,
+        delegations=read.delegations,
+        langs=read.langs,
     )
 
 

@@ -8,12 +8,24 @@ from typing import Any
 
 from ..domain.delegation import Delegation, active_delegation
 from ..domain.errors import NotAnApprover
-from ..domain.models import AccessRequest, LinkKind, LinkToken, RequestStatus, StepStatus
+from ..domain.models import (
+    AccessRequest,
+    Lang,
+    LinkKind,
+    LinkToken,
+    RequestStatus,
+    StepStatus,
+)
 from ..domain.people import same_person
 from ..domain.workflow import check_duties
 from ..rendering.i18n import LOCAL_ZONE
 from .context import Services
 from .mail import PendingEmail, compose, issue_link
+
+
+def approver_langs(langs: Mapping[str, Lang] | None, person: str) -> list[Lang]:
+    """English alone for an approver who chose English; else French then English."""
+    return ["en"] if (langs or {}).get(person.strip().lower()) == "en" else ["fr", "en"]
 
 
 def end_of_day(day: date) -> datetime:
@@ -51,6 +63,7 @@ def ask_deputy(
     delegation: Delegation,
     now: datetime,
     nudge: Mapping[str, Any] | None = None,
+    langs: Mapping[str, Lang] | None = None,
 ) -> tuple[LinkToken, list[PendingEmail]]:
     """Give a deputy a link valid until the delegation ends; tell the approver for information."""
     step = request.steps[step_index]
@@ -70,14 +83,15 @@ def ask_deputy(
         request,
         "approval_needed",
         [delegation.deputy],
-        ["fr", "en"],
+        approver_langs(langs, delegation.deputy),
         now,
         {**context, "decide_url": url, "link_expires_at": link.expires_at, "nudge": nudge},
     )
     if nudge is not None:
         return link, [to_deputy]  # the approver had their copy when the step first opened
+    to = delegation.approver
     copy = compose(
-        services, request, "delegation_copy", [delegation.approver], ["fr", "en"], now, context
+        services, request, "delegation_copy", [to], approver_langs(langs, to), now, context
     )
     return link, [to_deputy, copy]
 
@@ -89,13 +103,15 @@ def open_step(
     now: datetime,
     nudge: Mapping[str, Any] | None = None,
     in_force: Sequence[Delegation] | None = None,
+    langs: Mapping[str, Lang] | None = None,
 ) -> tuple[list[LinkToken], list[PendingEmail]]:
     """Links and e-mails for a step that just opened (or, with `nudge`, still waits).
 
     Nobody who decided an earlier step is asked; an approver with a deputy in force today is
     replaced by the deputy (when the duty rules allow the deputy) and gets a copy. `nudge`
     says why a waiting step is asked again: a reminder, or an escalation. `in_force` is the
-    item of delegations in force if the caller read it with the link.
+    item of delegations in force if the caller read it with the link; `langs`, the people's
+    chosen languages read with it (an approver who chose English gets English alone).
     """
     step = request.steps[step_index]
     deciders = [s.decided_by for s in request.steps if s.decided_by]
@@ -112,11 +128,13 @@ def open_step(
             continue
         delegation = deputy_for(services, approver, now, in_force)
         if delegation and deputy_may_decide(request, step_index, delegation):
-            link, messages = ask_deputy(services, request, step_index, delegation, now, nudge)
+            link, messages = ask_deputy(
+                services, request, step_index, delegation, now, nudge, langs
+            )
             links.append(link)
             emails.extend(messages)
             continue
-        link, email = ask_approver(services, request, step_index, approver, now, nudge)
+        link, email = ask_approver(services, request, step_index, approver, now, nudge, langs)
         links.append(link)
         emails.append(email)
     return links, emails
@@ -129,6 +147,7 @@ def ask_approver(
     approver: str,
     now: datetime,
     nudge: Mapping[str, Any] | None = None,
+    langs: Mapping[str, Lang] | None = None,
 ) -> tuple[LinkToken, PendingEmail]:
     """Give an approver a decision link for a step, and the e-mail that carries it."""
     url, link = issue_link(
@@ -139,7 +158,7 @@ def ask_approver(
         request,
         "approval_needed",
         [approver],
-        ["fr", "en"],
+        approver_langs(langs, approver),
         now,
         {
             "decide_url": url,

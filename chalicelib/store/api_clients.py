@@ -8,31 +8,18 @@ the calls; DynamoDB's TTL collects old counters (the key says which minute it co
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
-
-from botocore.exceptions import BotoCoreError, ClientError
+from typing import TYPE_CHECKING
 
 from ..domain.errors import Conflict
 from ..domain.grants_api import ApiClient
 from . import keys
-from .errors import translate
+from .dynamo import aws_errors
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-Item = dict[str, Any]
 COUNTER_RETENTION_SECONDS = 600
-
-
-@contextmanager
-def _aws_errors() -> Iterator[None]:
-    try:
-        yield
-    except (ClientError, BotoCoreError) as error:
-        raise translate(error) from error
 
 
 class ApiClientStore:
@@ -44,7 +31,7 @@ class ApiClientStore:
 
     def create(self, api_client: ApiClient) -> None:
         """Store a new client; Conflict if the id is taken."""
-        with _aws_errors():
+        with aws_errors():
             self._client.put_item(
                 TableName=self._main,
                 Item={
@@ -56,7 +43,7 @@ class ApiClientStore:
 
     def get(self, client_id: str) -> ApiClient | None:
         """Return a client by id (consistent: a revocation counts from the next call)."""
-        with _aws_errors():
+        with aws_errors():
             response = self._client.get_item(
                 TableName=self._main, Key=keys.api_client_key(client_id), ConsistentRead=True
             )
@@ -66,7 +53,7 @@ class ApiClientStore:
     def all(self) -> list[ApiClient]:
         """Return every client, revoked ones included, by id."""
         key = keys.api_client_key("")
-        with _aws_errors():
+        with aws_errors():
             response = self._client.query(
                 TableName=self._main,
                 KeyConditionExpression="PK = :pk",
@@ -77,7 +64,7 @@ class ApiClientStore:
     def revoke(self, api_client: ApiClient, at: datetime, by: str) -> ApiClient:
         """Mark a client revoked (once: Conflict when it already was)."""
         revoked = api_client.model_copy(update={"revoked_at": at, "revoked_by": by})
-        with _aws_errors():
+        with aws_errors():
             self._client.put_item(
                 TableName=self._main,
                 Item={
@@ -92,7 +79,7 @@ class ApiClientStore:
     def count_call(self, client_id: str, now: datetime, limit: int) -> bool:
         """Count one call in this minute; False (nothing counted) once `limit` is reached."""
         try:
-            with _aws_errors():
+            with aws_errors():
                 self._client.update_item(
                     TableName=self._main,
                     Key=keys.api_rate_key(client_id, now),

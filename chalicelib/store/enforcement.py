@@ -8,30 +8,17 @@ failures beside the failed e-mails; applying the change again removes it from th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
-
-from botocore.exceptions import BotoCoreError, ClientError
+from typing import TYPE_CHECKING
 
 from ..domain.enforcement import AccessState
 from . import keys
-from .errors import translate
+from .dynamo import Item, aws_errors
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-Item = dict[str, Any]
 FAILURES_LIMIT = 50
-
-
-@contextmanager
-def _aws_errors() -> Iterator[None]:
-    try:
-        yield
-    except (ClientError, BotoCoreError) as error:
-        raise translate(error) from error
 
 
 def _state_of(item: Item) -> AccessState:
@@ -70,13 +57,13 @@ class EnforcementStore:
             item["reason"] = {"S": state.reason[:500]}
         if state.state == "failed":
             item.update(keys.failed_enforcement_index(state.since, state.request_id))
-        with _aws_errors():
+        with aws_errors():
             self._client.put_item(TableName=self._main, Item=item)
 
     def states_of(self, request_id: str) -> list[AccessState]:
         """Return a grant's state in each of its groups (the console's grant detail)."""
         key = keys.access_state_key(request_id, "", "")
-        with _aws_errors():
+        with aws_errors():
             response = self._client.query(
                 TableName=self._main,
                 KeyConditionExpression="PK = :pk AND begins_with(SK, :group)",
@@ -87,7 +74,7 @@ class EnforcementStore:
 
     def state(self, request_id: str, group: str, email: str) -> AccessState | None:
         """Return one grant's state in one group for one person, if recorded."""
-        with _aws_errors():
+        with aws_errors():
             response = self._client.get_item(
                 TableName=self._main,
                 Key=keys.access_state_key(request_id, group, email),
@@ -97,7 +84,7 @@ class EnforcementStore:
 
     def failures(self, limit: int = FAILURES_LIMIT) -> list[AccessState]:
         """Return the lasting failures, newest first: ONE Query on the PendingOutbox index."""
-        with _aws_errors():
+        with aws_errors():
             response = self._client.query(
                 TableName=self._main,
                 IndexName="PendingOutbox",

@@ -113,6 +113,16 @@ def delegations_in_force_key() -> dict[str, dict[str, str]]:
     return {"PK": {"S": "DELEGATIONS"}, "SK": {"S": "IN_FORCE"}}
 
 
+def language_choices_key() -> dict[str, dict[str, str]]:
+    """Key of the one item holding each person's chosen language (one attribute each)."""
+    return {"PK": {"S": "LANGUAGES"}, "SK": {"S": "CHOSEN"}}
+
+
+def language_attribute(person: str) -> str:
+    """The attribute of one person in the language choices item."""
+    return f"LANG#{person.strip().lower()}"
+
+
 def delegation_attribute(delegation_id: str) -> str:
     """Name of a delegation's attribute in the in-force item."""
     return f"D_{delegation_id}"

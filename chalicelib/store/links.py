@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ..domain.delegation import Delegation
-from ..domain.models import AccessRequest, LinkToken
+from ..domain.models import AccessRequest, Lang, LinkToken
 from . import keys
 from .audit import HeadRead
 from .audit_check import head_from_item
 from .dynamo import DynamoTable, Item, key_of
+from .lang_choices import lang_choices_from
 
 if TYPE_CHECKING:
     from .audit import AuditLog
@@ -34,6 +35,8 @@ class LinkRead:
     request: AccessRequest | None
     head: HeadRead | None
     delegations: tuple[Delegation, ...] | None
+    # Each person's chosen language (for the e-mails the change composes); {} if not asked.
+    langs: dict[str, Lang] = field(default_factory=dict)
 
 
 def delegations_from(item: Item | None) -> tuple[Delegation, ...]:
@@ -113,9 +116,9 @@ class LinkItems(DynamoTable):
     ) -> LinkRead:
         """Read a link with all a state change from it needs, in one round trip.
 
-        The source's invalid-link counter, the link, its request, the audit chain's head and
-        the delegations in force: one BatchGetItem, strongly consistent like the GetItem calls
-        it replaces.
+        The source's invalid-link counter, the link, its request, the audit chain's head, the
+        delegations in force and the people's chosen languages: one BatchGetItem, strongly
+        consistent like the GetItem calls it replaces.
         """
         wanted = {
             "counter": keys.invalid_links_key(source, now),
@@ -126,6 +129,7 @@ class LinkItems(DynamoTable):
             wanted["head"] = keys.audit_head_key(self.audit.chain)
         if delegations:
             wanted["delegations"] = keys.delegations_in_force_key()
+            wanted["langs"] = keys.language_choices_key()
         found = self._batch_get(list(wanted.values()))
 
         def item(name: str) -> Item | None:
@@ -141,4 +145,5 @@ class LinkItems(DynamoTable):
             else None,
             head=HeadRead(head_from_item(item("head"))) if head else None,
             delegations=delegations_from(item("delegations")) if delegations else None,
+            langs=lang_choices_from(item("langs")),
         )

@@ -7,34 +7,25 @@ and stops working after its lifetime (judged in code; TTL only collects it a day
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..domain.identity import PendingSignIn
 from ..domain.models import AuditEvent, Lang
-from ..domain.sessions import SESSION_ABSOLUTE_TIMEOUT, Session
+from ..domain.sessions import Session
 from . import keys
 from .audit import AuditLog
+from .dynamo import aws_errors
 from .errors import translate
+from .sessions import session_writes
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-Item = dict[str, Any]
 GARBAGE_DELAY_SECONDS = 24 * 3600
-
-
-@contextmanager
-def _aws_errors() -> Iterator[None]:
-    try:
-        yield
-    except (ClientError, BotoCoreError) as error:
-        raise translate(error) from error
 
 
 def _ttl(moment: datetime) -> dict[str, str]:
@@ -62,7 +53,7 @@ class ProviderSignInStore:
         self, attempt_hash: str, pending: PendingSignIn, lang: Lang, expires_at: datetime
     ) -> None:
         """Store a new attempt (never over another one)."""
-        with _aws_errors():
+        with aws_errors():
             self._client.put_item(
                 TableName=self._main,
                 Item={
@@ -76,7 +67,7 @@ class ProviderSignInStore:
 
     def load_attempt(self, attempt_hash: str) -> StoredAttempt | None:
         """Return an attempt and whether it was used, or None."""
-        with _aws_errors():
+        with aws_errors():
             item = self._client.get_item(
                 TableName=self._main,
                 Key=keys.provider_signin_key(attempt_hash),
@@ -111,20 +102,4 @@ class ProviderSignInStore:
 
     def open_session(self, session: Session, event: AuditEvent, replaces: str | None) -> None:
         """Start the session (the same item as an e-mail link's), end the one it replaces, audit."""
-        items: list[Item] = [
-            {
-                "Put": {
-                    "TableName": self._main,
-                    "Item": {
-                        **keys.session_key(session.session_hash),
-                        "body": {"S": session.model_dump_json()},
-                        "last_seen_at": {"S": session.last_seen_at.isoformat()},
-                        "expires_ttl": _ttl(session.created_at + SESSION_ABSOLUTE_TIMEOUT),
-                    },
-                    "ConditionExpression": "attribute_not_exists(PK)",
-                }
-            }
-        ]
-        if replaces and replaces != session.session_hash:
-            items.append({"Delete": {"TableName": self._main, "Key": keys.session_key(replaces)}})
-        self._audit.append(event, items)
+        self._audit.append(event, session_writes(self._main, session, replaces))

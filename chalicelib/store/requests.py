@@ -17,6 +17,7 @@ from ..domain.errors import Conflict, LimitReached
 from ..domain.models import (
     AccessRequest,
     AuditEvent,
+    Lang,
     LinkToken,
     OutboxEntry,
     RequestStatus,
@@ -29,6 +30,7 @@ from .audit import AuditLog, HeadRead
 from .console import ConsoleQueries
 from .delegations import DelegationStore
 from .dynamo import Item
+from .lang_choices import lang_choice_write
 from .limits import RateCounters, limit_update, open_request_closed
 from .sessions import SessionStore
 
@@ -176,11 +178,13 @@ class RequestStore(DelegationStore):
         tokens: Sequence[LinkToken] = (),
         outbox: Sequence[OutboxEntry] = (),
         head: HeadRead | None = None,
+        extra: Sequence[Item] = (),
     ) -> None:
         """Write a state change as one transaction, conditioned on the version that was read.
 
         `burnt` is the e-mail link used, if any (a decision in the console burns none);
-        `head` is the audit chain's head if it was read with the request.
+        `head` is the audit chain's head if it was read with the request; `extra` are more
+        transaction items of the same change (a person's language choice).
         """
         items = [
             *self._assignment_changes(previous, request),
@@ -190,12 +194,17 @@ class RequestStore(DelegationStore):
             *([self._token_burn(burnt, now)] if burnt else []),
             *(self._token_put(t) for t in tokens),
             *(self._outbox_put(o) for o in outbox),
+            *extra,
         ]
         if previous.status in OPEN_STATUSES and request.status not in OPEN_STATUSES:
             # A decided or withdrawn request no longer counts against the open-request limit.
             key = keys.open_requests_key(person_key(request.content.email))
             items.append(open_request_closed(self._main, key))
         self.audit.append(event, items, head=head)
+
+    def lang_choice(self, person: str, lang: Lang) -> Item:
+        """The transaction item recording a person's chosen language (for `extra`)."""
+        return lang_choice_write(self._main, person, lang)
 
     def add_links(self, tokens: Sequence[LinkToken], outbox: Sequence[OutboxEntry]) -> None:
         """Store links and the e-mails that carry them, together (a step handed to a deputy)."""

@@ -22,6 +22,27 @@ def _ttl(moment: datetime) -> dict[str, str]:
     return {"N": str(int(moment.timestamp()) + GARBAGE_DELAY_SECONDS)}
 
 
+def session_writes(table: str, session: Session, replaces: str | None) -> list[Item]:
+    """The transaction items that start a session and end the one it replaces, if any."""
+    items: list[Item] = [
+        {
+            "Put": {
+                "TableName": table,
+                "Item": {
+                    **keys.session_key(session.session_hash),
+                    "body": {"S": session.model_dump_json()},
+                    "last_seen_at": {"S": session.last_seen_at.isoformat()},
+                    "expires_ttl": _ttl(session.created_at + SESSION_ABSOLUTE_TIMEOUT),
+                },
+                "ConditionExpression": "attribute_not_exists(PK)",
+            }
+        }
+    ]
+    if replaces and replaces != session.session_hash:
+        items.append({"Delete": {"TableName": table, "Key": keys.session_key(replaces)}})
+    return items
+
+
 class SessionStore(DynamoTable):
     """Store sign-in links and sessions; signing in and out are audited in the same write."""
 
@@ -66,21 +87,8 @@ class SessionStore(DynamoTable):
                     "ExpressionAttributeValues": {":now": {"S": session.created_at.isoformat()}},
                 }
             },
-            {
-                "Put": {
-                    "TableName": self._main,
-                    "Item": {
-                        **keys.session_key(session.session_hash),
-                        "body": {"S": session.model_dump_json()},
-                        "last_seen_at": {"S": session.last_seen_at.isoformat()},
-                        "expires_ttl": _ttl(session.created_at + SESSION_ABSOLUTE_TIMEOUT),
-                    },
-                    "ConditionExpression": "attribute_not_exists(PK)",
-                }
-            },
+            *session_writes(self._main, session, replaces),
         ]
-        if replaces and replaces != session.session_hash:
-            items.append({"Delete": {"TableName": self._main, "Key": keys.session_key(replaces)}})
         self._audit.append(event, items)
 
     def load_session(self, session_hash: str) -> Session | None:

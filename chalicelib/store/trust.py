@@ -2,32 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from ..domain.awareness import Acknowledgement, Completion
 from ..domain.models import AuditEvent
 from . import keys
 from .audit import AuditLog
-from .errors import translate
+from .dynamo import Item, aws_errors
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-
-Item = dict[str, Any]
-
-
-@contextmanager
-def _aws_errors() -> Iterator[None]:
-    try:
-        yield
-    except (ClientError, BotoCoreError) as error:
-        raise translate(error) from error
 
 
 class TrustStore:
@@ -39,7 +26,7 @@ class TrustStore:
         self._audit = audit
 
     def _get(self, key: Item) -> Item | None:
-        with _aws_errors():
+        with aws_errors():
             found = self._client.get_item(TableName=self._main, Key=key, ConsistentRead=True)
         return found.get("Item")
 
@@ -88,7 +75,7 @@ class TrustStore:
             "Select": "COUNT",
         }
         while True:
-            with _aws_errors():
+            with aws_errors():
                 page = self._client.query(**request)
             count += page.get("Count", 0)
             if "LastEvaluatedKey" not in page:

@@ -44,6 +44,11 @@ def explicit_lang(request: Request) -> Lang | None:
     return parse_lang(_query(request).get("lang"))
 
 
+def chosen_lang(request: Request) -> Lang | None:
+    """Return the language the visitor chose (this URL's `?lang=`, else their cookie), if any."""
+    return explicit_lang(request) or parse_lang(_cookie(request, LANG_COOKIE))
+
+
 def lang_chosen_explicitly(request: Request) -> bool:
     """Tell whether the visitor picked a language with the switch (so it is remembered)."""
     return explicit_lang(request) is not None

@@ -165,8 +165,12 @@ def test_an_officer_signs_in_decides_revokes_and_exports(
     assert "revoked" in audit and "Le poste a changé" in audit
     assert not [c for r in csv.reader(io.StringIO(audit)) for c in r if c and c[0] in "=+-@"]
     officer.get_by_role("link", name="Vérifier l'intégrité du journal").click()
-    expect(officer.locator(".verdict")).to_contain_text("Intact")
+    # Checked against the signed digests too (issue 18): "Intègre : N événements, M empreintes".
+    expect(officer.locator(".verdict")).to_contain_text("Intègre")
     found += axe_violations(officer, "integrity check")
+    officer.get_by_role("button", name="Écrire une empreinte maintenant").click()
+    expect(officer.locator(".notice")).to_contain_text("L'empreinte est écrite")
+    expect(officer.locator(".verdict")).to_contain_text("Intègre")
     officer.get_by_role("link", name="Tableau de bord").click()
     expect(officer.locator("svg")).to_have_count(3)
     found += axe_violations(officer, "dashboard")

@@ -3,9 +3,11 @@ an officer -> every page."""
 
 from __future__ import annotations
 
+import boto3
 import pytest
 from chalice.test import Client
 
+from local_stack.aws_setup import create_digest_anchor
 from tests.integration.conftest import html, post_form
 from tests.integration.people import OFFICER, REQUESTER, get, request_at_security_step, sign_in
 
@@ -34,6 +36,7 @@ def console_urls(request_id: str) -> tuple[list[str], list[str]]:
     actions = [
         f"/console/requests/{request_id}/decide",
         f"/console/requests/{request_id}/revoke",
+        "/console/audit/digest",
     ]
     return pages, actions
 
@@ -84,6 +87,14 @@ def test_an_employee_gets_403_on_every_console_url_and_no_data(client: Client) -
 
 
 def test_an_officer_reaches_every_console_page(client: Client) -> None:
+    # The integrity page checks the log against the digests: their key and bucket exist.
+    create_digest_anchor(
+        boto3.client("kms"),
+        boto3.client("s3"),
+        "sesame-test-audit-digests",
+        "alias/sesame-test-audit-digest",
+        1,
+    )
     request_id = request_at_security_step(client)
     cookie = sign_in(client, OFFICER)
     pages, _ = console_urls(request_id)

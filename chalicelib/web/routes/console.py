@@ -296,12 +296,3 @@ def console_audit_csv(visitor: Visitor) -> Response:
 def console_audit_json(visitor: Visitor) -> Response:
     """The filtered audit log as JSON; the export is itself audited."""
     return _export("audit", "json", visitor)
-
-
-@bp.route("/console/audit/verify", methods=["GET"])
-@handled
-@officer
-def console_verify(visitor: Visitor) -> Response:
-    """Walk the whole chain and say whether it is intact (read-only)."""
-    verdict = get_services().store.audit.verify()
-    return _page("console/verify.html", visitor, "audit", verdict=verdict)

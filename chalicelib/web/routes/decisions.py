@@ -9,7 +9,7 @@ from chalice.app import Request, Response
 
 from ...domain.errors import InvalidDecision
 from ...service.context import get_services
-from ..context import client_info, page_lang
+from ..context import chosen_lang, client_info, page_lang
 from ..lazy import LazyModule
 from ..session import Visitor, redirect, site_path
 from .common import DECISIONS, first, form_or_empty
@@ -45,6 +45,7 @@ def decide_signed_in(
             decision,
             comment,
             client_info(request),
+            chosen_lang=chosen_lang(request),
         )
     except InvalidDecision as error:
         return page(visitor, request_id, lang, error=error.code, comment=comment)

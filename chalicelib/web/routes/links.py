@@ -14,7 +14,7 @@ from chalice.app import Blueprint, Response
 from ...domain.errors import DomainError, InvalidDecision
 from ...domain.models import Lang
 from ...service.context import get_services
-from ..context import client_info, page_lang
+from ..context import chosen_lang, client_info, page_lang
 from ..errors import handles_errors
 from ..lazy import LazyModule, lazy_function
 from ..pages import render_page
@@ -139,7 +139,14 @@ def decide(token: str) -> Response:
     if decision is None:
         return _decision_page(token, lang, error="decision_required", comment=comment, status=400)
     try:
-        decided = decide_step(get_services(), token, decision, comment, client_info(request))
+        decided = decide_step(
+            get_services(),
+            token,
+            decision,
+            comment,
+            client_info(request),
+            chosen_lang=chosen_lang(request),
+        )
     except InvalidDecision as error:
         return _decision_page(token, lang, error=error.code, comment=comment, status=400)
     return render_page("decided.html", lang, request=decided, decision=decision)

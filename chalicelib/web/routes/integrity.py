@@ -1,0 +1,55 @@
+"""The console's integrity page: the audit log against its signed digests; "digest now"."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from chalice.app import Blueprint, Response
+
+from ...service.context import get_services
+from ..context import client_info, page_lang
+from ..errors import handles_errors
+from ..lazy import LazyModule
+from ..pages import render_page
+from ..session import Visitor, redirect, signed_in, site_path
+from .common import FORM, form_or_empty, request_of
+
+if TYPE_CHECKING:
+    from ...service import audit_console
+else:
+    # Imported on first use: the check needs the KMS and S3 clients, the form none of it.
+    audit_console = LazyModule("chalicelib.service.audit_console")
+
+bp = Blueprint(__name__)
+current = request_of(bp)
+handled = handles_errors(current)
+officer = signed_in(current, form_or_empty, officers_only=True)
+DONE = ("written", "asked")
+
+
+@bp.route("/console/audit/verify", methods=["GET"])
+@handled
+@officer
+def console_verify(visitor: Visitor) -> Response:
+    """Check the chain, the digests and the requests, and say intact or the first failure."""
+    verdict = audit_console.integrity()
+    params = current().query_params
+    done = str(params.get("done", "")) if params else ""
+    return render_page(
+        "console/verify.html",
+        page_lang(current()),
+        visitor=visitor,
+        section="audit",
+        verdict=verdict,
+        done=done if done in DONE else "",
+    )
+
+
+@bp.route("/console/audit/digest", methods=["POST"], content_types=FORM)
+@handled
+@officer
+def console_digest(visitor: Visitor) -> Response:
+    """Write a digest of the chain now (or ask the digest function); audited."""
+    services = get_services()
+    outcome = audit_console.digest_now(services, visitor.email, client_info(current()))
+    return redirect(site_path(services, f"/console/audit/verify?done={outcome}"))
