@@ -43,7 +43,7 @@ OPEN_DATA_TYPES = {
 }
 
 
-def _work_address(services: Services, typed: str) -> str | None:
+def work_address(services: Services, typed: str) -> str | None:
     """Return the typed address when it is an address of the organisation, else None."""
     email = typed.strip().lower()
     if not valid_email(email) or not services.policy.email_domain_allowed(email):
@@ -107,7 +107,7 @@ def answer_quiz() -> Response:
         carry = ""  # forged or stale: the quiz still works, the form starts empty
     module = current_module(services)
     answers = {q.id: first(form, f"q-{q.id}") for q in module.questions if first(form, f"q-{q.id}")}
-    email = _work_address(services, first(form, "email"))
+    email = work_address(services, first(form, "email"))
     typed = first(form, "email").strip()
     if form_key(form, QUIZ_PURPOSE, QUIZ_BINDING) is None or email is None:
         problem = "expired" if email is not None else "email"
@@ -162,7 +162,7 @@ def acknowledge() -> Response:
     except BadForm:
         return _usage_policy_page(services, page_lang(request), error="form", status=400)
     lang = page_lang(request, first(form, "lang"))
-    email = _work_address(services, first(form, "email"))
+    email = work_address(services, first(form, "email"))
     if form_key(form, ACK_PURPOSE, ACK_BINDING) is None or email is None:
         problem = "expired" if email is not None else "email"
         typed = first(form, "email").strip()
