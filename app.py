@@ -24,6 +24,7 @@ from chalicelib.web.routes import account, console, dev, form, links, static, tr
 from chalicelib.web.routes.common import csrf_refused
 
 if TYPE_CHECKING:
+    from chalicelib.service.campaign import run_campaign
     from chalicelib.service.delivery_events import record_delivery_event
     from chalicelib.service.sweep import deliver_due
     from chalicelib.service.timed import run_timed_jobs
@@ -34,6 +35,7 @@ else:
     )
     deliver_due = lazy_function("chalicelib.service.sweep", "deliver_due")
     run_timed_jobs = lazy_function("chalicelib.service.timed", "run_timed_jobs")
+    run_campaign = lazy_function("chalicelib.service.campaign", "run_campaign")
 
 # A Lambda configured with the local or test stage stops at its cold start, not at its first
 # request: the error shows in the deployment's first invocation (and its alarm).
@@ -82,9 +84,10 @@ def deliver_pending_email(event: CloudWatchEvent) -> dict[str, int]:
 
 @app.schedule(Rate(15, unit=Rate.MINUTES))
 def run_lifecycle(event: CloudWatchEvent) -> dict[str, int]:
-    """Send reminders, hand over late steps, expire undecided requests, end grants."""
+    """Send reminders, hand over late steps, expire undecided requests, end grants; run the
+    usage-policy campaign (ask, remind, end or flag) while the current version's is open."""
     services = get_services()
-    done = run_timed_jobs(services)
+    done = {**run_timed_jobs(services), **run_campaign(services)}
     # The heartbeat of "no lifecycle run in 1 hour": written only when the run completed.
     metrics.emit({"LifecycleRuns": 1}, services.clock())
     return done
