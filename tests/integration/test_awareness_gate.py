@@ -76,6 +76,9 @@ def test_the_form_sends_an_untrained_person_to_the_module_and_back_with_what_the
     form_page = html(back)
     assert back.status_code == 200 and TYPED in form_page
     assert 'value="linkedin" checked' in form_page
+    # The preview explains the path the pass gives: only the manager decides.
+    assert "Vous avez réussi le module de sensibilisation le " in form_page
+    assert "seule votre gestionnaire décide" in form_page
 
     # Filed now: the trained path, only the manager decides.
     assert file_request(gated, platforms=["linkedin"], justification=TYPED).status_code == 200
@@ -95,6 +98,21 @@ def test_a_forged_or_altered_carry_gives_back_nothing(gated: Client) -> None:
     for fields in ({"carry": altered, "seal": seal}, {"carry": carry, "seal": "a.1.b"}):
         back = post_form(gated, "/", {"action": "resume", "lang": "fr", **fields})
         assert back.status_code == 400 and TYPED not in html(back)
+
+
+def test_a_publish_request_after_the_pass_keeps_the_whole_chain(gated: Client) -> None:
+    page = html(file_request(gated, platforms=["linkedin"], level="publish", justification=TYPED))
+    passed = html(post_form(gated, "/awareness", quiz_form(page, misses=0)))
+    back = html(post_form(gated, "/", {"action": "resume", "lang": "fr",
+                                       "carry": hidden(passed, "carry"),
+                                       "seal": hidden(passed, "seal")}))  # fmt: skip
+    assert TYPED in back and "seule votre gestionnaire" not in back
+    filed = file_request(gated, platforms=["linkedin"], level="publish", justification=TYPED)
+    assert filed.status_code == 200, html(filed)
+    assert press(gated, link_with(outbox()[0], "confirm")).status_code == 200
+    (request,) = get_services().store.console.requests_of(REQUESTER)
+    assert request.chain == ("manager", "communications", "security")
+    assert not request.trained_path
 
 
 def test_without_the_requirement_the_form_files_directly(client: Client) -> None:

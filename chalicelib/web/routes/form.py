@@ -30,13 +30,14 @@ from .common import FORM, first, form_key, json_response, read_form, request_of
 from .trust import awareness_page, work_address
 
 if TYPE_CHECKING:
-    from ...service.awareness import has_passed_current
+    from ...service.awareness import has_passed_current, trained_pass
     from ...service.link_views import open_renewal
     from ...service.preview import preview_submission
     from ...service.submit import submit_request
 else:
     # Imported on first use: serving the empty form needs none of these (cold start, issue 9).
     has_passed_current = lazy_function("chalicelib.service.awareness", "has_passed_current")
+    trained_pass = lazy_function("chalicelib.service.awareness", "trained_pass")
     open_renewal = lazy_function("chalicelib.service.link_views", "open_renewal")
     preview_submission = lazy_function("chalicelib.service.preview", "preview_submission")
     submit_request = lazy_function("chalicelib.service.submit", "submit_request")
@@ -74,7 +75,12 @@ def file_request() -> Response:
         carried = carried_form(services, first(form, "carry"), first(form, "seal"))
         if carried is None:
             return form_page(services, lang, errors={"form": "expired"}, status=400)
-        return form_page(services, lang, values=form_values(carried))
+        # The preview then explains the path the pass gives (the form's script keeps the
+        # shorter one only until a choice changes; the filed request says what applies).
+        found = preview_submission(services, carried)
+        email = work_address(services, first(carried, "email"))
+        passed = trained_pass(services, person_ref(email)) if email else None
+        return form_page(services, lang, values=form_values(carried), result=found, trained=passed)
     if action in ("lang:fr", "lang:en", "preview"):
         # The language switch and the preview re-send the form: show it again, values kept.
         chosen: Lang = "fr" if action == "lang:fr" else "en" if action == "lang:en" else lang
