@@ -20,7 +20,7 @@ from tests.integration.conftest import (
     post_form,
     press,
 )
-from tests.integration.people import MANAGER, REQUESTER
+from tests.integration.people import MANAGER, OFFICER, REQUESTER, get, post, sign_in
 
 pytestmark = pytest.mark.integration
 TYPED = "Veille du programme Accès numérique : je lis ce qui se dit sur LinkedIn chaque matin."
@@ -86,9 +86,26 @@ def test_the_form_sends_an_untrained_person_to_the_module_and_back_with_what_the
     (request,) = get_services().store.console.requests_of(REQUESTER)
     assert request.trained_path and request.chain == ("manager",)
     (mail,) = [m for m in outbox() if m.to == [MANAGER]]
+    # The manager sees the module's version, the score and the date before deciding.
+    decide_page = html(gated.http.get(link_with(mail, "decide")))
+    assert module.version in decide_page and "4 bonnes réponses sur 5" in decide_page
+    assert "Accordé par le parcours formé" in decide_page
     assert press(gated, link_with(mail, "decide"), decision="approve").status_code == 200
     granted = get_services().store.load_request(request.id)
     assert granted is not None and granted.status == RequestStatus.APPROVED
+    # The officers got the notice; one sees the grant on the trained path and revokes it.
+    assert any(m.to[0] == OFFICER and "parcours formé" in m.subject for m in outbox())
+    cookie = sign_in(gated, OFFICER)
+    grants = html(get(gated, "/console/grants", cookie))
+    assert "Accordé par le parcours formé" in grants and granted.reference in grants
+    detail = get(gated, f"/console/requests/{request.id}", cookie)
+    revoked = post(
+        gated, f"/console/requests/{request.id}/revoke", cookie,
+        {"reason": "Accès plus nécessaire après vérification."}, detail,
+    )  # fmt: skip
+    assert revoked.status_code == 303
+    ended = get_services().store.load_request(request.id)
+    assert ended is not None and ended.status == RequestStatus.REVOKED
 
 
 def test_a_forged_or_altered_carry_gives_back_nothing(gated: Client) -> None:
