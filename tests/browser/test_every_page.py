@@ -108,6 +108,7 @@ SIGNED_IN_PAGES = (
     "/console/deliveries",
     "/console/dashboard",
     "/console/audit",
+    "/console/campaign",
     "/console/audit/verify",
 )
 

@@ -26,7 +26,7 @@ from tests.integration.conftest import (
     post_form,
     press,
 )
-from tests.integration.people import MANAGER, OFFICER
+from tests.integration.people import MANAGER, OFFICER, get, sign_in
 
 pytestmark = pytest.mark.integration
 QUEBEC = ZoneInfo("America/Toronto")
@@ -126,6 +126,10 @@ def test_a_holder_who_does_not_acknowledge_loses_the_grant_one_who_does_keeps_it
     assert campaign_progress(services) == {
         "accepted": 0, "acknowledged": 1, "waiting": 0, "flagged": 0, "not_asked": 0,
     }  # fmt: skip
+    # The officers' console shows the same progress; a grant holder may not see it.
+    page = html(get(client, "/console/campaign", sign_in(client, OFFICER)))
+    assert "2027-02-01" in page and '<dd data-count="acknowledged">1</dd>' in page
+    assert get(client, "/console/campaign", sign_in(client, KEEPER)).status_code == 403
     events = [(e["detail_type"], e["detail"]["request_id"]) for e in published_events(BUS)]
     assert ("AccessEnded", loser) in events and ("AccessEnded", keeper) not in events
     (last,) = [e for e in store.events_for(loser) if e.action == "ended"]

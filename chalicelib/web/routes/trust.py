@@ -15,17 +15,20 @@ from ..errors import handles_errors
 from ..forms import BadForm
 from ..lazy import lazy_function
 from ..pages import render_page
+from ..session import Visitor, signed_in
 from ..trust_pages import carried_form, carry_seal, text_blocks
-from .common import FORM, first, form_key, form_token, read_form, request_of
+from .common import FORM, first, form_key, form_or_empty, form_token, read_form, request_of
 
 if TYPE_CHECKING:
     from ...service.acknowledge import acknowledge_policy
     from ...service.awareness import current_module, take_quiz
+    from ...service.campaign import campaign_progress
     from ...service.open_data import open_figures_csv, open_figures_json
     from ...service.signin import valid_email
 else:
     # Imported on first use: serving the form needs none of these (cold start, issue 9).
     acknowledge_policy = lazy_function("chalicelib.service.acknowledge", "acknowledge_policy")
+    campaign_progress = lazy_function("chalicelib.service.campaign", "campaign_progress")
     current_module = lazy_function("chalicelib.service.awareness", "current_module")
     take_quiz = lazy_function("chalicelib.service.awareness", "take_quiz")
     open_figures_csv = lazy_function("chalicelib.service.open_data", "open_figures_csv")
@@ -35,6 +38,7 @@ else:
 bp = Blueprint(__name__)
 current = request_of(bp)
 handled = handles_errors(current)
+officer = signed_in(current, form_or_empty, officers_only=True)
 QUIZ_PURPOSE, QUIZ_BINDING = "awareness", "awareness-quiz"
 ACK_PURPOSE, ACK_BINDING = "usage-policy", "usage-policy-form"
 OPEN_DATA_TYPES = {
@@ -184,3 +188,19 @@ def open_data(name: str) -> Response:
         "Cache-Control": "public, max-age=3600",
     }
     return Response(body=body, headers=headers)
+
+
+@bp.route("/console/campaign", methods=["GET"])
+@handled
+@officer
+def console_campaign(visitor: Visitor) -> Response:
+    """Show where the active grants stand in the current usage policy's campaign."""
+    services = get_services()
+    return render_page(
+        "console/campaign.html",
+        page_lang(current()),
+        visitor=visitor,
+        section="campaign",
+        policy=services.policy,
+        progress=campaign_progress(services),
+    )
