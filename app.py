@@ -20,10 +20,11 @@ from chalicelib.web.access_log import log_request
 from chalicelib.web.headers import apply_security_headers
 from chalicelib.web.lazy import lazy_function
 from chalicelib.web.pages import remember_lang_choice
-from chalicelib.web.routes import account, console, dev, form, integrity, links, static
+from chalicelib.web.routes import account, console, dev, form, integrity, links, static, trust
 from chalicelib.web.routes.common import csrf_refused
 
 if TYPE_CHECKING:
+    from chalicelib.service.campaign import run_campaign
     from chalicelib.service.delivery_events import record_delivery_event
     from chalicelib.service.sweep import deliver_due
     from chalicelib.service.timed import run_timed_jobs
@@ -34,6 +35,7 @@ else:
     )
     deliver_due = lazy_function("chalicelib.service.sweep", "deliver_due")
     run_timed_jobs = lazy_function("chalicelib.service.timed", "run_timed_jobs")
+    run_campaign = lazy_function("chalicelib.service.campaign", "run_campaign")
 
 # A Lambda configured with the local or test stage stops at its cold start, not at its first
 # request: the error shows in the deployment's first invocation (and its alarm).
@@ -43,7 +45,7 @@ app = Chalice(app_name="sesame")
 EMAIL_EVENTS_TOPIC = "sesame-email-events"
 
 # One blueprint per audience (docs/architecture.md, "where to change what").
-for blueprint in (form.bp, links.bp, account.bp, console.bp, integrity.bp, static.bp):
+for blueprint in (form.bp, links.bp, account.bp, console.bp, integrity.bp, static.bp, trust.bp):
     app.register_blueprint(blueprint)
 # The development pages exist only where the local stack or the test suite asked for them:
 # `chalice package` and Lambda never set the variable, so a deployed API has no /dev/* route.
@@ -82,9 +84,10 @@ def deliver_pending_email(event: CloudWatchEvent) -> dict[str, int]:
 
 @app.schedule(Rate(15, unit=Rate.MINUTES))
 def run_lifecycle(event: CloudWatchEvent) -> dict[str, int]:
-    """Send reminders, hand over late steps, expire undecided requests, end grants."""
+    """Send reminders, hand over late steps, expire undecided requests, end grants; run the
+    usage-policy campaign (ask, remind, end or flag) while the current version's is open."""
     services = get_services()
-    done = run_timed_jobs(services)
+    done = {**run_timed_jobs(services), **run_campaign(services)}
     # The heartbeat of "no lifecycle run in 1 hour": written only when the run completed.
     metrics.emit({"LifecycleRuns": 1}, services.clock())
     return done

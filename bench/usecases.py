@@ -36,6 +36,7 @@ USE_CASES = (
     "status page",
     "console queue page",
     "audit page",
+    "reminder sweep (first under a policy version)",
     "reminder sweep, nothing due",
 )
 
@@ -196,6 +197,7 @@ WALK = (
     ("status page", "status page"),
     ("console queue page", "console queue page"),
     ("audit page", "audit page"),
+    ("reminder sweep (first under a policy version)", "reminder sweep, nothing due"),
     ("reminder sweep, nothing due", "reminder sweep, nothing due"),
 )
 

@@ -331,6 +331,7 @@ def start_stack(
 
 def _run_jobs(stop: threading.Event, period: float) -> None:
     """Run the scheduled jobs on a short period (in AWS, EventBridge schedules them)."""
+    from chalicelib.service.campaign import run_campaign
     from chalicelib.service.context import Services, get_services
     from chalicelib.service.digest import run_digest_job
     from chalicelib.service.sweep import deliver_due
@@ -340,7 +341,12 @@ def _run_jobs(stop: threading.Event, period: float) -> None:
         # One digest per hour of the local clock (moved at /dev/clock), chained.
         return run_digest_job(services.clock())
 
-    jobs = (("lifecycle", run_timed_jobs), ("delivery sweep", deliver_due), ("digest", digests))
+    jobs = (
+        ("lifecycle", run_timed_jobs),
+        ("usage-policy campaign", run_campaign),
+        ("delivery sweep", deliver_due),
+        ("digest", digests),
+    )
     while not stop.wait(period):
         for name, job in jobs:
             if stop.is_set():

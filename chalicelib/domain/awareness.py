@@ -65,6 +65,8 @@ class Awareness(_Strict):
     pass_mark: int = Field(ge=1, le=50)
     # A pass stays valid this many calendar days (then the person takes the module again).
     valid_days: int = Field(ge=1, le=1830)
+    # True: the request form sends a person without a valid pass of this version here first.
+    required_before_request: bool = False
     screens: tuple[Screen, ...] = Field(min_length=1, max_length=20)
     questions: tuple[Question, ...] = Field(min_length=1, max_length=50)
 

@@ -151,14 +151,21 @@ def _act(services: Services, grant: AccessRequest, started: datetime, now: datet
 def run_campaign(services: Services) -> dict[str, int]:
     """Act on every active grant whose holder has not acknowledged the current usage policy."""
     now = services.clock()
+    version = services.policy.version
+    if version in services.closed_campaigns:
+        # The lifecycle's steady state: this process saw the campaign closed, nothing to read.
+        return {key: 0 for key in KEYS}
     campaigns = CampaignStore(aws.dynamodb(), services.settings.main_table)
-    started, closed = campaigns.start(services.policy.version, now)
+    started, closed = campaigns.start(version, now)
     done: Counter[str] = Counter()
     if closed:
+        services.closed_campaigns.add(version)
         return {key: 0 for key in KEYS}
+    waiting = 0
     for grant in list(services.store.console.all_grants(RequestFilter(), now)):
         if not _needs_acknowledgement(services, grant):
             continue
+        waiting += 1
         try:
             action = _act(services, grant, started, now)
         except Conflict:
@@ -169,9 +176,12 @@ def run_campaign(services: Services) -> dict[str, int]:
         if action:
             done[action] += 1
     rules, calendar = services.policy.rules.trust, work_calendar(services.policy)
-    if now >= acknowledgement_deadline(started, rules, calendar) and not done:
-        # Past the deadline with nothing left to do: later grants are filed under this version.
-        campaigns.close(services.policy.version, now)
+    past_deadline = now >= acknowledgement_deadline(started, rules, calendar)
+    if waiting == 0 or (past_deadline and not done):
+        # No grant left to ask (none at all under an older version, or the deadline dealt
+        # with each): grants filed from now on accepted this version on the form.
+        campaigns.close(version, now)
+        services.closed_campaigns.add(version)
     return {key: done.get(key, 0) for key in KEYS}
 
 

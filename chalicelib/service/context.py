@@ -37,6 +37,8 @@ class Services:
     store: RequestStore
     clock: Callable[[], datetime] = utc_now
     new_id: Callable[[], str] = field(default=new_event_id)
+    # Usage-policy versions whose campaign this process saw closed (the lifecycle skips them).
+    closed_campaigns: set[str] = field(default_factory=set)
 
 
 @functools.cache

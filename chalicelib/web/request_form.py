@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from chalice.app import Response
 
+from ..domain.awareness import Completion
 from ..domain.models import AccessRequest, Lang
 from ..domain.policy import MANAGER, Policy, Routing
 from ..domain.submission import FIELDS, SubmissionResult, max_duration, min_justification
@@ -27,6 +28,8 @@ class Preview:
     steps: tuple[str, ...]
     max_duration_days: int
     min_justification_chars: int
+    # The requester's pass when it gives this selection the trained path (issue 17).
+    trained: Completion | None = None
 
 
 def form_values(form: Mapping[str, Sequence[str]]) -> dict[str, object]:
@@ -94,6 +97,7 @@ def form_page(
     result: SubmissionResult | None = None,
     status: int = 200,
     remember_lang: bool = False,
+    trained: Completion | None = None,
 ) -> Response:
     """Render the form, empty or with values, errors and preview, carrying a fresh one-time key."""
     policy = services.policy
@@ -101,6 +105,16 @@ def form_page(
         services.settings.signing_secret, SUBMIT_PURPOSE, SUBMIT_BINDING, services.clock()
     )
     routing = result.routing if result else None
+    content = result.content if result else None
+    shorter = (
+        policy.route_for(content.platforms, content.level, trained=True)
+        if trained and content
+        else None
+    )
+    if shorter is not None and shorter.trained_path:
+        routing = shorter
+    else:
+        trained = None
     pinned = result.pinned_manager if result else None
     typed_manager = str((values or {}).get("manager_email") or "") or None
     bounds = routing or Routing((), max_duration(policy), min_justification(policy))
@@ -116,5 +130,15 @@ def form_page(
         field_order=FIELDS,
         bounds=bounds,
         pinned_manager=pinned,
-        preview=approver_preview(policy, lang, routing, pinned or typed_manager),
+        preview=_with_pass(
+            approver_preview(policy, lang, routing, pinned or typed_manager), trained
+        ),
+    )
+
+
+def _with_pass(preview: Preview | None, trained: Completion | None) -> Preview | None:
+    if preview is None or trained is None:
+        return preview
+    return Preview(
+        preview.steps, preview.max_duration_days, preview.min_justification_chars, trained
     )

@@ -108,6 +108,7 @@ SIGNED_IN_PAGES = (
     "/console/deliveries",
     "/console/dashboard",
     "/console/audit",
+    "/console/campaign",
     "/console/audit/verify",
 )
 
@@ -253,3 +254,38 @@ def test_sign_in_refusal_and_withdrawn_pages_in_both_languages(
                 sources[name] = refused.read().decode("utf-8")
     assert not found, "axe-core violations:\n" + "\n".join(found)
     assert vnu_errors(sources, tmp_path) == []
+
+
+def test_trust_pages_in_both_languages(open_page: OpenPage, base_url: str) -> None:
+    """The awareness module (failed, then passed), the usage policy and its acknowledgement."""
+    from chalicelib.adapters.policy_files import load_policy
+    from tests.conftest import PROJECT_ROOT
+
+    module = load_policy(PROJECT_ROOT / "policies").awareness
+    assert module is not None
+    found: list[str] = []
+    page = open_page()
+    for lang in ("fr", "en"):
+        person = new_person("Léa", "Gagnon")
+        page.goto(f"/awareness?lang={lang}")
+        check(page, f"awareness-{lang}", found)
+        page.locator("#email").fill(person.email)
+        for question in module.questions:
+            wrong = next(c.id for c in question.choices if c.id != question.answer)
+            page.locator(f"#q-{question.id}-{wrong}").check()
+        page.locator("form button[type=submit]").click()
+        expect(page.locator("#quiz-failed")).to_be_focused()
+        first = module.questions[0]
+        expect(page.locator(f"#q-{first.id}-why")).to_be_visible()
+        check(page, f"awareness-failed-{lang}", found)
+        for question in module.questions:
+            page.locator(f"#q-{question.id}-{question.answer}").check()
+        page.locator("form button[type=submit]").click()
+        check(page, f"awareness-passed-{lang}", found)
+        page.goto(f"/usage-policy?lang={lang}")
+        check(page, f"usage-policy-{lang}", found)
+        page.locator("#email").fill(person.email)
+        page.locator("form button[type=submit]").click()
+        expect(page.locator("#acknowledged")).to_be_visible()
+        check(page, f"usage-policy-done-{lang}", found)
+    assert not found, "axe-core violations:\n" + "\n".join(found)

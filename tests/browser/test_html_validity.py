@@ -83,6 +83,13 @@ def collect_pages(base_url: str) -> dict[str, str]:
         pages[f"login-{lang}"] = get(f"{base_url}/login?lang={lang}")
         pages[f"status-{lang}"] = get(f"{base_url}{status_path}?lang={lang}")
         pages[f"decided-link-{lang}"] = get(f"{base_url}{decide_path}?lang={lang}")
+        # The trust pages (issue 17): the module, a failed attempt, the usage policy.
+        module = get(f"{base_url}/awareness?lang={lang}")
+        pages[f"awareness-{lang}"] = module
+        attempt = {"form_token": [hidden(module, "form_token")], "lang": [lang],
+                   "email": [person.email]}  # fmt: skip
+        pages[f"awareness-failed-{lang}"] = get(f"{base_url}/awareness", attempt)
+        pages[f"usage-policy-{lang}"] = get(f"{base_url}/usage-policy?lang={lang}")
     return pages
 
 

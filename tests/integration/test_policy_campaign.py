@@ -12,19 +12,26 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.dev.events import published_events
-from chalicelib.domain.awareness import person_ref
-from chalicelib.domain.models import ClientInfo, RequestStatus
-from chalicelib.service.acknowledge import acknowledge_policy
-from chalicelib.service.campaign import campaign_progress, run_campaign
+from chalicelib.domain.models import RequestStatus
+from chalicelib.service.campaign import campaign_progress
 from chalicelib.service.context import get_services
-from tests.integration.conftest import BUS, file_request, link_with, outbox, press
-from tests.integration.people import MANAGER, OFFICER
+from tests.integration.conftest import (
+    BUS,
+    file_request,
+    hidden,
+    html,
+    link_with,
+    outbox,
+    path_of,
+    post_form,
+    press,
+)
+from tests.integration.people import MANAGER, OFFICER, get, sign_in
 
 pytestmark = pytest.mark.integration
 QUEBEC = ZoneInfo("America/Toronto")
 MONDAY = datetime(2027, 2, 1, 10, 0, tzinfo=QUEBEC)  # no holiday in the next three weeks
 KEEPER, LOSER = "agent.lit@mcn.gouv.qc.ca", "agent.silence@mcn.gouv.qc.ca"
-CLIENT = ClientInfo(source_ip="203.0.113.9", user_agent="pytest")
 
 
 class Clock:
@@ -45,11 +52,10 @@ def clock(client: Client) -> Iterator[Clock]:
 
 
 def run_jobs(client: Client, clock: Clock, at: datetime) -> dict[str, int]:
-    """Run the lifecycle function as Lambda would, then the campaign (to be called from it)."""
+    """Run the lifecycle function as Lambda would (it runs the campaign)."""
     clock.now = at
     event = client.events.generate_cw_event("aws.events", "Scheduled Event", {}, [])
     report: dict[str, Any] = client.lambda_.invoke("run_lifecycle", event).payload
-    report = {**report, **run_campaign(get_services())}
     return {key: count for key, count in report.items() if count}
 
 
@@ -93,7 +99,13 @@ def test_a_holder_who_does_not_acknowledge_loses_the_grant_one_who_does_keeps_it
 
     progress = campaign_progress(services)
     assert (progress["waiting"], progress["acknowledged"], progress["accepted"]) == (2, 0, 0)
-    acknowledge_policy(services, person_ref(KEEPER), CLIENT)
+    # The keeper follows the e-mail's link and acknowledges on the page.
+    mail = next(m for m in asked if m.to == [KEEPER])
+    page_path = next(path_of(link) for link in mail.links if path_of(link) == "/usage-policy")
+    page = html(client.http.get(page_path))
+    assert "2027-02-01" in page
+    done = post_form(client, page_path, {"form_token": hidden(page, "form_token"), "email": KEEPER})
+    assert done.status_code == 200 and 'id="acknowledged"' in html(done)
     assert campaign_progress(services)["acknowledged"] == 1
     assert campaign_progress(services)["waiting"] == 1
     # Three working days later (Thursday at noon) only the silent holder is reminded.
@@ -114,6 +126,10 @@ def test_a_holder_who_does_not_acknowledge_loses_the_grant_one_who_does_keeps_it
     assert campaign_progress(services) == {
         "accepted": 0, "acknowledged": 1, "waiting": 0, "flagged": 0, "not_asked": 0,
     }  # fmt: skip
+    # The officers' console shows the same progress; a grant holder may not see it.
+    page = html(get(client, "/console/campaign", sign_in(client, OFFICER)))
+    assert "2027-02-01" in page and '<dd data-count="acknowledged">1</dd>' in page
+    assert get(client, "/console/campaign", sign_in(client, KEEPER)).status_code == 403
     events = [(e["detail_type"], e["detail"]["request_id"]) for e in published_events(BUS)]
     assert ("AccessEnded", loser) in events and ("AccessEnded", keeper) not in events
     (last,) = [e for e in store.events_for(loser) if e.action == "ended"]

@@ -37,6 +37,7 @@ from .common import (
 if TYPE_CHECKING:
     from ...dev.events import published_events
     from ...dev.outbox import sent_emails
+    from ...service.campaign import run_campaign
     from ...service.digest import run_digest_job
     from ...service.sweep import deliver_due
     from ...service.timed import run_timed_jobs
@@ -46,6 +47,7 @@ else:
     run_digest_job = lazy_function("chalicelib.service.digest", "run_digest_job")
     deliver_due = lazy_function("chalicelib.service.sweep", "deliver_due")
     run_timed_jobs = lazy_function("chalicelib.service.timed", "run_timed_jobs")
+    run_campaign = lazy_function("chalicelib.service.campaign", "run_campaign")
 
 ENABLING_VARIABLE = "SESAME_DEV_ROUTES"
 bp = Blueprint(__name__)
@@ -140,6 +142,7 @@ def move_dev_clock() -> Response:
     # The hourly digest too: one per hour the clock moved (issue 18).
     ran = {
         **run_timed_jobs(services),
+        **run_campaign(services),
         **deliver_due(services),
         **run_digest_job(services.clock()),
     }

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from chalice.app import Blueprint, Request, Response
 
+from ...domain.awareness import person_ref
 from ...domain.errors import LimitReached
 from ...domain.models import Lang
 from ...service.context import Services, get_services
@@ -24,14 +25,19 @@ from ..request_form import (
     preview_note,
     renewal_values,
 )
+from ..trust_pages import carried_form, carry_of
 from .common import FORM, first, form_key, json_response, read_form, request_of
+from .trust import awareness_page, work_address
 
 if TYPE_CHECKING:
+    from ...service.awareness import has_passed_current, trained_pass
     from ...service.link_views import open_renewal
     from ...service.preview import preview_submission
     from ...service.submit import submit_request
 else:
     # Imported on first use: serving the empty form needs none of these (cold start, issue 9).
+    has_passed_current = lazy_function("chalicelib.service.awareness", "has_passed_current")
+    trained_pass = lazy_function("chalicelib.service.awareness", "trained_pass")
     open_renewal = lazy_function("chalicelib.service.link_views", "open_renewal")
     preview_submission = lazy_function("chalicelib.service.preview", "preview_submission")
     submit_request = lazy_function("chalicelib.service.submit", "submit_request")
@@ -64,6 +70,17 @@ def file_request() -> Response:
     lang = page_lang(request, first(form, "lang"))
     values = form_values(form)
     action = first(form, "action")
+    if action == "resume":
+        # Back from the awareness module: the form again, with what the person had typed.
+        carried = carried_form(services, first(form, "carry"), first(form, "seal"))
+        if carried is None:
+            return form_page(services, lang, errors={"form": "expired"}, status=400)
+        # The preview then explains the path the pass gives (the form's script keeps the
+        # shorter one only until a choice changes; the filed request says what applies).
+        found = preview_submission(services, carried)
+        email = work_address(services, first(carried, "email"))
+        passed = trained_pass(services, person_ref(email)) if email else None
+        return form_page(services, lang, values=form_values(carried), result=found, trained=passed)
     if action in ("lang:fr", "lang:en", "preview"):
         # The language switch and the preview re-send the form: show it again, values kept.
         chosen: Lang = "fr" if action == "lang:fr" else "en" if action == "lang:en" else lang
@@ -84,6 +101,10 @@ def _submit(
     key = form_key(form, SUBMIT_PURPOSE, SUBMIT_BINDING)
     if key is None:
         return form_page(services, lang, values=values, errors={"form": "expired"}, status=400)
+    if _untrained(services, form):
+        # Nothing is stored yet: what was typed rides the module's pages, signed, then returns.
+        email = first(form, "email").strip()
+        return awareness_page(services, lang, email=email, carry=carry_of(form))
     renew_token = first(form, "renew")
     renews = open_renewal(services, renew_token, client_info(request)) if renew_token else None
     try:
@@ -108,6 +129,16 @@ def _submit(
         duplicate=outcome.duplicate,
         policy=services.policy,
     )
+
+
+def _untrained(services: Services, form: dict[str, list[str]]) -> bool:
+    """Tell whether the policy wants the module first and this address has no valid pass."""
+    module = services.policy.awareness
+    if module is None or not module.required_before_request:
+        return False
+    email = work_address(services, first(form, "email"))
+    # A mistyped address gets the form's own message first; the module comes after.
+    return email is not None and not has_passed_current(services, person_ref(email))
 
 
 @bp.route("/renew/{token}", methods=["GET", "HEAD"])

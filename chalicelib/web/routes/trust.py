@@ -1,0 +1,206 @@
+"""From control to trust (issue 17): the awareness module, the usage policy, the open figures."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from chalice.app import Blueprint, Response
+
+from ...domain.awareness import Grade, person_ref
+from ...domain.errors import NotFound
+from ...domain.models import Lang
+from ...service.context import Services, get_services
+from ..context import client_info, page_lang
+from ..errors import handles_errors
+from ..forms import BadForm
+from ..lazy import lazy_function
+from ..pages import render_page
+from ..session import Visitor, signed_in
+from ..trust_pages import carried_form, carry_seal, text_blocks
+from .common import FORM, first, form_key, form_or_empty, form_token, read_form, request_of
+
+if TYPE_CHECKING:
+    from ...service.acknowledge import acknowledge_policy
+    from ...service.awareness import current_module, take_quiz
+    from ...service.campaign import campaign_progress
+    from ...service.open_data import open_figures_csv, open_figures_json
+    from ...service.signin import valid_email
+else:
+    # Imported on first use: serving the form needs none of these (cold start, issue 9).
+    acknowledge_policy = lazy_function("chalicelib.service.acknowledge", "acknowledge_policy")
+    campaign_progress = lazy_function("chalicelib.service.campaign", "campaign_progress")
+    current_module = lazy_function("chalicelib.service.awareness", "current_module")
+    take_quiz = lazy_function("chalicelib.service.awareness", "take_quiz")
+    open_figures_csv = lazy_function("chalicelib.service.open_data", "open_figures_csv")
+    open_figures_json = lazy_function("chalicelib.service.open_data", "open_figures_json")
+    valid_email = lazy_function("chalicelib.service.signin", "valid_email")
+
+bp = Blueprint(__name__)
+current = request_of(bp)
+handled = handles_errors(current)
+officer = signed_in(current, form_or_empty, officers_only=True)
+QUIZ_PURPOSE, QUIZ_BINDING = "awareness", "awareness-quiz"
+ACK_PURPOSE, ACK_BINDING = "usage-policy", "usage-policy-form"
+OPEN_DATA_TYPES = {
+    "requests.csv": "text/csv; charset=utf-8",
+    "requests.json": "application/json; charset=utf-8",
+}
+
+
+def work_address(services: Services, typed: str) -> str | None:
+    """Return the typed address when it is an address of the organisation, else None."""
+    email = typed.strip().lower()
+    if not valid_email(email) or not services.policy.email_domain_allowed(email):
+        return None
+    return email
+
+
+def awareness_page(
+    services: Services,
+    lang: Lang,
+    *,
+    email: str = "",
+    answers: dict[str, str] | None = None,
+    grade: Grade | None = None,
+    error: str | None = None,
+    carry: str = "",
+    status: int = 200,
+) -> Response:
+    """Render the module's screens then its quiz (the explanations of a failed attempt)."""
+    module = current_module(services)
+    wrong = {w.question_id: w.explanation(lang) for w in grade.wrong} if grade else {}
+    return render_page(
+        "trust/awareness.html",
+        lang,
+        status=status,
+        module=module,
+        blocks={
+            s.id: text_blocks(s.text_fr if lang == "fr" else s.text_en) for s in module.screens
+        },
+        form_token=form_token(QUIZ_PURPOSE, QUIZ_BINDING),
+        email=email,
+        answers=answers or {},
+        grade=grade,
+        wrong=wrong,
+        error=error,
+        carry=carry,
+        seal=carry_seal(services, carry) if carry else "",
+    )
+
+
+@bp.route("/awareness", methods=["GET", "HEAD"])
+@handled
+def awareness() -> Response:
+    """Show the awareness module and its quiz."""
+    return awareness_page(get_services(), page_lang(current()))
+
+
+@bp.route("/awareness", methods=["POST"], content_types=FORM)
+@handled
+def answer_quiz() -> Response:
+    """Grade the quiz: a pass is recorded; a fail shows why each wrong answer was wrong."""
+    request = current()
+    services = get_services()
+    try:
+        form = read_form(request)
+    except BadForm:
+        return awareness_page(services, page_lang(request), error="form", status=400)
+    lang = page_lang(request, first(form, "lang"))
+    carry = first(form, "carry")
+    if carry and carried_form(services, carry, first(form, "seal")) is None:
+        carry = ""  # forged or stale: the quiz still works, the form starts empty
+    module = current_module(services)
+    answers = {q.id: first(form, f"q-{q.id}") for q in module.questions if first(form, f"q-{q.id}")}
+    email = work_address(services, first(form, "email"))
+    typed = first(form, "email").strip()
+    if form_key(form, QUIZ_PURPOSE, QUIZ_BINDING) is None or email is None:
+        problem = "expired" if email is not None else "email"
+        return awareness_page(
+            services, lang, email=typed, answers=answers, error=problem, carry=carry, status=400
+        )
+    outcome = take_quiz(services, person_ref(email), answers, client_info(request))
+    if outcome.completion is None:
+        return awareness_page(
+            services, lang, email=email, answers=answers, grade=outcome.grade, carry=carry
+        )
+    return render_page(
+        "trust/awareness_passed.html",
+        lang,
+        completion=outcome.completion,
+        carry=carry,
+        seal=carry_seal(services, carry) if carry else "",
+    )
+
+
+def _usage_policy_page(
+    services: Services, lang: Lang, *, email: str = "", error: str | None = None,
+    done: bool = False, status: int = 200,
+) -> Response:  # fmt: skip
+    return render_page(
+        "trust/usage_policy.html",
+        lang,
+        status=status,
+        policy=services.policy,
+        form_token=form_token(ACK_PURPOSE, ACK_BINDING),
+        email=email,
+        error=error,
+        done=done,
+    )
+
+
+@bp.route("/usage-policy", methods=["GET", "HEAD"])
+@handled
+def usage_policy() -> Response:
+    """Show the usage policy in force and a button to acknowledge it."""
+    return _usage_policy_page(get_services(), page_lang(current()))
+
+
+@bp.route("/usage-policy", methods=["POST"], content_types=FORM)
+@handled
+def acknowledge() -> Response:
+    """Record that a person read the usage policy in force (once per version)."""
+    request = current()
+    services = get_services()
+    try:
+        form = read_form(request)
+    except BadForm:
+        return _usage_policy_page(services, page_lang(request), error="form", status=400)
+    lang = page_lang(request, first(form, "lang"))
+    email = work_address(services, first(form, "email"))
+    if form_key(form, ACK_PURPOSE, ACK_BINDING) is None or email is None:
+        problem = "expired" if email is not None else "email"
+        typed = first(form, "email").strip()
+        return _usage_policy_page(services, lang, email=typed, error=problem, status=400)
+    acknowledge_policy(services, person_ref(email), client_info(request))
+    return _usage_policy_page(services, lang, email=email, done=True)
+
+
+@bp.route("/open-data/{name}", methods=["GET", "HEAD"])
+@handled
+def open_data(name: str) -> Response:
+    """Publish the monthly aggregates (no person; counts below 5 withheld), CC BY 4.0."""
+    if name not in OPEN_DATA_TYPES:
+        raise NotFound("open data file")
+    services = get_services()
+    body = open_figures_csv(services) if name.endswith(".csv") else open_figures_json(services)
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": OPEN_DATA_TYPES[name],
+        "Cache-Control": "public, max-age=3600",
+    }
+    return Response(body=body, headers=headers)
+
+
+@bp.route("/console/campaign", methods=["GET"])
+@handled
+@officer
+def console_campaign(visitor: Visitor) -> Response:
+    """Show where the active grants stand in the current usage policy's campaign."""
+    services = get_services()
+    return render_page(
+        "console/campaign.html",
+        page_lang(current()),
+        visitor=visitor,
+        section="campaign",
+        policy=services.policy,
+        progress=campaign_progress(services),
+    )

@@ -1,0 +1,129 @@
+"""The trust pages through HTTP: the awareness quiz, the usage policy, the open figures
+(issue 17, acceptance 1, 3 and 5 at the routes)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+import boto3
+import jsonschema
+import pytest
+from chalice.test import Client
+
+from chalicelib.service.acknowledge import has_acknowledged
+from chalicelib.service.awareness import has_passed_current
+from chalicelib.service.context import get_services
+from tests.conftest import PROJECT_ROOT
+from tests.integration.conftest import AUDIT, hidden, html, post_form
+
+pytestmark = pytest.mark.integration
+SCHEMA = json.loads((PROJECT_ROOT / "docs" / "open-data.schema.json").read_text("utf-8"))
+PERSON = "email:nadia.tremblay@mcn.gouv.qc.ca"
+EMAIL = "Nadia.Tremblay@mcn.gouv.qc.ca"
+
+
+def right_answers() -> dict[str, str]:
+    module = get_services().policy.awareness
+    assert module is not None
+    return {f"q-{q.id}": q.answer for q in module.questions}
+
+
+def wrong_one(answers: dict[str, str]) -> tuple[dict[str, str], str]:
+    """The right answers but one (the first question's), and that question's explanation."""
+    module = get_services().policy.awareness
+    assert module is not None
+    question = module.questions[0]
+    other = next(c.id for c in question.choices if c.id != question.answer)
+    return {**answers, f"q-{question.id}": other}, question.explanation_fr
+
+
+def send_quiz(client: Client, answers: dict[str, str], lang: str = "fr", **extra: str) -> Any:
+    page = html(client.http.get(f"/awareness?lang={lang}"))
+    form = {"form_token": hidden(page, "form_token"), "lang": lang, "email": EMAIL}
+    return post_form(client, "/awareness", {**form, **answers, **extra})
+
+
+def audit_actions() -> list[str]:
+    items = boto3.client("dynamodb").scan(TableName=AUDIT)["Items"]
+    return [item["action"]["S"] for item in items]
+
+
+def test_the_module_shows_its_screens_and_quiz_in_both_languages(client: Client) -> None:
+    module = get_services().policy.awareness
+    assert module is not None
+    for lang in ("fr", "en"):
+        response = client.http.get(f"/awareness?lang={lang}")
+        page = html(response)
+        assert response.status_code == 200
+        for screen in module.screens:
+            assert (screen.title_fr if lang == "fr" else screen.title_en) in page
+        for question in module.questions:
+            assert (question.text_fr if lang == "fr" else question.text_en) in page
+        # The reviewed Markdown's bold reaches the page as markup, not as asterisks.
+        assert "**" not in page and "<strong>" in page
+
+
+def test_a_wrong_answer_shows_its_explanation_records_nothing_then_a_pass_is_recorded(
+    client: Client,
+) -> None:
+    answers, explanation = wrong_one(right_answers())
+    # One wrong answer out of five passes at 4: two wrong ones fail.
+    module = get_services().policy.awareness
+    assert module is not None
+    second = module.questions[1]
+    answers[f"q-{second.id}"] = next(c.id for c in second.choices if c.id != second.answer)
+    failed = send_quiz(client, answers)
+    page = html(failed)
+    assert failed.status_code == 200 and explanation in page
+    assert second.explanation_fr in page
+    assert not has_passed_current(get_services(), PERSON)
+    assert "awareness_passed" not in audit_actions()
+
+    passed = send_quiz(client, right_answers())
+    assert passed.status_code == 200 and "Module réussi" in html(passed)
+    assert has_passed_current(get_services(), PERSON)
+    assert audit_actions().count("awareness_passed") == 1
+
+
+def test_the_quiz_refuses_an_outside_address_and_a_forged_token(client: Client) -> None:
+    outside = send_quiz(client, right_answers(), email="x@example.com")
+    assert outside.status_code == 400 and "adresse de l'organisation" in html(outside)
+    forged = post_form(
+        client, "/awareness", {"form_token": "a.1.b", "email": EMAIL, **right_answers()}
+    )
+    assert forged.status_code == 400
+    assert not has_passed_current(get_services(), PERSON)
+
+
+def test_the_usage_policy_page_records_one_acknowledgement_per_version(client: Client) -> None:
+    version = get_services().policy.version
+    for _ in range(2):
+        page = html(client.http.get("/usage-policy?lang=en"))
+        assert version in page
+        done = post_form(
+            client,
+            "/usage-policy",
+            {"form_token": hidden(page, "form_token"), "lang": "en", "email": EMAIL},
+        )
+        assert done.status_code == 200 and "acknowledgement of policy" in html(done)
+    assert has_acknowledged(get_services(), PERSON)
+    assert audit_actions().count("policy_acknowledged") == 1
+
+
+def test_the_open_data_files_are_public_aggregates_under_their_licence(client: Client) -> None:
+    as_json = client.http.get("/open-data/requests.json")
+    assert as_json.status_code == 200
+    assert as_json.headers["Content-Type"].startswith("application/json")
+    data = json.loads(as_json.body)
+    jsonschema.validate(data, SCHEMA)
+    assert "CC BY 4.0" in data["licence"] and len(data["months"]) == 12
+    as_csv = client.http.get("/open-data/requests.csv")
+    assert as_csv.headers["Content-Type"].startswith("text/csv")
+    licence, table = as_csv.body.decode("utf-8").split("\n", 1)
+    assert "CC BY 4.0" in licence
+    rows = list(csv.DictReader(io.StringIO(table)))
+    assert len(rows) == 12 and {r["filed"] for r in rows} == {"< 5"}
+    assert client.http.get("/open-data/people.json").status_code == 404
