@@ -12,10 +12,12 @@ from urllib.parse import urlsplit
 
 from chalice.app import Blueprint, Response
 
+from ...domain.errors import NotFound
 from ...domain.identity import SignInFailure, SignInRefused
 from ...domain.models import Lang
 from ...domain.sessions import Session, safe_next_path
 from ...service.context import Services, get_services
+from ...service.links import link_well_formed
 from ...settings import Settings
 from ..context import _cookie, _query, client_info, page_lang
 from ..errors import handles_errors
@@ -68,16 +70,31 @@ def _redirect(location: str, cookies: list[str]) -> Response:
 @handled
 def start_signin() -> Response:
     """Hand the browser to the organisation's provider (PKCE, state and nonce kept here)."""
-    request = current()
+    return _start(safe_next_path(_query(current()).get("next", "")))
+
+
+def _start(next_path: str) -> Response:
     services = get_services()
-    lang = page_lang(request)
-    next_path = safe_next_path(_query(request).get("next", ""))
+    lang = page_lang(current())
     try:
         started = start_provider_signin(services, next_path, lang)
     except SignInRefused as refusal:
         return _refused_page(lang, refusal.reason)
     cookie = _attempt_cookie(services.settings, started.attempt_cookie, ATTEMPT_MAX_AGE_SECONDS)
     return _redirect(started.authorization_url, [cookie])
+
+
+@bp.route("/decide/{token}/sign-in", methods=["GET"])
+@handled
+def sign_in_to_decide(token: str) -> Response:
+    """Sign in with the provider to decide from a link, then come back to its page.
+
+    The path carries the token (not a query string) so that request logs redact it as they
+    redact every link path; it changes nothing but a pending sign-in attempt.
+    """
+    if not link_well_formed(token):
+        raise NotFound("decision link")
+    return _start(f"/decide/{token}")
 
 
 @bp.route("/login/oidc/callback", methods=["GET"])
