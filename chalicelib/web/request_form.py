@@ -94,15 +94,21 @@ def form_page(
     result: SubmissionResult | None = None,
     status: int = 200,
     remember_lang: bool = False,
+    signed_in_as: str | None = None,
+    directory_manager: str | None = None,
 ) -> Response:
-    """Render the form, empty or with values, errors and preview, carrying a fresh one-time key."""
+    """Render the form, empty or with values, errors and preview, carrying a fresh one-time key.
+
+    `signed_in_as`: the address a provider's sign-in proved (shown, not asked);
+    `directory_manager`: the manager the directory names for it (shown, not asked).
+    """
     policy = services.policy
     token = issue(
         services.settings.signing_secret, SUBMIT_PURPOSE, SUBMIT_BINDING, services.clock()
     )
     routing = result.routing if result else None
     pinned = result.pinned_manager if result else None
-    typed_manager = str((values or {}).get("manager_email") or "") or None
+    typed_manager = directory_manager or str((values or {}).get("manager_email") or "") or None
     bounds = routing or Routing((), max_duration(policy), min_justification(policy))
     return render_page(
         "request_form.html",
@@ -116,5 +122,7 @@ def form_page(
         field_order=FIELDS,
         bounds=bounds,
         pinned_manager=pinned,
+        signed_in_as=signed_in_as,
+        directory_manager=directory_manager,
         preview=approver_preview(policy, lang, routing, pinned or typed_manager),
     )

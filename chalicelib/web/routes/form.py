@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from chalice.app import Blueprint, Request, Response
 
 from ...domain.errors import LimitReached
 from ...domain.models import Lang
+from ...domain.sessions import Session
 from ...service.context import Services, get_services
+from ...service.signin import current_session
 from ..context import client_info, lang_chosen_explicitly, page_lang
 from ..errors import handles_errors
 from ..forms import BadForm
@@ -24,17 +26,22 @@ from ..request_form import (
     preview_note,
     renewal_values,
 )
+from ..session import read_cookie
 from .common import FORM, first, form_key, json_response, read_form, request_of
 
 if TYPE_CHECKING:
+    from ...service.directory_lookup import manager_for
     from ...service.link_views import open_renewal
     from ...service.preview import preview_submission
     from ...service.submit import submit_request
+    from ...service.submit_signed_in import submit_signed_in
 else:
     # Imported on first use: serving the empty form needs none of these (cold start, issue 9).
     open_renewal = lazy_function("chalicelib.service.link_views", "open_renewal")
     preview_submission = lazy_function("chalicelib.service.preview", "preview_submission")
     submit_request = lazy_function("chalicelib.service.submit", "submit_request")
+    submit_signed_in = lazy_function("chalicelib.service.submit_signed_in", "submit_signed_in")
+    manager_for = lazy_function("chalicelib.service.directory_lookup", "manager_for")
 
 bp = Blueprint(__name__)
 current = request_of(bp)
@@ -46,9 +53,35 @@ handled = handles_errors(current)
 def request_form() -> Response:
     """Show the empty request form."""
     request = current()
+    services = get_services()
     return form_page(
-        get_services(), page_lang(request), remember_lang=lang_chosen_explicitly(request)
+        services,
+        page_lang(request),
+        remember_lang=lang_chosen_explicitly(request),
+        **_signed_in_fields(services, _proven_session(services, request)),
     )
+
+
+def _proven_session(services: Services, request: Request) -> Session | None:
+    """The session of a provider's sign-in (it proves the address), or None (issue 15)."""
+    cookie = read_cookie(request, services.settings)
+    session = current_session(services, cookie) if cookie else None
+    return session if session is not None and session.identity is not None else None
+
+
+class Shown(TypedDict, total=False):
+    """What the form shows a signed-in requester instead of asking."""
+
+    signed_in_as: str | None
+    directory_manager: str | None
+
+
+def _signed_in_fields(services: Services, session: Session | None) -> Shown:
+    """The address and the directory's manager a signed-in requester is shown, not asked."""
+    if session is None:
+        return {}
+    choice = manager_for(services, session.email)
+    return {"signed_in_as": session.email, "directory_manager": choice.manager_email}
 
 
 @bp.route("/", methods=["POST"], content_types=FORM)
@@ -64,14 +97,20 @@ def file_request() -> Response:
     lang = page_lang(request, first(form, "lang"))
     values = form_values(form)
     action = first(form, "action")
+    session = _proven_session(services, request)
     if action in ("lang:fr", "lang:en", "preview"):
         # The language switch and the preview re-send the form: show it again, values kept.
         chosen: Lang = "fr" if action == "lang:fr" else "en" if action == "lang:en" else lang
         result = preview_submission(services, form)
         return form_page(
-            services, chosen, values=values, result=result, remember_lang=action != "preview"
+            services,
+            chosen,
+            values=values,
+            result=result,
+            remember_lang=action != "preview",
+            **_signed_in_fields(services, session),
         )
-    return _submit(services, request, form, values, lang)
+    return _submit(services, request, form, values, lang, session)
 
 
 def _submit(
@@ -80,18 +119,28 @@ def _submit(
     form: dict[str, list[str]],
     values: dict[str, object],
     lang: Lang,
+    session: Session | None = None,
 ) -> Response:
+    shown = _signed_in_fields(services, session)
     key = form_key(form, SUBMIT_PURPOSE, SUBMIT_BINDING)
     if key is None:
-        return form_page(services, lang, values=values, errors={"form": "expired"}, status=400)
+        return form_page(
+            services, lang, values=values, errors={"form": "expired"}, status=400, **shown
+        )
     renew_token = first(form, "renew")
     renews = open_renewal(services, renew_token, client_info(request)) if renew_token else None
     try:
-        outcome = submit_request(services, form, key, lang, client_info(request), renews)
+        if session is not None:
+            # The sign-in proved the address: filed confirmed, no e-mail round trip (issue 15).
+            outcome = submit_signed_in(
+                services, form, key, lang, client_info(request), session, renews
+            )
+        else:
+            outcome = submit_request(services, form, key, lang, client_info(request), renews)
     except LimitReached as limit:
         # The per-source limit's message lives in the [limits] table of the catalogues.
         code = "limits.submit_source" if limit.limit == "source" else f"limit_{limit.limit}"
-        return form_page(services, lang, values=values, errors={"form": code}, status=429)
+        return form_page(services, lang, values=values, errors={"form": code}, status=429, **shown)
     if outcome.errors:
         return form_page(
             services,
@@ -100,6 +149,7 @@ def _submit(
             errors=outcome.errors,
             result=outcome.result,
             status=429 if outcome.limited else 400,
+            **shown,
         )
     return render_page(
         "submitted.html",
@@ -107,6 +157,7 @@ def _submit(
         request=outcome.request,
         duplicate=outcome.duplicate,
         policy=services.policy,
+        signed_in=session is not None,
     )
 
 
