@@ -26,6 +26,7 @@ from tests.peers.oidc_provider import ProviderPeer, signed_in
 
 pytestmark = pytest.mark.integration
 COLLEAGUE = "communications.demo@mcn.gouv.qc.ca"
+OFFICER = "securite.demo@mcn.gouv.qc.ca"
 
 
 def through_provider(client: Client, start_path: str, email: str) -> tuple[str, str]:
@@ -87,3 +88,28 @@ def test_a_forwarded_link_in_a_colleagues_session_is_refused_and_audited(
     # The same refusal in English.
     english = approve(client, path + "?lang=en", session)
     assert "This link was sent to another person" in html(english)
+
+
+def test_an_officer_signed_in_with_the_provider_approves_from_the_console(
+    client: Client, signin_services: Services, oidc_provider: ProviderPeer
+) -> None:
+    from chalicelib.service.links import link_request_id
+
+    token = filed_and_confirmed(signin_services)
+    path = "/decide/" + token
+    jean, _ = through_provider(client, f"{path}/sign-in", JEAN)
+    assert approve(client, path, jean).status_code == 200
+    officer, landing = through_provider(client, "/login/oidc", OFFICER)
+    assert landing == "/console"
+    detail = f"/console/requests/{link_request_id(token)}"
+    page = html(client.http.get(detail, headers={"Cookie": officer}))
+    form = {"csrf": hidden(page, "csrf"), "step": "1", "decision": "approve", "comment": ""}
+    done = post_form(client, f"{detail}/decide", form, Cookie=officer)
+    assert done.status_code == 303, html(done)
+    events = [AuditEvent.model_validate_json(b) for b in audit_bodies("approved")]
+    # Both decisions carry the issuer and subject of the person behind them.
+    by_actor = {e.actor: e.identity for e in events}
+    for email in (JEAN, OFFICER):
+        person = by_actor[email]
+        assert person is not None and person.issuer == oidc_provider.issuer
+        assert person.subject == DemoAccount(email, "").object_id
