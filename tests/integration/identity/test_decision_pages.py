@@ -113,3 +113,8 @@ def test_an_officer_signed_in_with_the_provider_approves_from_the_console(
         person = by_actor[email]
         assert person is not None and person.issuer == oidc_provider.issuer
         assert person.subject == DemoAccount(email, "").object_id
+    # The request's timeline in the console shows them too.
+    timeline = html(client.http.get(detail, headers={"Cookie": officer}))
+    for email in (JEAN, OFFICER):
+        subject = DemoAccount(email, "").object_id
+        assert f"vérifié par {oidc_provider.issuer}, sujet {subject}" in timeline
