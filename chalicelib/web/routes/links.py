@@ -20,7 +20,7 @@ from ..context import client_info, page_lang
 from ..errors import handles_errors
 from ..lazy import LazyModule, lazy_function
 from ..pages import render_page
-from ..session import read_cookie, redirect, site_path
+from ..session import read_cookie
 from .common import (
     DECISIONS,
     FORM,
@@ -160,8 +160,9 @@ def decide(token: str) -> Response:
     except InvalidDecision as error:
         return _decision_page(token, lang, error=error.code, comment=comment, status=400)
     except SignInRequired:
-        # Sign in with the provider, then come back to this page (nothing changed yet).
-        return redirect(site_path(services, f"/decide/{token}/sign-in?lang={lang}"))
+        # Nothing changed: the page again, with its sign-in button. Not a 303 to the provider:
+        # the CSP's form-action 'self' (rightly) stops a form's redirect to another origin.
+        return _decision_page(token, lang, comment=comment, status=403)
     except NotTheLinksApprover as refused:
         # Someone else's link (a forwarded e-mail): nothing changes; the attempt is audited.
         return render_page(
