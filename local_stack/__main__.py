@@ -11,7 +11,25 @@ import threading
 from pathlib import Path
 
 from chalicelib.domain.errors import InvalidPolicy
+from chalicelib.service.provider_signin import LOCAL_SECRET_VARIABLE
+from local_stack.oidc_process import LOCAL_CLIENT, RunningProvider, say, start_provider
 from local_stack.runner import PROJECT_ROOT, start_stack
+
+LOCAL_CLIENT_PORT = 8000  # where LOCAL_CLIENT's redirect URI points
+PROVIDER_PORT = 8002  # the issuer policies/organisation.toml names for the local stage
+
+
+def _start_identity_provider(state_dir: Path, port: int) -> RunningProvider | None:
+    """Start the local OpenID Provider of the demo, or say in one line why it is off.
+
+    Its one registered client redirects to port 8000; elsewhere e-mail sign-in alone works.
+    """
+    if port != LOCAL_CLIENT_PORT:
+        say(f"The local identity provider serves the app on port {LOCAL_CLIENT_PORT} only: off.")
+        return None
+    # The demo client's secret (deployed stages read theirs from SSM).
+    os.environ[LOCAL_SECRET_VARIABLE] = LOCAL_CLIENT.client_secret
+    return start_provider(state_dir, port=PROVIDER_PORT)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Cannot start the local stack: {error}", file=sys.stderr)
         return 1
 
+    provider = _start_identity_provider(args.state_dir, args.port)
     stop = threading.Event()
     # Ctrl-C and a polite kill both stop cleanly; SIGINT is handled explicitly because a shell
     # starting the stack in the background leaves it ignored, and Python then never raises.
@@ -45,7 +64,12 @@ def main(argv: list[str] | None = None) -> int:
         f"  Development outbox        : {stack.base_url}/dev/outbox\n"
         f"  Outbox as JSON            : {stack.base_url}/dev/outbox.json\n"
         f"  AWS emulator (moto)       : {stack.emulator_url}\n"
-        f"  State kept in             : {stack.state_dir}\n"
+        + (
+            f"  Identity provider (OIDC)  : {provider.issuer} (demo accounts, password demo)\n"
+            if provider is not None
+            else ""
+        )
+        + f"  State kept in             : {stack.state_dir}\n"
         "Press Ctrl-C to stop.\n"
         f"ready {stack.base_url}",
         flush=True,
@@ -56,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     print("Stopping…", flush=True)
+    if provider is not None:
+        provider.stop()
     stack.stop()
     print("Stopped. State kept for the next start.", flush=True)
     return 0

@@ -98,8 +98,14 @@ def form_page(
     status: int = 200,
     remember_lang: bool = False,
     trained: Completion | None = None,
+    signed_in_as: str | None = None,
+    directory_manager: str | None = None,
 ) -> Response:
-    """Render the form, empty or with values, errors and preview, carrying a fresh one-time key."""
+    """Render the form, empty or with values, errors and preview, carrying a fresh one-time key.
+
+    `signed_in_as`: the address a provider's sign-in proved (shown, not asked);
+    `directory_manager`: the manager the directory names for it (shown, not asked).
+    """
     policy = services.policy
     token = issue(
         services.settings.signing_secret, SUBMIT_PURPOSE, SUBMIT_BINDING, services.clock()
@@ -116,7 +122,7 @@ def form_page(
     else:
         trained = None
     pinned = result.pinned_manager if result else None
-    typed_manager = str((values or {}).get("manager_email") or "") or None
+    typed_manager = directory_manager or str((values or {}).get("manager_email") or "") or None
     bounds = routing or Routing((), max_duration(policy), min_justification(policy))
     return render_page(
         "request_form.html",
@@ -130,6 +136,8 @@ def form_page(
         field_order=FIELDS,
         bounds=bounds,
         pinned_manager=pinned,
+        signed_in_as=signed_in_as,
+        directory_manager=directory_manager,
         preview=_with_pass(
             approver_preview(policy, lang, routing, pinned or typed_manager), trained
         ),

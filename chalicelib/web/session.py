@@ -102,7 +102,9 @@ def current_visitor(services: Services, request: Request) -> Visitor | None:
     session = current_session(services, read_cookie(request, services.settings))
     if session is None:
         return None
-    officer = session.email in services.policy.officer_emails()
+    # An officer by the policy's list, or by the role the provider's ID token carried (issue 15).
+    token_roles = session.identity.roles if session.identity is not None else ()
+    officer = session.email in services.policy.officer_emails() or "security" in token_roles
     return Visitor(session=session, csrf=session_csrf(services, session), officer=officer)
 
 

@@ -23,7 +23,6 @@ from ...service.signin import (
     open_signin,
     request_signin,
     sign_in,
-    sign_out,
     valid_email,
 )
 from ..context import client_info, page_lang
@@ -58,6 +57,7 @@ from .decisions import decide_signed_in
 if TYPE_CHECKING:
     from ...service import console
     from ...service.delegate import delegate_signed_in, parse_day
+    from ...service.provider_signin import provider_sign_out
     from ...service.undelegate import cancel_signed_in, my_delegations
     from .. import console_pages as pages
 else:
@@ -65,6 +65,7 @@ else:
     console = LazyModule("chalicelib.service.console")
     delegate_signed_in = lazy_function("chalicelib.service.delegate", "delegate_signed_in")
     parse_day = lazy_function("chalicelib.service.delegate", "parse_day")
+    provider_sign_out = lazy_function("chalicelib.service.provider_signin", "provider_sign_out")
     cancel_signed_in = lazy_function("chalicelib.service.undelegate", "cancel_signed_in")
     my_delegations = lazy_function("chalicelib.service.undelegate", "my_delegations")
     pages = LazyModule("chalicelib.web.console_pages")
@@ -85,10 +86,14 @@ def _login_page(
     notice: str | None = None,
     status: int = 200,
 ) -> Response:
+    services = get_services()
     return render_page(
         "login.html",
         lang,
         status=status,
+        # The organisation's sign-in first where a provider serves the stage (issue 15).
+        provider=services.policy.identity.sign_in_for(services.settings.stage) is not None,
+        email_links=services.policy.identity.email_links_allowed(services.settings.stage),
         form_token=form_token(LOGIN_PURPOSE, LOGIN_BINDING),
         email=email,
         next_path=next_path,
@@ -122,12 +127,18 @@ def login() -> Response:
     lang = page_lang(request, first(form, "lang"))
     email = first(form, "email").strip().lower()
     next_path = safe_next_path(first(form, "next"))
+    services = get_services()
+    if not services.policy.identity.email_links_allowed(services.settings.stage):
+        # This deployment signs people in with its provider only: no link is sent.
+        return _login_page(
+            lang, next_path=next_path, error="identity_pages.email_links_off", status=403
+        )
     key = form_key(form, LOGIN_PURPOSE, LOGIN_BINDING)
     if key is None or not valid_email(email):
         problem = "expired" if key is None else "invalid_email"
         return _login_page(lang, email=email, next_path=next_path, error=problem, status=400)
     try:
-        request_signin(get_services(), email, next_path, lang, client_info(request))
+        request_signin(services, email, next_path, lang, client_info(request))
     except LimitReached:
         # One message for every address (known or not), from the [limits] catalogue table.
         limited = "limits.signin"
@@ -177,7 +188,14 @@ def logout() -> Response:
     if session is not None:
         if not session_csrf_ok(services, session, form_or_empty(request)):
             return csrf_refused(request)
-        sign_out(services, session, client_info(request))
+        elsewhere = provider_sign_out(services, session, client_info(request))
+        if elsewhere:
+            # Signed in with the provider: end its session too (RP-initiated logout).
+            return Response(
+                body="",
+                status_code=303,
+                headers={"Location": elsewhere, "Set-Cookie": cleared_cookie(services.settings)},
+            )
     return render_page(
         "logged_out.html",
         page_lang(request),

@@ -10,14 +10,16 @@ from chalice.app import Request, Response
 from ...domain.errors import InvalidDecision
 from ...service.context import get_services
 from ..context import chosen_lang, client_info, page_lang
-from ..lazy import LazyModule
+from ..lazy import LazyModule, lazy_function
 from ..session import Visitor, redirect, site_path
 from .common import DECISIONS, first, form_or_empty
 
 if TYPE_CHECKING:
     from ...service import console
+    from ...service.decision_identity import verified_person
 else:
     console = LazyModule("chalicelib.service.console")
+    verified_person = lazy_function("chalicelib.service.decision_identity", "verified_person")
 
 
 def decide_signed_in(
@@ -46,6 +48,8 @@ def decide_signed_in(
             comment,
             client_info(request),
             chosen_lang=chosen_lang(request),
+            # Who the provider vouched for in this session (issue 15): recorded with it.
+            identity=verified_person(services, visitor.session),
         )
     except InvalidDecision as error:
         return page(visitor, request_id, lang, error=error.code, comment=comment)

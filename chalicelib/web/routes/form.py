@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from chalice.app import Blueprint, Request, Response
 
 from ...domain.awareness import person_ref
 from ...domain.errors import LimitReached
 from ...domain.models import Lang
+from ...domain.sessions import Session
 from ...service.context import Services, get_services
+from ...service.signin import current_session
 from ..context import client_info, lang_chosen_explicitly, page_lang
 from ..errors import handles_errors
 from ..forms import BadForm
@@ -25,15 +27,18 @@ from ..request_form import (
     preview_note,
     renewal_values,
 )
+from ..session import read_cookie
 from ..trust_pages import carried_form, carry_of
 from .common import FORM, first, form_key, json_response, read_form, request_of
 from .trust import awareness_page, work_address
 
 if TYPE_CHECKING:
     from ...service.awareness import has_passed_current, trained_pass
+    from ...service.directory_lookup import manager_for
     from ...service.link_views import open_renewal
     from ...service.preview import preview_submission
     from ...service.submit import submit_request
+    from ...service.submit_signed_in import submit_signed_in
 else:
     # Imported on first use: serving the empty form needs none of these (cold start, issue 9).
     has_passed_current = lazy_function("chalicelib.service.awareness", "has_passed_current")
@@ -41,6 +46,8 @@ else:
     open_renewal = lazy_function("chalicelib.service.link_views", "open_renewal")
     preview_submission = lazy_function("chalicelib.service.preview", "preview_submission")
     submit_request = lazy_function("chalicelib.service.submit", "submit_request")
+    submit_signed_in = lazy_function("chalicelib.service.submit_signed_in", "submit_signed_in")
+    manager_for = lazy_function("chalicelib.service.directory_lookup", "manager_for")
 
 bp = Blueprint(__name__)
 current = request_of(bp)
@@ -52,9 +59,35 @@ handled = handles_errors(current)
 def request_form() -> Response:
     """Show the empty request form."""
     request = current()
+    services = get_services()
     return form_page(
-        get_services(), page_lang(request), remember_lang=lang_chosen_explicitly(request)
+        services,
+        page_lang(request),
+        remember_lang=lang_chosen_explicitly(request),
+        **_signed_in_fields(services, _proven_session(services, request)),
     )
+
+
+def _proven_session(services: Services, request: Request) -> Session | None:
+    """The session of a provider's sign-in (it proves the address), or None (issue 15)."""
+    cookie = read_cookie(request, services.settings)
+    session = current_session(services, cookie) if cookie else None
+    return session if session is not None and session.identity is not None else None
+
+
+class Shown(TypedDict, total=False):
+    """What the form shows a signed-in requester instead of asking."""
+
+    signed_in_as: str | None
+    directory_manager: str | None
+
+
+def _signed_in_fields(services: Services, session: Session | None) -> Shown:
+    """The address and the directory's manager a signed-in requester is shown, not asked."""
+    if session is None:
+        return {}
+    choice = manager_for(services, session.email)
+    return {"signed_in_as": session.email, "directory_manager": choice.manager_email}
 
 
 @bp.route("/", methods=["POST"], content_types=FORM)
@@ -70,6 +103,7 @@ def file_request() -> Response:
     lang = page_lang(request, first(form, "lang"))
     values = form_values(form)
     action = first(form, "action")
+    session = _proven_session(services, request)
     if action == "resume":
         # Back from the awareness module: the form again, with what the person had typed.
         carried = carried_form(services, first(form, "carry"), first(form, "seal"))
@@ -86,9 +120,14 @@ def file_request() -> Response:
         chosen: Lang = "fr" if action == "lang:fr" else "en" if action == "lang:en" else lang
         result = preview_submission(services, form)
         return form_page(
-            services, chosen, values=values, result=result, remember_lang=action != "preview"
+            services,
+            chosen,
+            values=values,
+            result=result,
+            remember_lang=action != "preview",
+            **_signed_in_fields(services, session),
         )
-    return _submit(services, request, form, values, lang)
+    return _submit(services, request, form, values, lang, session)
 
 
 def _submit(
@@ -97,10 +136,14 @@ def _submit(
     form: dict[str, list[str]],
     values: dict[str, object],
     lang: Lang,
+    session: Session | None = None,
 ) -> Response:
+    shown = _signed_in_fields(services, session)
     key = form_key(form, SUBMIT_PURPOSE, SUBMIT_BINDING)
     if key is None:
-        return form_page(services, lang, values=values, errors={"form": "expired"}, status=400)
+        return form_page(
+            services, lang, values=values, errors={"form": "expired"}, status=400, **shown
+        )
     if _untrained(services, form):
         # Nothing is stored yet: what was typed rides the module's pages, signed, then returns.
         email = first(form, "email").strip()
@@ -108,11 +151,17 @@ def _submit(
     renew_token = first(form, "renew")
     renews = open_renewal(services, renew_token, client_info(request)) if renew_token else None
     try:
-        outcome = submit_request(services, form, key, lang, client_info(request), renews)
+        if session is not None:
+            # The sign-in proved the address: filed confirmed, no e-mail round trip (issue 15).
+            outcome = submit_signed_in(
+                services, form, key, lang, client_info(request), session, renews
+            )
+        else:
+            outcome = submit_request(services, form, key, lang, client_info(request), renews)
     except LimitReached as limit:
         # The per-source limit's message lives in the [limits] table of the catalogues.
         code = "limits.submit_source" if limit.limit == "source" else f"limit_{limit.limit}"
-        return form_page(services, lang, values=values, errors={"form": code}, status=429)
+        return form_page(services, lang, values=values, errors={"form": code}, status=429, **shown)
     if outcome.errors:
         return form_page(
             services,
@@ -121,6 +170,7 @@ def _submit(
             errors=outcome.errors,
             result=outcome.result,
             status=429 if outcome.limited else 400,
+            **shown,
         )
     return render_page(
         "submitted.html",
@@ -128,6 +178,7 @@ def _submit(
         request=outcome.request,
         duplicate=outcome.duplicate,
         policy=services.policy,
+        signed_in=session is not None,
     )
 
 

@@ -11,13 +11,16 @@ from typing import TYPE_CHECKING
 
 from chalice.app import Blueprint, Response
 
+from ...domain.decider import NotTheLinksApprover, SignInRequired
 from ...domain.errors import DomainError, InvalidDecision
 from ...domain.models import Lang
 from ...service.context import get_services
+from ...service.signin import current_session
 from ..context import chosen_lang, client_info, page_lang
 from ..errors import handles_errors
 from ..lazy import LazyModule, lazy_function
 from ..pages import render_page
+from ..session import read_cookie
 from .common import (
     DECISIONS,
     FORM,
@@ -33,6 +36,7 @@ if TYPE_CHECKING:
     from ...service import console
     from ...service.confirm import confirm_request
     from ...service.decide import decide_step
+    from ...service.decision_identity import decisions_need_sign_in, verified_person
     from ...service.delegate import delegate, open_delegation, parse_day
     from ...service.link_views import LinkView, open_confirmation, open_decision, status_timeline
     from ...service.undelegate import cancel_by_link, open_cancellation
@@ -41,6 +45,10 @@ else:
     console = LazyModule("chalicelib.service.console")
     confirm_request = lazy_function("chalicelib.service.confirm", "confirm_request")
     decide_step = lazy_function("chalicelib.service.decide", "decide_step")
+    decisions_need_sign_in = lazy_function(
+        "chalicelib.service.decision_identity", "decisions_need_sign_in"
+    )
+    verified_person = lazy_function("chalicelib.service.decision_identity", "verified_person")
     delegate = lazy_function("chalicelib.service.delegate", "delegate")
     open_delegation = lazy_function("chalicelib.service.delegate", "open_delegation")
     parse_day = lazy_function("chalicelib.service.delegate", "parse_day")
@@ -112,10 +120,15 @@ def _decision_page(
     services = get_services()
     if view is None:
         view = open_decision(services, token, client_info(current()))
+    # Issue 15: the link says which request, a provider sign-in says who decides.
+    session = current_session(services, read_cookie(current(), services.settings))
+    sign_in_first = decisions_need_sign_in(services) and verified_person(services, session) is None
     return render_page(
         "decide.html",
         lang,
         status=status,
+        token=token,
+        sign_in_first=sign_in_first,
         request=view.request,
         step_index=view.link.step,
         approver=view.link.approver,
@@ -138,17 +151,29 @@ def decide(token: str) -> Response:
     comment = first(form, "comment")
     if decision is None:
         return _decision_page(token, lang, error="decision_required", comment=comment, status=400)
+    services = get_services()
+    session = current_session(services, read_cookie(request, services.settings))
     try:
         decided = decide_step(
-            get_services(),
+            services,
             token,
             decision,
             comment,
             client_info(request),
             chosen_lang=chosen_lang(request),
+            session=session,
         )
     except InvalidDecision as error:
         return _decision_page(token, lang, error=error.code, comment=comment, status=400)
+    except SignInRequired:
+        # Nothing changed: the page again, with its sign-in button. Not a 303 to the provider:
+        # the CSP's form-action 'self' (rightly) stops a form's redirect to another origin.
+        return _decision_page(token, lang, comment=comment, status=403)
+    except NotTheLinksApprover as refused:
+        # Someone else's link (a forwarded e-mail): nothing changes; the attempt is audited.
+        return render_page(
+            "identity/other_person.html", lang, status=403, email=refused.signed_in_as
+        )
     return render_page("decided.html", lang, request=decided, decision=decision)
 
 

@@ -1,0 +1,119 @@
+"""Acceptance 1 of issue 15 in a browser, through the real local OpenID Provider.
+
+Camille (whom the directory knows) signs in with the provider and files without the
+confirmation e-mail, her manager shown from the directory; her manager opens the approval
+link, presses Approve, signs in at the provider, presses Approve again and the decision is
+recorded under his verified identity; an officer signs in with the provider and approves from
+the console; the timeline shows the issuer and subject behind each of these events.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from chalicelib.service.context import get_services
+from chalicelib.service.provider_signin import LOCAL_SECRET_VARIABLE
+from local_stack.oidc_accounts import ClientRegistration
+from local_stack.oidc_process import LOCAL_CLIENT, RunningProvider, start_provider
+from local_stack.runner import LocalStack
+from tests.browser.conftest import OpenPage, wait_for_mail
+from tests.browser.test_approval_journey import link_of
+
+pytestmark = pytest.mark.browser
+CAMILLE = "camille.demo@mcn.gouv.qc.ca"
+DIRECTION = "direction.demo@mcn.gouv.qc.ca"
+OFFICER = "rssi.demo@mcn.gouv.qc.ca"
+PROVIDER_PORT = 8002  # the issuer the demo policy names for the local stage
+
+
+@pytest.fixture
+def provider(stack: LocalStack, tmp_path: Path) -> Iterator[RunningProvider]:
+    """The local provider with the demo client registered at the stack's port; decisions
+    bound to sign-in for this test (the demo policy's setting is restored after)."""
+    client = ClientRegistration(
+        client_id=LOCAL_CLIENT.client_id,
+        client_secret=LOCAL_CLIENT.client_secret,
+        redirect_uris=(f"{stack.base_url}/login/oidc/callback",),
+        post_logout_redirect_uris=(f"{stack.base_url}/login",),
+    )
+    running = start_provider(tmp_path, port=PROVIDER_PORT, clients=(client,))
+    if running is None:
+        pytest.fail("the local OpenID Provider could not start")
+    os.environ[LOCAL_SECRET_VARIABLE] = LOCAL_CLIENT.client_secret
+    services = get_services()
+    policy = services.policy
+    sign_in = policy.identity.sign_in
+    assert sign_in is not None
+    bound = sign_in.model_copy(update={"decisions_require_sign_in": True})
+    identity = policy.identity.model_copy(update={"sign_in": bound})
+    services.policy = policy.model_copy(update={"identity": identity})
+    try:
+        yield running
+    finally:
+        services.policy = policy
+        running.stop()
+
+
+def sign_in_at_provider(page: Page, email: str) -> None:
+    """On the provider's login page: the address and the demo password."""
+    page.wait_for_url(f"http://127.0.0.1:{PROVIDER_PORT}/**")  # the click navigates there
+    page.locator("#login").fill(email)
+    page.locator("#password").fill("demo")
+    page.locator("#password").press("Enter")
+
+
+def test_sign_in_file_approve_and_decide_under_verified_identities(
+    open_page: OpenPage, base_url: str, provider: RunningProvider
+) -> None:
+    requester = open_page()
+    requester.goto("/login")
+    requester.get_by_role("link", name="Se connecter avec votre organisation").click()
+    sign_in_at_provider(requester, CAMILLE)
+    expect(requester).to_have_url(f"{base_url}/me")
+    requester.goto("/")
+    expect(requester.locator("#email")).to_contain_text(CAMILLE)
+    expect(requester.locator("#manager_email")).to_contain_text(DIRECTION)
+    requester.locator("#name").fill("Camille Démo")
+    requester.locator("#organization").fill("Ministère de la Culture et des Communications")
+    requester.locator("#platform-youtube").check()
+    requester.locator("#purpose-citizen_service").check()
+    requester.locator("#level-read").check()
+    requester.locator("#justification").fill(
+        "Répondre aux citoyens qui commentent les vidéos du ministère sur notre chaîne officielle."
+    )
+    requester.locator("#duration_days").fill("30")
+    requester.locator("#accept_policy").check()
+    requester.locator("form#request-form button[type=submit]:not([value])").click()
+    expect(requester.get_by_role("main")).to_contain_text("aucun courriel de confirmation")
+
+    manager = open_page()
+    decide = link_of(wait_for_mail(base_url, to=DIRECTION, kind="decide", about=CAMILLE), "decide")
+    manager.goto(decide)
+    manager.locator("button[value=approve]").click()
+    # Not yet: the page asks for the sign-in that says who decides.
+    manager.get_by_role("link", name="Se connecter pour décider").click()
+    sign_in_at_provider(manager, DIRECTION)
+    expect(manager).to_have_url(f"{base_url}{decide}")
+    manager.locator("button[value=approve]").click()
+    expect(manager.get_by_role("heading", level=1)).to_have_text("Décision enregistrée")
+
+    officer = open_page()
+    officer.goto("/login")
+    officer.get_by_role("link", name="Se connecter avec votre organisation").click()
+    sign_in_at_provider(officer, OFFICER)
+    expect(officer).to_have_url(f"{base_url}/console")
+    mail = wait_for_mail(base_url, to=OFFICER, kind="decide", about=CAMILLE)
+    request_id = link_of(mail, "decide").rsplit("/", 1)[1].split(".", 1)[0]
+    officer.goto(f"/console/requests/{request_id}")
+    officer.locator("form.decision button[value=approve]").first.click()
+    expect(officer.locator("p.notice[role=status]")).to_be_visible()
+    # The timeline names the issuer and subject behind each decision.
+    events = officer.locator("table.events")
+    expect(events).to_contain_text(f"vérifié par http://127.0.0.1:{PROVIDER_PORT}, sujet")
+    verified = events.locator("tr", has_text="vérifié par")
+    assert verified.count() >= 3  # Camille's filing, her manager's and the officer's decisions
