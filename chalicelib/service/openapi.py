@@ -80,16 +80,17 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
-            "/api/v1/requests/{request_id}": {
+            "/api/v1/requests/{reference}": {
                 "get": {
                     "operationId": "requestStatus",
                     "summary": "A request's status and steps (no justification)",
                     "parameters": [
                         {
-                            "name": "request_id",
+                            "name": "reference",
                             "in": "path",
                             "required": True,
-                            "schema": {"type": "string", "pattern": "^[a-z0-9]{8,40}$"},
+                            "description": "The 8-character reference people quote",
+                            "schema": {"type": "string", "pattern": "^[A-Za-z0-9]{8}$"},
                         },
                     ],
                     "responses": {
