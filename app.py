@@ -20,7 +20,7 @@ from chalicelib.web.access_log import log_request
 from chalicelib.web.headers import apply_security_headers
 from chalicelib.web.lazy import lazy_function
 from chalicelib.web.pages import remember_lang_choice
-from chalicelib.web.routes import account, api, console, dev, form, links, static
+from chalicelib.web.routes import account, api, console, dev, enforcement, form, links, static
 from chalicelib.web.routes.common import csrf_refused
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ app = Chalice(app_name="sesame")
 EMAIL_EVENTS_TOPIC = "sesame-email-events"
 
 # One blueprint per audience (docs/architecture.md, "where to change what").
-for blueprint in (form.bp, links.bp, account.bp, console.bp, static.bp, api.bp):
+for blueprint in (form.bp, links.bp, account.bp, console.bp, static.bp, api.bp, enforcement.bp):
     app.register_blueprint(blueprint)
 # The development pages exist only where the local stack or the test suite asked for them:
 # `chalice package` and Lambda never set the variable, so a deployed API has no /dev/* route.
