@@ -340,7 +340,22 @@ def _run_jobs(stop: threading.Event, period: float) -> None:
         # One digest per hour of the local clock (moved at /dev/clock), chained.
         return run_digest_job(services.clock())
 
-    jobs = (("lifecycle", run_timed_jobs), ("delivery sweep", deliver_due), ("digest", digests))
+    from local_stack.access_events import RELAYED_NAME, AccessEventRelay
+
+    # The EventBridge rule's function, locally: bus events to enforcement (access_events.py).
+    relay = AccessEventRelay(
+        Path(os.environ["SESAME_STATE_DIR"]) / RELAYED_NAME, get_services().settings.event_bus
+    )
+
+    def access_events(services: Services) -> dict[str, int]:
+        return relay.relay()
+
+    jobs = (
+        ("lifecycle", run_timed_jobs),
+        ("delivery sweep", deliver_due),
+        ("digest", digests),
+        ("access events", access_events),
+    )
     while not stop.wait(period):
         for name, job in jobs:
             if stop.is_set():

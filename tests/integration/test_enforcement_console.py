@@ -163,3 +163,26 @@ def test_signed_out_or_without_the_role_the_pages_refuse(client: Client) -> None
         assert client.http.get(path).status_code in (302, 303)
     cookie = sign_in(client, MARIE)
     assert get(client, "/console/api-clients", cookie).status_code == 403
+
+
+def test_the_local_stack_relays_each_bus_event_to_enforcement_once(
+    client: Client, own_slapd: SlapdProcess, tmp_path: Path
+) -> None:
+    from local_stack.access_events import AccessEventRelay
+
+    request_id = approved(client)
+    relay = AccessEventRelay(tmp_path / "relayed.json", BUS)
+    assert relay.relay() == {"applied": 2, "failed": 0}
+    assert MARIE in members(own_slapd.url, LINKEDIN) and MARIE in members(own_slapd.url, X)
+    # A second period, or a restart reading the same state file, hands nothing over again.
+    assert relay.relay() == {}
+    assert AccessEventRelay(tmp_path / "relayed.json", BUS).relay() == {}
+
+    cookie = sign_in(client, OFFICER)
+    page = get(client, f"/console/requests/{request_id}", cookie)
+    revoked = post(
+        client, f"/console/requests/{request_id}/revoke", cookie, {"reason": "Fin."}, page
+    )
+    assert revoked.status_code == 303
+    assert relay.relay() == {"applied": 2, "failed": 0}
+    assert MARIE not in members(own_slapd.url, LINKEDIN)
