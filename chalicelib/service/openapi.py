@@ -53,7 +53,12 @@ def openapi_document() -> dict[str, Any]:
                             "name": "cursor",
                             "in": "query",
                             "required": False,
-                            "schema": {"type": "string", "maxLength": 400},
+                            "description": "Opaque: the `next` of the previous page, as given",
+                            "schema": {
+                                "type": "string",
+                                "maxLength": 400,
+                                "pattern": "^[A-Za-z0-9_-]+$",
+                            },
                         },
                         {
                             "name": "If-None-Match",
