@@ -22,8 +22,10 @@ from chalicelib.web.lazy import lazy_function
 from chalicelib.web.pages import remember_lang_choice
 from chalicelib.web.routes import (
     account,
+    api,
     console,
     dev,
+    enforcement,
     form,
     identity,
     integrity,
@@ -64,6 +66,8 @@ for blueprint in (
     integrity.bp,
     static.bp,
     trust.bp,
+    api.bp,
+    enforcement.bp,
 ):
     app.register_blueprint(blueprint)
 # The development pages exist only where the local stack or the test suite asked for them:

@@ -341,11 +341,22 @@ def _run_jobs(stop: threading.Event, period: float) -> None:
         # One digest per hour of the local clock (moved at /dev/clock), chained.
         return run_digest_job(services.clock())
 
+    from local_stack.access_events import RELAYED_NAME, AccessEventRelay
+
+    # The EventBridge rule's function, locally: bus events to enforcement (access_events.py).
+    relay = AccessEventRelay(
+        Path(os.environ["SESAME_STATE_DIR"]) / RELAYED_NAME, get_services().settings.event_bus
+    )
+
+    def access_events(services: Services) -> dict[str, int]:
+        return relay.relay()
+
     jobs = (
         ("lifecycle", run_timed_jobs),
         ("usage-policy campaign", run_campaign),
         ("delivery sweep", deliver_due),
         ("digest", digests),
+        ("access events", access_events),
     )
     while not stop.wait(period):
         for name, job in jobs:

@@ -151,7 +151,7 @@ AuditAction = Literal[
     "ending_notice", "ended", "delivery_retried", "delegation_cancelled",
     # Enforcement and the grants API (issue 16).
     "access_applied", "access_failed", "access_repaired", "api_read",
-    "api_client_created", "api_client_revoked",
+    "api_client_created", "api_client_revoked", "reconciliation_requested",
     # Sign-in with the organisation's provider (issue 15).
     "signin_refused",
     # From control to trust (issue 17).

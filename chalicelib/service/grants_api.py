@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 REALM = "sesame-grants"
 CALLS_PER_MINUTE = 60
 PAGE_SIZE = 200
+REFERENCE_LENGTH = 8
 # Compared against when the client id is unknown, so a wrong id costs the same as a wrong secret.
 _DUMMY_HASH = hashlib.sha256(b"no such client").hexdigest()
 
@@ -157,14 +158,16 @@ def list_grants(
 
 
 def request_status(
-    services: Services, store: ApiClientStore, authorization: str | None, request_id: str
+    services: Services, store: ApiClientStore, authorization: str | None, reference: str
 ) -> ApiAnswer:
-    """Answer `GET /api/v1/requests/{id}`: status and steps, never the justification."""
+    """Answer `GET /api/v1/requests/{reference}`: status and steps, never the justification."""
     try:
         api_client = _admit(services, store, authorization)
-        wanted = request_id.lower()
+        wanted = reference.upper()
         found = (
-            services.store.load_request(wanted) if wanted.isalnum() and len(wanted) <= 40 else None
+            services.store.load_by_reference(wanted)
+            if wanted.isascii() and wanted.isalnum() and len(wanted) == REFERENCE_LENGTH
+            else None
         )
         if found is None:
             _audit(services, api_client, f"request {wanted[:40]}: not found", None)
@@ -177,6 +180,13 @@ def request_status(
         return refusal.answer
     except ServiceUnavailable:
         return problem(503, "Service Unavailable", **{"Retry-After": "5"})
+
+
+def client_store(services: Services) -> ApiClientStore:
+    """Return the store of API clients in the services' main table."""
+    from .. import aws
+
+    return ApiClientStore(aws.dynamodb(), services.settings.main_table)
 
 
 def new_secret() -> str:

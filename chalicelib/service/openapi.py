@@ -53,7 +53,12 @@ def openapi_document() -> dict[str, Any]:
                             "name": "cursor",
                             "in": "query",
                             "required": False,
-                            "schema": {"type": "string", "maxLength": 400},
+                            "description": "Opaque: the `next` of the previous page, as given",
+                            "schema": {
+                                "type": "string",
+                                "maxLength": 400,
+                                "pattern": "^[A-Za-z0-9_-]+$",
+                            },
                         },
                         {
                             "name": "If-None-Match",
@@ -80,16 +85,17 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
-            "/api/v1/requests/{request_id}": {
+            "/api/v1/requests/{reference}": {
                 "get": {
                     "operationId": "requestStatus",
                     "summary": "A request's status and steps (no justification)",
                     "parameters": [
                         {
-                            "name": "request_id",
+                            "name": "reference",
                             "in": "path",
                             "required": True,
-                            "schema": {"type": "string", "pattern": "^[a-z0-9]{8,40}$"},
+                            "description": "The 8-character reference people quote",
+                            "schema": {"type": "string", "pattern": "^[A-Za-z0-9]{8}$"},
                         },
                     ],
                     "responses": {

@@ -44,6 +44,11 @@ def request_key(request_id: str) -> dict[str, dict[str, str]]:
     return {"PK": {"S": partition(REQUEST, request_id)}, "SK": {"S": "REQUEST"}}
 
 
+def reference_key(reference: str) -> dict[str, dict[str, str]]:
+    """Key of the item that turns a request's 8-character reference into its id."""
+    return {"PK": {"S": f"REF#{reference.upper()}"}, "SK": {"S": "REF"}}
+
+
 def link_key(token_hash: str) -> dict[str, dict[str, str]]:
     """Key of a link-token item (by the token's SHA-256)."""
     return {"PK": {"S": f"LINK#{token_hash}"}, "SK": {"S": "LINK"}}

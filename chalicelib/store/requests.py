@@ -142,8 +142,12 @@ class RequestStore(DelegationStore):
                 hour_ttl,
             ),
         }
+        # The reference lookup (the grants API's GET /api/v1/requests/{reference}) has no
+        # condition: it can never refuse the filing, and the counters stay last (see below).
+        reference = {**keys.reference_key(request.reference), "request_id": {"S": request.id}}
         items = [
             self._request_put(request, "attribute_not_exists(PK)", {}),
+            {"Put": {"TableName": self._main, "Item": reference}},
             *(self._token_put(t) for t in tokens),
             *(self._outbox_put(o) for o in outbox),
             *counters.values(),
@@ -233,6 +237,11 @@ class RequestStore(DelegationStore):
         """Return a request by id, or None."""
         item = self._get(keys.request_key(request_id))
         return AccessRequest.model_validate_json(item["body"]["S"]) if item else None
+
+    def load_by_reference(self, reference: str) -> AccessRequest | None:
+        """Return a request by its 8-character reference (two GetItems), or None."""
+        found = self._get(keys.reference_key(reference))
+        return self.load_request(found["request_id"]["S"]) if found else None
 
     def pending_steps_of(self, approver: str) -> list[tuple[str, int]]:
         """Return (request id, step) of every step waiting for an approver (one Query)."""

@@ -106,6 +106,8 @@ SIGNED_IN_PAGES = (
     "/console/requests",
     "/console/grants",
     "/console/deliveries",
+    "/console/failures",
+    "/console/api-clients",
     "/console/dashboard",
     "/console/audit",
     "/console/campaign",

@@ -166,8 +166,11 @@ def test_request_status_gives_steps_and_no_free_text(
 ) -> None:
     services, store, credential = api
     request_id = approved(client, justification="Texte confidentiel de justification " * 3)
-    answer = request_status(services, store, credential, request_id)
+    answer = request_status(services, store, credential, request_id[:8].upper())
     assert answer.status == 200
+    # Looked up by the reference people quote, in either case; the full id is not a reference.
+    assert request_status(services, store, credential, request_id[:8]).status == 200
+    assert request_status(services, store, credential, request_id).status == 404
     status = RequestStatusOut.model_validate(answer.body)
     assert status.status == "approved" and [s.status for s in status.steps] == [
         "approved", "approved",

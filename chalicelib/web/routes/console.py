@@ -20,6 +20,7 @@ from .decisions import decide_signed_in
 
 if TYPE_CHECKING:
     from ...service import console
+    from ...service.enforce_console import access_of_request
     from ...service.sweep import deliver_due
     from .. import console_pages as pages
     from ..charts import dashboard_charts
@@ -27,6 +28,7 @@ else:
     # Imported on first use: serving the form needs none of these (cold start, issue 9).
     console = LazyModule("chalicelib.service.console")
     deliver_due = lazy_function("chalicelib.service.sweep", "deliver_due")
+    access_of_request = lazy_function("chalicelib.service.enforce_console", "access_of_request")
     pages = LazyModule("chalicelib.web.console_pages")
     dashboard_charts = lazy_function("chalicelib.web.charts", "dashboard_charts")
 
@@ -118,6 +120,7 @@ def _detail_page(
         section="requests",
         request=request,
         events=events,
+        access=access_of_request(request.id),  # per group: applied or failed, since when
         error=error,
         form=form,
         comment=comment,
