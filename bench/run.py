@@ -158,6 +158,7 @@ def cold_start_section(cold: dict[str, Any]) -> list[str]:
             f"{c['modules']:.0f} | {1000 * c['process_s']:.0f} |"
         )
     ratio = cold["sesame"]["first_response_s"] / cold["minimal"]["first_response_s"]
+    cpu = cold["sesame"]["first_response_cpu_s"] / cold["minimal"]["first_response_cpu_s"]
     low, q1, q3, high = cold["pairs"]
     return [
         *lines,
@@ -165,7 +166,10 @@ def cold_start_section(cold: dict[str, Any]) -> list[str]:
         f"Ratio (import + first response): **{ratio:.2f} ×** (target ≤ 1.3 ×); "
         f"import alone: {cold['sesame']['import_s'] / cold['minimal']['import_s']:.1f} ×. "
         f"Run by run (each Sésame run over the minimal run after it): {low:.2f} to "
-        f"{high:.2f} ×, half of them between {q1:.2f} and {q3:.2f} ×.",
+        f"{high:.2f} ×, half of them between {q1:.2f} and {q3:.2f} ×. "
+        f"The same in CPU time of the measured process (less moved by other processes on "
+        f"the machine): {1000 * cold['sesame']['first_response_cpu_s']:.0f} ms against "
+        f"{1000 * cold['minimal']['first_response_cpu_s']:.0f} ms, {cpu:.2f} ×.",
     ]
 
 

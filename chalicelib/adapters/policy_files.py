@@ -132,11 +132,14 @@ def load_policy(folder: Path) -> Policy:
 
 
 def policy_digest(folder: Path) -> str:
-    """Return the SHA-256 of every file of a policy folder (names and contents)."""
+    """Return the SHA-256 of every file of a policy folder and its subfolders (names, contents)."""
     digest = hashlib.sha256()
-    for path in sorted(folder.iterdir()):
-        if path.is_file() and not path.name.startswith("."):
-            digest.update(path.name.encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
+    # Subfolders too: the awareness module (`awareness/`) is part of the validated policy, so
+    # an edited quiz must make the snapshot stale like an edited catalogue.
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if path.is_file() and not any(part.startswith(".") for part in relative.parts):
+            digest.update(relative.as_posix().encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 

@@ -7,15 +7,17 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from .. import aws
 from ..adapters.policy_files import cached_policy
 from ..dev import clock as dev_clock
 from ..domain.calendar import WorkCalendar
 from ..domain.policy import Policy
-from ..domain.timers import next_due
 from ..settings import Settings, get_settings
-from ..store.requests import RequestStore
+
+if TYPE_CHECKING:
+    from ..store.requests import RequestStore
 
 
 def utc_now() -> datetime:
@@ -34,11 +36,18 @@ class Services:
 
     settings: Settings
     policy: Policy
-    store: RequestStore
+    # The store is built on first use: the form page reads none of it, and importing the
+    # store's modules (and their models) is a good part of a cold start (docs/performance.md).
+    make_store: Callable[[], RequestStore]
     clock: Callable[[], datetime] = utc_now
     new_id: Callable[[], str] = field(default=new_event_id)
     # Usage-policy versions whose campaign this process saw closed (the lifecycle skips them).
     closed_campaigns: set[str] = field(default_factory=set)
+
+    @functools.cached_property
+    def store(self) -> RequestStore:
+        """Return the request store, built once on first use."""
+        return self.make_store()
 
 
 @functools.cache
@@ -50,14 +59,21 @@ def get_services() -> Services:
     return Services(
         settings=settings,
         policy=policy,
-        store=RequestStore(
-            aws.dynamodb(),
-            settings.main_table,
-            settings.audit_table,
-            next_due=functools.partial(next_due, policy=policy, calendar=calendar),
-        ),
+        make_store=functools.partial(_request_store, settings, policy, calendar),
         # The local stack's clock can be moved forward at /dev/clock; AWS stages read UTC.
         clock=dev_clock.now if settings.is_local else utc_now,
+    )
+
+
+def _request_store(settings: Settings, policy: Policy, calendar: WorkCalendar) -> RequestStore:
+    from ..domain.timers import next_due
+    from ..store.requests import RequestStore
+
+    return RequestStore(
+        aws.dynamodb(),
+        settings.main_table,
+        settings.audit_table,
+        next_due=functools.partial(next_due, policy=policy, calendar=calendar),
     )
 
 

@@ -10,18 +10,24 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Concatenate, ParamSpec
+from typing import TYPE_CHECKING, Concatenate, ParamSpec
 from urllib.parse import quote, urlencode, urlsplit
 
 from chalice.app import Request, Response
 
 from ..domain.sessions import Session, safe_next_path
 from ..service.context import Services, get_services
-from ..service.signin import current_session
 from ..settings import Settings
 from . import signing
 from .context import _cookie, page_lang
+from .lazy import lazy_function
 from .pages import render_page
+
+if TYPE_CHECKING:
+    from ..service.signin import current_session
+else:
+    # Imported on first use: the form page checks no session (cold start, issue 14).
+    current_session = lazy_function("chalicelib.service.signin", "current_session")
 
 P = ParamSpec("P")
 COOKIE = "sesame-session"

@@ -89,6 +89,22 @@ def test_a_policy_changed_after_its_snapshot_is_served_as_changed(
     assert "stale" in caplog.text
 
 
+def test_an_awareness_screen_changed_after_the_snapshot_is_served_as_changed(
+    folder: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The awareness module sits in a subfolder: its files are part of the digest too.
+    write_snapshot(folder)
+    screen = folder / "awareness" / "01-policy.fr.md"
+    screen.write_text("Texte revu après le paquet.\n", "utf-8")
+    with caplog.at_level(logging.WARNING, logger="sesame.policy"):
+        assert read_snapshot(folder) is None
+    assert "stale" in caplog.text
+    cached_policy.cache_clear()
+    awareness = cached_policy(folder).awareness
+    assert awareness is not None
+    assert awareness.screens[0].text_fr == "Texte revu après le paquet."
+
+
 def test_a_policy_broken_after_its_snapshot_is_refused_not_served_from_it(folder: Path) -> None:
     write_snapshot(folder)
     rules = folder / "rules.toml"

@@ -18,13 +18,6 @@ from ...domain.models import Lang
 from ...domain.sessions import safe_next_path
 from ...service.context import get_services
 from ...service.links import well_formed
-from ...service.signin import (
-    current_session,
-    open_signin,
-    request_signin,
-    sign_in,
-    valid_email,
-)
 from ..context import client_info, page_lang
 from ..errors import handles_errors
 from ..forms import BadForm
@@ -58,11 +51,25 @@ if TYPE_CHECKING:
     from ...service import console
     from ...service.delegate import delegate_signed_in, parse_day
     from ...service.provider_signin import provider_sign_out
+    from ...service.signin import (
+        current_session,
+        open_signin,
+        request_signin,
+        sign_in,
+        sign_out,
+        valid_email,
+    )
     from ...service.undelegate import cancel_signed_in, my_delegations
     from .. import console_pages as pages
 else:
     # Imported on first use: serving the form needs none of these (cold start, issue 9).
     console = LazyModule("chalicelib.service.console")
+    current_session = lazy_function("chalicelib.service.signin", "current_session")
+    open_signin = lazy_function("chalicelib.service.signin", "open_signin")
+    request_signin = lazy_function("chalicelib.service.signin", "request_signin")
+    sign_in = lazy_function("chalicelib.service.signin", "sign_in")
+    sign_out = lazy_function("chalicelib.service.signin", "sign_out")
+    valid_email = lazy_function("chalicelib.service.signin", "valid_email")
     delegate_signed_in = lazy_function("chalicelib.service.delegate", "delegate_signed_in")
     parse_day = lazy_function("chalicelib.service.delegate", "parse_day")
     provider_sign_out = lazy_function("chalicelib.service.provider_signin", "provider_sign_out")

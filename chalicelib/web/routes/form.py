@@ -12,7 +12,6 @@ from ...domain.errors import LimitReached
 from ...domain.models import Lang
 from ...domain.sessions import Session
 from ...service.context import Services, get_services
-from ...service.signin import current_session
 from ..context import client_info, lang_chosen_explicitly, page_lang
 from ..errors import handles_errors
 from ..forms import BadForm
@@ -37,6 +36,7 @@ if TYPE_CHECKING:
     from ...service.directory_lookup import manager_for
     from ...service.link_views import open_renewal
     from ...service.preview import preview_submission
+    from ...service.signin import current_session
     from ...service.submit import submit_request
     from ...service.submit_signed_in import submit_signed_in
 else:
@@ -46,6 +46,8 @@ else:
     open_renewal = lazy_function("chalicelib.service.link_views", "open_renewal")
     preview_submission = lazy_function("chalicelib.service.preview", "preview_submission")
     submit_request = lazy_function("chalicelib.service.submit", "submit_request")
+    # A session is read only when the request carries its cookie (issue 15).
+    current_session = lazy_function("chalicelib.service.signin", "current_session")
     submit_signed_in = lazy_function("chalicelib.service.submit_signed_in", "submit_signed_in")
     manager_for = lazy_function("chalicelib.service.directory_lookup", "manager_for")
 

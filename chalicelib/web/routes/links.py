@@ -15,7 +15,6 @@ from ...domain.decider import NotTheLinksApprover, SignInRequired
 from ...domain.errors import DomainError, InvalidDecision
 from ...domain.models import Lang
 from ...service.context import get_services
-from ...service.signin import current_session
 from ..context import chosen_lang, client_info, page_lang
 from ..errors import handles_errors
 from ..lazy import LazyModule, lazy_function
@@ -39,6 +38,7 @@ if TYPE_CHECKING:
     from ...service.decision_identity import decisions_need_sign_in, verified_person
     from ...service.delegate import delegate, open_delegation, parse_day
     from ...service.link_views import LinkView, open_confirmation, open_decision, status_timeline
+    from ...service.signin import current_session
     from ...service.undelegate import cancel_by_link, open_cancellation
 else:
     # Imported on first use: serving the form needs none of these (cold start, issue 9).
@@ -57,6 +57,7 @@ else:
     status_timeline = lazy_function("chalicelib.service.link_views", "status_timeline")
     cancel_by_link = lazy_function("chalicelib.service.undelegate", "cancel_by_link")
     open_cancellation = lazy_function("chalicelib.service.undelegate", "open_cancellation")
+    current_session = lazy_function("chalicelib.service.signin", "current_session")
 
 bp = Blueprint(__name__)
 current = request_of(bp)

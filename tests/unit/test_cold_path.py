@@ -1,0 +1,65 @@
+"""The form page's cold start loads neither the store nor sign-in (docs/performance.md)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[2]
+# Loaded only when a page reads the table or a session: a fresh process serving GET / must
+# not pay for them (each was imported by app.py's import chain before).
+DEFERRED = (
+    "chalicelib.store.requests",
+    "chalicelib.store.audit",
+    "chalicelib.store.sessions",
+    "chalicelib.service.signin",
+    "chalicelib.notify.ses",
+    "chalicelib.domain.timers",
+)
+PROBE = """
+import json, sys
+from chalice.test import Client
+import app
+with Client(app.app, stage_name="test") as client:
+    status = client.http.get("/?lang=fr").status_code
+print(json.dumps({"status": status, "loaded": sorted(m for m in sys.modules
+                  if m.startswith("chalicelib."))}))
+"""
+
+
+def test_serving_the_form_in_a_fresh_process_imports_no_store_and_no_signin(
+    tmp_path: Path,
+) -> None:
+    env = {
+        **os.environ,
+        "SESAME_STAGE": "test",
+        "SESAME_MAIN_TABLE": "sesame-test-main",
+        "SESAME_AUDIT_TABLE": "sesame-test-audit",
+        "SESAME_PUBLIC_BASE_URL": "https://sesame.example.gouv.qc.ca",
+        "SESAME_SIGNING_SECRET": "cold-path-" + "x" * 40,
+        "SESAME_STATE_DIR": str(tmp_path),
+        "AWS_DEFAULT_REGION": "ca-central-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,  # the assertion shows stderr
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+    assert found["status"] == 200
+    # The probe sees what the page did load, so an empty answer cannot pass for a light one.
+    assert {"chalicelib.web.pages", "chalicelib.web.request_form"} <= set(found["loaded"])
+    assert [m for m in DEFERRED if m in found["loaded"]] == []
