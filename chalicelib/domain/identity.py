@@ -26,6 +26,9 @@ class SignInFailure(StrEnum):
     WRONG_ISSUER = "wrong_issuer"  # the ID token or the discovery names another issuer
     MALFORMED = "malformed"  # the ID token is not a JWT, or a claim is missing or mistyped
     PROVIDER_UNREACHABLE = "provider_unreachable"  # no answer, a timeout or a server error
+    # The ID token's address is outside the organisation's allowed domains (a misconfigured
+    # provider, or a guest account): such a person would otherwise receive approval links.
+    DOMAIN_NOT_ALLOWED = "domain_not_allowed"
 
 
 class SignInRefused(DomainError):

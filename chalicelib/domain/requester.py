@@ -7,7 +7,7 @@ means: a manager the directory names is taken as verified, a typed one is kept b
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -20,6 +20,11 @@ ManagerSource = Literal["directory", "typed"]
 # Error codes are translation keys of the [identity] table (both languages).
 MANAGER_NOT_IN_DIRECTORY = "identity.manager_not_in_directory"
 DIRECTORY_UNAVAILABLE = "identity.directory_unavailable"
+MANAGER_OUTSIDE_DOMAINS = "identity.manager_outside_domains"
+
+
+def _any_address(_email: str) -> bool:
+    return True
 
 
 @dataclass(frozen=True)
@@ -31,16 +36,26 @@ class ManagerChoice:
     error: str | None = None
 
 
-def choose_manager(person: Person | None, require_directory_manager: bool) -> ManagerChoice:
+def choose_manager(
+    person: Person | None,
+    require_directory_manager: bool,
+    address_allowed: Callable[[str], bool] = _any_address,
+) -> ManagerChoice:
     """Take the directory's manager when it knows the requester; else the typed one, or refuse.
 
-    - the directory knows the requester and names their manager: that manager, verified;
-    - otherwise (unknown requester, or no manager on their entry): the typed manager, marked
-      "typed" (shown as "not verified by the directory"), unless the policy's
-      `require_directory_manager` refuses the request.
+    - the directory knows the requester and names their manager at an allowed address: that
+      manager, verified;
+    - otherwise (unknown requester, no manager on their entry, or a manager whose address is
+      outside the organisation's allowed domains, which would receive approval links): the
+      typed manager, marked "typed" (shown as "not verified by the directory"), unless the
+      policy's `require_directory_manager` refuses the request.
     """
     if person is not None and person.manager_email:
-        return ManagerChoice(person.manager_email, "directory")
+        if address_allowed(person.manager_email):
+            return ManagerChoice(person.manager_email, "directory")
+        if require_directory_manager:
+            return ManagerChoice(None, "typed", MANAGER_OUTSIDE_DOMAINS)
+        return ManagerChoice(None, "typed")
     if require_directory_manager:
         return ManagerChoice(None, "typed", MANAGER_NOT_IN_DIRECTORY)
     return ManagerChoice(None, "typed")

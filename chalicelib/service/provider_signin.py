@@ -154,7 +154,13 @@ def _person(
     )
     identity_policy = services.policy.identity
     roles = identity_policy.roles_from_provider(services.settings.stage, identity.roles)
-    return verified_person(identity, roles), next_path
+    person = verified_person(identity, roles)
+    if not services.policy.email_domain_allowed(person.email):
+        raise SignInRefused(
+            SignInFailure.DOMAIN_NOT_ALLOWED,
+            f"{person.email} (subject {person.subject}) is outside the allowed domains",
+        )
+    return person, next_path
 
 
 def complete_provider_signin(

@@ -125,8 +125,10 @@ def _is_officer(services: Services, session: Session) -> bool:
 
 
 def _refused_page(lang: Lang, reason: SignInFailure, clear: Settings | None = None) -> Response:
-    """The refusal in the person's language: 503 when the provider is down, 400 otherwise."""
-    status = 503 if reason is SignInFailure.PROVIDER_UNREACHABLE else 400
+    """The refusal in the person's language: 503 provider down, 403 domain refused, else 400."""
+    status = {SignInFailure.PROVIDER_UNREACHABLE: 503, SignInFailure.DOMAIN_NOT_ALLOWED: 403}.get(
+        reason, 400
+    )
     headers = {"Set-Cookie": _attempt_cookie(clear, "", 0)} if clear else {}
     if status == 503:
         headers["Retry-After"] = "60"

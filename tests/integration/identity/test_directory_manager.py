@@ -20,32 +20,16 @@ from chalicelib.service.submit import SubmitOutcome, submit_request
 from local_stack.ldap_process import SERVICE_PASSWORD, SlapdProcess
 from tests.conftest import valid_form
 from tests.integration.conftest import item_counts, outbox
-from tests.integration.identity.conftest import with_directory
-from tests.peers.slapd import ldap_settings
+from tests.integration.identity.conftest import over_ldap, with_directory
 
 pytestmark = pytest.mark.integration
 CLIENT = ClientInfo(source_ip="192.0.2.8", user_agent="pytest")
 JEAN = "jean.gestion@mcn.gouv.qc.ca"
 DIRECTION = "direction.demo@mcn.gouv.qc.ca"
-OFFICERS_DN = "cn=securite-information,ou=groups,dc=mcn,dc=gouv,dc=qc,dc=ca"
-COMMUNICATIONS_DN = "cn=direction-communications,ou=groups,dc=mcn,dc=gouv,dc=qc,dc=ca"
 
 
 def file(services: Services, key: str = "k1", **fields: Any) -> SubmitOutcome:
     return submit_request(services, valid_form(**fields), key * 8, "fr", CLIENT)
-
-
-def over_ldap(services: Services, url: str, **extra: Any) -> Services:
-    settings = ldap_settings(url)
-    del settings["bind_password"]
-    return with_directory(
-        services,
-        kind="ldap",
-        ldap=settings,
-        bind_password_parameter="/sesame/test/ldap-bind-password",
-        groups={OFFICERS_DN: "security", COMMUNICATIONS_DN: "communications"},
-        **extra,
-    )
 
 
 @pytest.fixture
