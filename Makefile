@@ -26,7 +26,7 @@ $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): $(PY) requirements.txt requirements-dev.txt
+$(STAMP): $(PY) requirements.txt requirements-layer.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	@touch $(STAMP)
@@ -80,8 +80,13 @@ package: refuse-local $(STAMP) $(CFN_STAMP)
 	# from a shell or a test run that serves them.
 	SESAME_DEV_ROUTES= AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-ca-central-1} $(VENV)/bin/chalice package \
 	  --stage $(PKG_STAGE) --merge-template infra/template.json build/$(PKG_STAGE)
+	# The sign-in and LDAP libraries (requirements-layer.txt): a layer beside the function zip,
+	# Linux wheels for the stage's runtime and architecture (infra/template.json's SignInLayer).
+	$(PY) -m ops.build_layer $(PKG_STAGE) build/$(PKG_STAGE)/signin-layer.zip
 	$(CFN_VENV)/bin/cfn-lint build/$(PKG_STAGE)/sam.json
-	@echo "Template: build/$(PKG_STAGE)/sam.json  Package: build/$(PKG_STAGE)/deployment.zip"
+	# The client secret and bind password the policy files name must be readable by the role.
+	$(PY) -m ops.check_grants $(PKG_STAGE) build/$(PKG_STAGE)/sam.json
+	@echo "Template: build/$(PKG_STAGE)/sam.json  Package: build/$(PKG_STAGE)/deployment.zip  Layer: build/$(PKG_STAGE)/signin-layer.zip"
 
 template-lint: package
 
