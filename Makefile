@@ -172,6 +172,8 @@ peer-slapd:
 	fi
 
 integration: peer-slapd
+# The browser stage's grant test reads the groups in the same slapd (test_grant_opens_squid.py).
+browser: peer-slapd
 
 # The Squid helper (proxy/) is tested against a real Squid: Debian's squid, with htpasswd for its
 # password file. Installed here when missing (as root, never asking), so `make integration` never
@@ -186,6 +188,7 @@ peer-squid:
 	else echo "The Squid helper's tests need: apt-get install -y $(SQUID_PACKAGES) (as root)"; exit 1; fi
 
 integration: peer-squid
+browser: peer-squid
 
 # The helper ships outside chalicelib (the network team installs it): lint and type it too.
 lint-proxy: $(STAMP)
