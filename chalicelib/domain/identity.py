@@ -88,6 +88,15 @@ class VerifiedPerson(BaseModel):
     auth_time: datetime | None = None
 
 
+class ProviderRef(BaseModel):
+    """A person as the provider names them for good: issuer and subject, no other claim."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    issuer: str = Field(min_length=1, max_length=500)
+    subject: str = Field(min_length=1, max_length=255)
+
+
 def verified_person(
     identity: VerifiedIdentity, roles: frozenset[str] | tuple[str, ...]
 ) -> VerifiedPerson:

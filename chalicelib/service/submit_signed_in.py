@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from ..domain.audit_events import audit_event
 from ..domain.awareness import person_ref
 from ..domain.errors import Conflict, NoApprover
+from ..domain.identity import ProviderRef
 from ..domain.models import AccessRequest, ClientInfo, Lang
 from ..domain.sessions import Session
 from ..domain.workflow import confirm, new_request
@@ -62,6 +63,9 @@ def submit_signed_in(
         reason = f"no_approver:{error.role}"
         return _refused(services, session.email, reason, client, errors, result)
     update: dict[str, object] = {"manager_source": manager_source}
+    if session.identity is not None:
+        identity = session.identity
+        update["requester_identity"] = ProviderRef(issuer=identity.issuer, subject=identity.subject)
     if renews is not None:
         update["renews"] = renews.id
     filed = filed.model_copy(update=update)
