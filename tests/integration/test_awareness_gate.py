@@ -75,6 +75,8 @@ def test_the_form_sends_an_untrained_person_to_the_module_and_back_with_what_the
     sent = file_request(gated, platforms=["linkedin"], justification=TYPED)
     page = html(sent)
     assert sent.status_code == 200 and 'id="carry-note"' in page
+    # Served at "/", the module's quiz must still post to the module, not to the form.
+    assert 'action="/awareness"' in page
     # Nothing of the request is stored, nothing is sent, while the person takes the module.
     assert item_counts() == before and outbox() == []
 
@@ -87,6 +89,8 @@ def test_the_form_sends_an_untrained_person_to_the_module_and_back_with_what_the
 
     passed = html(post_form(gated, "/awareness", quiz_form(failed_page, misses=1)))
     assert "Module réussi" in passed
+    # Passed with one wrong answer: its explanation is on the pass page too.
+    assert module.questions[0].explanation_fr in passed
     back = post_form(gated, "/", resume_form(passed))
     form_page = html(back)
     assert back.status_code == 200 and TYPED in form_page

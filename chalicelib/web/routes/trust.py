@@ -141,6 +141,13 @@ def answer_quiz() -> Response:
         "trust/awareness_passed.html",
         lang,
         completion=outcome.completion,
+        # A pass may still hold a wrong answer: its explanation is shown there too.
+        review=[
+            (q.text_fr if lang == "fr" else q.text_en, wrong.explanation(lang))
+            for wrong in outcome.grade.wrong
+            for q in module.questions
+            if q.id == wrong.question_id
+        ],
         carry=carry,
         seal=carry_seal(services, carry),
         held_pass=proof,
