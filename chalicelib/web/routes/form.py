@@ -154,14 +154,15 @@ def _submit(
         return awareness_page(services, lang, email=email, carry=carry_of(form))
     renew_token = first(form, "renew")
     renews = open_renewal(services, renew_token, client_info(request)) if renew_token else None
+    # Signed in, the pass must be of the session's address, whatever the form says.
+    held = _held(services, {**form, "email": [session.email]} if session else form)
     try:
         if session is not None:
             # The sign-in proved the address: filed confirmed, no e-mail round trip (issue 15).
             outcome = submit_signed_in(
-                services, form, key, lang, client_info(request), session, renews
+                services, form, key, lang, client_info(request), session, renews, held
             )
         else:
-            held = _held(services, form)
             outcome = submit_request(services, form, key, lang, client_info(request), renews, held)
     except LimitReached as limit:
         # The per-source limit's message lives in the [limits] table of the catalogues.
