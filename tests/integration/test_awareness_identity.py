@@ -86,6 +86,8 @@ def test_a_signed_in_pass_is_the_signed_in_persons_whatever_address_is_typed(
     client: Client,
 ) -> None:
     cookie = sign_in(client, ATTACKER)
+    module_page = html(client.http.get("/awareness", headers={"Cookie": cookie}))
+    assert ATTACKER in module_page and 'name="email"' not in module_page  # shown, not asked
     passed = pass_quiz(client, REQUESTER, cookie=cookie)
     assert 'id="held-note"' not in passed
     assert has_passed_current(get_services(), person_ref(ATTACKER))
