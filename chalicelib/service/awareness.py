@@ -82,8 +82,9 @@ def take_quiz(
 def record_confirmed_pass(services: Services, completion: Completion, client: ClientInfo) -> None:
     """Record a pass taken before the address was proven, now that a confirmation proved it."""
     store = trust_store(services)
-    if store.latest_pass(completion.person) == completion:
-        return  # a second request filed with the same pass: recorded already
+    latest = store.latest_pass(completion.person)
+    if latest is not None and latest.passed_at >= completion.passed_at:
+        return  # recorded already (a second request with it), or a newer pass is
     event = audit_event(
         "awareness_passed",
         completion.person[:254],

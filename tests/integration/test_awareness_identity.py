@@ -9,7 +9,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.domain.awareness import person_ref
-from chalicelib.service.awareness import has_passed_current
+from chalicelib.service.awareness import has_passed_current, trust_store
 from chalicelib.service.context import get_services
 from tests.conftest import valid_form
 from tests.integration.conftest import hidden, html, link_with, outbox, post_form, press
@@ -48,7 +48,7 @@ def held_of(page: str) -> tuple[str, str]:
 
 def chain_of_latest(client: Client) -> tuple[str, ...]:
     """Confirm the newest request from its e-mail and return the chain it takes."""
-    mail = next(m for m in outbox() if m.to == [REQUESTER])
+    mail = next(m for m in outbox() if m.to == [REQUESTER] and "/confirm/" in " ".join(m.links))
     assert press(client, link_with(mail, "confirm")).status_code == 200
     requests = get_services().store.console.requests_of(REQUESTER)
     return max(requests, key=lambda r: r.created_at).chain
@@ -101,3 +101,14 @@ def test_the_victims_own_pass_still_gives_the_trained_path(client: Client) -> No
     assert file_with(client, held_of(pass_quiz(client, REQUESTER))).status_code == 200
     assert chain_of_latest(client) == ("manager",)
     assert has_passed_current(get_services(), person_ref(REQUESTER))
+
+
+def test_confirming_an_older_pass_never_replaces_a_newer_one(client: Client) -> None:
+    held = held_of(pass_quiz(client, REQUESTER))
+    assert file_with(client, held).status_code == 200
+    pass_quiz(client, REQUESTER, cookie=sign_in(client, REQUESTER))  # again, signed in
+    store = trust_store(get_services())
+    newer = store.latest_pass(person_ref(REQUESTER))
+    assert newer is not None
+    assert chain_of_latest(client) == ("manager",)  # the carried pass still counted
+    assert store.latest_pass(person_ref(REQUESTER)) == newer
