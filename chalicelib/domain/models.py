@@ -124,6 +124,9 @@ class AccessRequest(_Model):
     # date), and whether it shortened the chain (the security step is then a notice).
     trained_pass: Completion | None = None
     trained_path: bool = False
+    # Issue 17: a pass taken without a sign-in rides the form to the request; it becomes the
+    # person's pass only when this request's confirmation link proves the address.
+    unconfirmed_pass: Completion | None = None
     # Issue 17: the usage-policy campaign as it concerns this grant (version asked, how
     # many e-mails were sent, when it was flagged to the officers).
     ack_asked_version: str | None = Field(default=None, max_length=40)
