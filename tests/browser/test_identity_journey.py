@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from chalicelib.service.context import get_services
+from chalicelib.adapters.policy_files import cached_policy
+from chalicelib.service.context import NO_PROVIDER_VARIABLE, get_services
 from chalicelib.service.provider_signin import LOCAL_SECRET_VARIABLE
 from local_stack.oidc_accounts import ClientRegistration, DemoAccount
 from local_stack.oidc_process import LOCAL_CLIENT, RunningProvider, start_provider
@@ -34,8 +35,9 @@ PROVIDER_PORT = 8002  # the issuer the demo policy names for the local stage
 
 @pytest.fixture
 def provider(stack: LocalStack, tmp_path: Path) -> Iterator[RunningProvider]:
-    """The local provider with the demo client registered at the stack's port; decisions
-    bound to sign-in for this test (the demo policy's setting is restored after)."""
+    """The local provider with the demo client registered at the stack's port, and the app told
+    it runs (as `make run` does when it starts it): the demo policy as shipped, decisions
+    bound to sign-in by default. The session's other tests run the stack without it."""
     client = ClientRegistration(
         client_id=LOCAL_CLIENT.client_id,
         client_secret=LOCAL_CLIENT.client_secret,
@@ -46,16 +48,16 @@ def provider(stack: LocalStack, tmp_path: Path) -> Iterator[RunningProvider]:
     if running is None:
         pytest.fail("the local OpenID Provider could not start")
     os.environ[LOCAL_SECRET_VARIABLE] = LOCAL_CLIENT.client_secret
+    os.environ[NO_PROVIDER_VARIABLE] = ""
     services = get_services()
     policy = services.policy
-    sign_in = policy.identity.sign_in
-    assert sign_in is not None
-    bound = sign_in.model_copy(update={"decisions_require_sign_in": True})
-    identity = policy.identity.model_copy(update={"sign_in": bound})
-    services.policy = policy.model_copy(update={"identity": identity})
+    shipped = cached_policy(services.settings.policy_dir).identity
+    assert shipped.decisions_require_sign_in("local")  # the demo's default, not set here
+    services.policy = policy.model_copy(update={"identity": shipped})
     try:
         yield running
     finally:
+        os.environ[NO_PROVIDER_VARIABLE] = "1"
         services.policy = policy
         running.stop()
 
