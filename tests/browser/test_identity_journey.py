@@ -23,7 +23,7 @@ from chalicelib.service.provider_signin import LOCAL_SECRET_VARIABLE
 from local_stack.oidc_accounts import ClientRegistration, DemoAccount
 from local_stack.oidc_process import LOCAL_CLIENT, RunningProvider, start_provider
 from local_stack.runner import LocalStack
-from tests.browser.conftest import OpenPage, wait_for_mail
+from tests.browser.conftest import OpenPage, axe_violations, wait_for_mail
 from tests.browser.test_approval_journey import link_of
 
 pytestmark = pytest.mark.browser
@@ -75,7 +75,12 @@ def test_sign_in_file_approve_and_decide_under_verified_identities(
 ) -> None:
     requester = open_page()
     requester.goto("/login")
-    requester.get_by_role("link", name="Se connecter avec votre organisation").click()
+    with_provider = requester.get_by_role("link", name="Se connecter avec votre organisation")
+    expect(with_provider).to_be_visible()
+    # The other browser tests run the stack without its provider: the provider's variants of
+    # the pages are checked here.
+    assert axe_violations(requester, "login-with-provider") == []
+    with_provider.click()
     sign_in_at_provider(requester, MARIE)
     expect(requester).to_have_url(f"{base_url}/me")
     requester.goto("/")
@@ -99,7 +104,10 @@ def test_sign_in_file_approve_and_decide_under_verified_identities(
     manager.goto(decide)
     manager.locator("button[value=approve]").click()
     # Not yet: the page asks for the sign-in that says who decides.
-    manager.get_by_role("link", name="Se connecter pour décider").click()
+    to_sign_in = manager.get_by_role("link", name="Se connecter pour décider")
+    expect(to_sign_in).to_be_visible()
+    assert axe_violations(manager, "decide-sign-in-required") == []
+    to_sign_in.click()
     sign_in_at_provider(manager, JEAN)
     expect(manager).to_have_url(f"{base_url}{decide}")
     manager.locator("button[value=approve]").click()
