@@ -73,15 +73,25 @@ def roles_of(
     `session_roles` are the roles already mapped from the ID token at sign-in; `person` is
     the directory's answer (TOML groups are role ids, LDAP groups DNs mapped by the policy).
     """
-    identity: IdentityPolicy = policy.identity
-    roles = set(session_roles)
+    roles = set(session_roles) | directory_roles(policy, person)
     if any(same_person(email, officer) for officer in policy.officer_emails()):
         roles.add(SECURITY)
     roles.update(g.id for g in policy.rules.groups if any(same_person(email, m) for m in g.members))
-    if person is not None:
-        if identity.directory.kind == "toml":
-            roles.update(person.groups)
-        else:
-            roles.update(identity.roles_from_groups(person.groups))
-    known = {SECURITY} | {g.id for g in policy.rules.groups}
-    return frozenset(roles & known)
+    return frozenset(roles & _known_roles(policy))
+
+
+def directory_roles(policy: Policy, person: Person | None) -> frozenset[str]:
+    """Return the Sésame roles a directory entry's groups give (TOML: role ids; LDAP: DNs
+    mapped by the policy's `[directory.groups]`); a role the policy does not define, none."""
+    if person is None:
+        return frozenset()
+    identity: IdentityPolicy = policy.identity
+    if identity.directory.kind == "toml":
+        found = frozenset(person.groups)
+    else:
+        found = identity.roles_from_groups(person.groups)
+    return found & _known_roles(policy)
+
+
+def _known_roles(policy: Policy) -> frozenset[str]:
+    return frozenset({SECURITY} | {g.id for g in policy.rules.groups})

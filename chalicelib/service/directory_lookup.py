@@ -21,6 +21,7 @@ from ..domain.requester import (
     ManagerChoice,
     ManagerSource,
     choose_manager,
+    directory_roles,
     roles_of,
 )
 from ..domain.submission import SubmissionResult, check_address, validate_submission
@@ -118,6 +119,23 @@ def person_roles(
         session_roles=session_roles,
         person=person,
     )
+
+
+def sign_in_roles(
+    services: Services, email: str, token_roles: Iterable[str] = ()
+) -> tuple[str, ...]:
+    """Return the roles a new session keeps: the ID token's (mapped) and the directory groups'.
+
+    Resolved once at sign-in so that no page asks the directory again; the policy's lists are
+    not kept (they are read live, so removing a name from them takes effect at once). A
+    directory that cannot answer gives the token's roles only (never more).
+    """
+    try:
+        person = find_requester(services, email)
+    except DirectoryError as error:
+        log.warning("directory lookup failed at sign-in: %s", error.reason)
+        person = None
+    return tuple(sorted(set(token_roles) | directory_roles(services.policy, person)))
 
 
 def validate_with_directory(

@@ -1,6 +1,6 @@
 """A manager the directory cannot vouch for, as approvers see it (issue 15, acceptance 5).
 
-Over HTTP on the test stage (the TOML directory of policies/, where Marie is unknown): the
+Over HTTP on the test stage (the TOML directory of policies/, where Luc is unknown): the
 typed manager is marked "not verified by the directory" on the approver's link page and on the
 officers' request page, in both languages; with `require_directory_manager` the form refuses
 the request with a clear message in both languages and files nothing.
@@ -16,6 +16,7 @@ from chalice.test import Client
 from chalicelib.service.context import get_services
 from chalicelib.service.directory_lookup import LOCAL_PASSWORD_VARIABLE
 from local_stack.ldap_process import SERVICE_PASSWORD, SlapdProcess
+from tests.conftest import UNLISTED
 from tests.integration.conftest import file_request, html, item_counts, link_with, outbox, press
 from tests.integration.identity.conftest import over_ldap, with_directory
 from tests.integration.people import get, request_id_of, sign_in
@@ -31,7 +32,7 @@ OUTSIDE_MANAGER = "gestion@prestataire.example.com"
 
 
 def test_a_typed_manager_shows_as_not_verified_to_every_approver(client: Client) -> None:
-    assert file_request(client).status_code == 200
+    assert file_request(client, email=UNLISTED).status_code == 200
     confirmation = outbox()[0]
     press(client, link_with(confirmation, "confirm"))
     decide = link_with(outbox()[0], "decide")
@@ -63,7 +64,7 @@ def test_require_directory_manager_refuses_the_form_in_both_languages(
 ) -> None:
     with_directory(get_services(), require_directory_manager=True)
     before = item_counts()
-    answer = file_request(client, lang=lang)
+    answer = file_request(client, lang=lang, email=UNLISTED)
     assert answer.status_code == 400
     assert message in html(answer)
     assert item_counts() == before and outbox() == []
