@@ -260,13 +260,14 @@ def test_sign_in_refusal_and_withdrawn_pages_in_both_languages(
 def test_trust_pages_in_both_languages(open_page: OpenPage, base_url: str) -> None:
     """The awareness module (failed, then passed), the usage policy and its acknowledgement."""
     from chalicelib.adapters.policy_files import load_policy
+    from tests.browser.test_console_journey import sign_in
     from tests.conftest import PROJECT_ROOT
 
     module = load_policy(PROJECT_ROOT / "policies").awareness
     assert module is not None
     found: list[str] = []
-    page = open_page()
     for lang in ("fr", "en"):
+        page = open_page()  # one person, one browser: the French one's sign-in stays there
         person = new_person("Léa", "Gagnon")
         page.goto(f"/awareness?lang={lang}")
         check(page, f"awareness-{lang}", found)
@@ -284,8 +285,11 @@ def test_trust_pages_in_both_languages(open_page: OpenPage, base_url: str) -> No
         page.locator("form button[type=submit]").click()
         check(page, f"awareness-passed-{lang}", found)
         page.goto(f"/usage-policy?lang={lang}")
-        check(page, f"usage-policy-{lang}", found)
-        page.locator("#email").fill(person.email)
+        check(page, f"usage-policy-{lang}", found)  # signed out: the way to sign in
+        sign_in(page, base_url, person.email, start="/login?lang=fr")
+        page.goto(f"/usage-policy?lang={lang}")
+        expect(page.locator("#signed-in-as")).to_contain_text(person.email)
+        check(page, f"usage-policy-signed-in-{lang}", found)
         page.locator("form button[type=submit]").click()
         expect(page.locator("#acknowledged")).to_be_visible()
         check(page, f"usage-policy-done-{lang}", found)

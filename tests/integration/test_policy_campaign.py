@@ -102,9 +102,11 @@ def test_a_holder_who_does_not_acknowledge_loses_the_grant_one_who_does_keeps_it
     # The keeper follows the e-mail's link and acknowledges on the page.
     mail = next(m for m in asked if m.to == [KEEPER])
     page_path = next(path_of(link) for link in mail.links if path_of(link) == "/usage-policy")
-    page = html(client.http.get(page_path))
+    assert 'id="sign-in-first"' in html(client.http.get(page_path))  # signed out: no form
+    holder = sign_in(client, KEEPER, next_path=page_path)
+    page = html(client.http.get(page_path, headers={"Cookie": holder}))
     assert "2027-02-01" in page
-    done = post_form(client, page_path, {"form_token": hidden(page, "form_token"), "email": KEEPER})
+    done = post_form(client, page_path, {"form_token": hidden(page, "form_token")}, Cookie=holder)
     assert done.status_code == 200 and 'id="acknowledged"' in html(done)
     assert campaign_progress(services)["acknowledged"] == 1
     assert campaign_progress(services)["waiting"] == 1

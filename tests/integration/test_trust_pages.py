@@ -118,17 +118,38 @@ def test_the_quiz_refuses_an_outside_address_and_a_forged_token(client: Client) 
 
 def test_the_usage_policy_page_records_one_acknowledgement_per_version(client: Client) -> None:
     version = get_services().policy.version
+    cookie = sign_in(client, EMAIL.lower())
     for _ in range(2):
-        page = html(client.http.get("/usage-policy?lang=en"))
-        assert version in page
+        page = html(client.http.get("/usage-policy?lang=en", headers={"Cookie": cookie}))
+        assert version in page and "nadia.tremblay@mcn.gouv.qc.ca" in page.lower()
         done = post_form(
             client,
             "/usage-policy",
-            {"form_token": hidden(page, "form_token"), "lang": "en", "email": EMAIL},
+            {"form_token": hidden(page, "form_token"), "lang": "en"},
+            Cookie=cookie,
         )
         assert done.status_code == 200 and "acknowledgement of policy" in html(done)
     assert has_acknowledged(get_services(), PERSON)
     assert audit_actions().count("policy_acknowledged") == 1
+
+
+def test_nobody_acknowledges_the_usage_policy_in_someone_elses_name(client: Client) -> None:
+    # An acknowledgement keeps a grant through a policy campaign: a typed address (the
+    # holder's, sent by someone else) records nothing; the page asks for a sign-in instead.
+    page = html(client.http.get("/usage-policy?lang=en"))
+    assert 'id="sign-in-first"' in page and "/login?next=/usage-policy" in page
+    assert 'name="email"' not in page
+    attacker = sign_in(client, "mallory.demo@mcn.gouv.qc.ca")
+    signed_page = html(client.http.get("/usage-policy", headers={"Cookie": attacker}))
+    form = {"form_token": hidden(signed_page, "form_token"), "email": EMAIL}
+    answer = post_form(client, "/usage-policy", form)  # a valid page token, no session
+    assert answer.status_code == 403 and "Connectez-vous" in html(answer)
+    assert not has_acknowledged(get_services(), PERSON)
+    assert "policy_acknowledged" not in audit_actions()
+    # Signed in, a typed address is ignored: the acknowledgement is the attacker's own.
+    assert post_form(client, "/usage-policy", form, Cookie=attacker).status_code == 200
+    assert not has_acknowledged(get_services(), PERSON)
+    assert has_acknowledged(get_services(), "email:mallory.demo@mcn.gouv.qc.ca")
 
 
 def test_the_open_data_files_are_public_aggregates_under_their_licence(client: Client) -> None:

@@ -163,7 +163,7 @@ def _signed_in_address(services: Services, request: Request) -> str | None:
 
 
 def _usage_policy_page(
-    services: Services, lang: Lang, *, email: str = "", error: str | None = None,
+    services: Services, lang: Lang, *, signed_in_as: str | None, error: str | None = None,
     done: bool = False, status: int = 200,
 ) -> Response:  # fmt: skip
     return render_page(
@@ -172,7 +172,8 @@ def _usage_policy_page(
         status=status,
         policy=services.policy,
         form_token=form_token(ACK_PURPOSE, ACK_BINDING),
-        email=email,
+        signed_in_as=signed_in_as,
+        sign_in_url=f"/login?next=/usage-policy&lang={lang}",
         error=error,
         done=done,
     )
@@ -181,28 +182,33 @@ def _usage_policy_page(
 @bp.route("/usage-policy", methods=["GET", "HEAD"])
 @handled
 def usage_policy() -> Response:
-    """Show the usage policy in force and a button to acknowledge it."""
-    return _usage_policy_page(get_services(), page_lang(current()))
+    """Show the usage policy in force; a signed-in person may acknowledge it."""
+    request, services = current(), get_services()
+    signed = _signed_in_address(services, request)
+    return _usage_policy_page(services, page_lang(request), signed_in_as=signed)
 
 
 @bp.route("/usage-policy", methods=["POST"], content_types=FORM)
 @handled
 def acknowledge() -> Response:
-    """Record that a person read the usage policy in force (once per version)."""
+    """Record that a signed-in person read the usage policy in force (once per version)."""
     request = current()
     services = get_services()
+    # The acknowledgement keeps a grant through a policy campaign: it must be the holder's own,
+    # so it is recorded under the address a session proves, never under a typed one.
+    signed = _signed_in_address(services, request)
     try:
         form = read_form(request)
     except BadForm:
-        return _usage_policy_page(services, page_lang(request), error="form", status=400)
+        lang = page_lang(request)
+        return _usage_policy_page(services, lang, signed_in_as=signed, error="form", status=400)
     lang = page_lang(request, first(form, "lang"))
-    email = work_address(services, first(form, "email"))
-    if form_key(form, ACK_PURPOSE, ACK_BINDING) is None or email is None:
-        problem = "expired" if email is not None else "email"
-        typed = first(form, "email").strip()
-        return _usage_policy_page(services, lang, email=typed, error=problem, status=400)
-    acknowledge_policy(services, person_ref(email), client_info(request))
-    return _usage_policy_page(services, lang, email=email, done=True)
+    if signed is None:
+        return _usage_policy_page(services, lang, signed_in_as=None, error="signin", status=403)
+    if form_key(form, ACK_PURPOSE, ACK_BINDING) is None:
+        return _usage_policy_page(services, lang, signed_in_as=signed, error="expired", status=400)
+    acknowledge_policy(services, person_ref(signed), client_info(request))
+    return _usage_policy_page(services, lang, signed_in_as=signed, done=True)
 
 
 @bp.route("/open-data/{name}", methods=["GET", "HEAD"])
