@@ -30,6 +30,7 @@ from chalicelib.web.routes import (
     identity,
     integrity,
     links,
+    review,
     static,
     trust,
 )
@@ -60,6 +61,7 @@ EMAIL_EVENTS_TOPIC = "sesame-email-events"
 for blueprint in (
     form.bp,
     links.bp,
+    review.bp,
     account.bp,
     identity.bp,
     console.bp,
