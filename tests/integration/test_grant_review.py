@@ -163,6 +163,11 @@ def test_keep_keeps_the_grant_and_the_next_period_asks_again_end_ends_it(
     )
     assert outbox()[0].to == [KEEPER]  # the requester is told, with a renewal link
     assert "/renew/" in " ".join(outbox()[0].links)
+    # Their status page says who kept it and who ended it, not "at the planned date".
+    timeline = html(client.http.get(link_with(outbox()[0], "status")))
+    assert f"Accès maintenu à la revue par {MANAGER}" in timeline
+    assert f"Accès terminé à la revue par {MANAGER}" in timeline
+    assert "Accès terminé à la date prévue" not in timeline
 
 
 def test_no_answer_by_the_deadline_ends_the_grant(client: Client, clock: Clock) -> None:
@@ -179,6 +184,10 @@ def test_no_answer_by_the_deadline_ends_the_grant(client: Client, clock: Clock) 
     (last,) = [e for e in get_services().store.events_for(grant.id) if e.action == "ended"]
     assert (last.actor, last.via, last.reason) == ("sesame", "schedule", "no answer to the review")
     assert run_jobs(client, clock, at(3, 4)) == {}
+    status = next(m for m in outbox() if m.to == [SILENT] and "/status/" in " ".join(m.links))
+    timeline = html(client.http.get(link_with(status, "status")))
+    assert "Accès terminé : aucune réponse à la revue de l'accès dans le délai" in timeline
+    assert "Accès terminé à la date prévue" not in timeline
     # The ended grant's review link is no longer current: nothing to press.
     stale = client.http.get(path)
     assert stale.status_code == 409 and 'value="keep"' not in html(stale)
