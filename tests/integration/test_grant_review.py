@@ -25,7 +25,7 @@ from tests.integration.conftest import (
     post_form,
     press,
 )
-from tests.integration.people import MANAGER, OFFICER
+from tests.integration.people import MANAGER, OFFICER, get, sign_in
 
 pytestmark = pytest.mark.integration
 QUEBEC = ZoneInfo("America/Toronto")
@@ -135,6 +135,10 @@ def test_keep_keeps_the_grant_and_the_next_period_asks_again_end_ends_it(
     assert after.status == RequestStatus.APPROVED and after.review_kept_at == at(2, 24, 10, 2)
     (event,) = [e for e in get_services().store.events_for(grant.id) if e.action == "review_kept"]
     assert event.actor == MANAGER and event.via == "link"
+    # The officers see the review on the request's console page.
+    console = html(get(client, f"/console/requests/{grant.id}", sign_in(client, OFFICER)))
+    assert "Le gestionnaire confirme cet accès tous les 30 jours." in console
+    assert "Dernier maintien : 24 février 2027" in console
     # The link worked once: pressing again (or opening it) changes nothing.
     assert client.http.get(path).status_code == 409
     page_again = post_form(client, path, {"csrf": hidden(html(page), "csrf"), "answer": "end"})
@@ -217,3 +221,16 @@ def test_a_review_link_works_only_for_its_own_request(client: Client, clock: Clo
     ).status_code in (403, 404)
     assert load(first.id).status == load(second.id).status == RequestStatus.APPROVED
     assert load(first.id).review_kept_at is None and load(second.id).review_kept_at is None
+
+
+def test_a_group_steps_pages_name_the_group(client: Client, clock: Clock) -> None:
+    # The console's request page and the group member's step page named a group's step with
+    # the catalogue's role labels only (manager, security), and answered 500 for the others.
+    assert file_request(client, level="publish", justification=PUBLISH).status_code == 200
+    assert press(client, link_with(outbox()[0], "confirm")).status_code == 200
+    assert press(client, decide_link(MANAGER), decision="approve").status_code == 200
+    (request,) = get_services().store.console.requests_of("marie.tremblay@mcn.gouv.qc.ca")
+    step = get(client, f"/me/steps/{request.id}", sign_in(client, COMMUNICATIONS))
+    assert step.status_code == 200 and "Direction des communications" in html(step)
+    console = get(client, f"/console/requests/{request.id}", sign_in(client, OFFICER))
+    assert console.status_code == 200 and "Direction des communications" in html(console)
