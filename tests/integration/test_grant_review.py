@@ -178,9 +178,23 @@ def test_no_answer_by_the_deadline_ends_the_grant(client: Client, clock: Clock) 
     grant = granted(client, SILENT, "Paul Silence")
     assert run_jobs(client, clock, at(2, 24, 10, 1)) == {"review_ask": 1}
     path = link_with(review_mail_about("Paul Silence"), "review")
+    # Pressing neither button: the page again, saying what to choose; nothing changes.
+    page = html(client.http.get(path))
+    unanswered = post_form(client, path, {"csrf": hidden(page, "csrf")})
+    assert unanswered.status_code == 400 and "error-summary" in html(unanswered)
+    assert load(grant.id).review_kept_at is None
     # Asked on Wednesday 24 February: five working days later is Wednesday 3 March.
     assert run_jobs(client, clock, at(3, 3, 10, 0)) == {}
     assert load(grant.id).status == RequestStatus.APPROVED
+    fresh = html(client.http.get(path))  # the page as opened just before the deadline
+    # Past the deadline, before the job ran: the link has expired and changes nothing.
+    clock.now = at(3, 3, 10, 2)
+    assert client.http.get(path).status_code == 410
+    assert (
+        post_form(client, path, {"csrf": hidden(fresh, "csrf"), "answer": "keep"}).status_code
+        == 410
+    )
+    assert load(grant.id).review_kept_at is None
     assert run_jobs(client, clock, at(3, 3, 10, 2)) == {"review_lapse": 1}
     closed = load(grant.id)
     assert closed.status == RequestStatus.ENDED
