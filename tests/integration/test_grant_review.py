@@ -25,7 +25,7 @@ from tests.integration.conftest import (
     post_form,
     press,
 )
-from tests.integration.people import MANAGER, OFFICER, get, sign_in
+from tests.integration.people import MANAGER, OFFICER, get, post, sign_in
 
 pytestmark = pytest.mark.integration
 QUEBEC = ZoneInfo("America/Toronto")
@@ -235,6 +235,17 @@ def test_a_review_link_works_only_for_its_own_request(client: Client, clock: Clo
     ).status_code in (403, 404)
     assert load(first.id).status == load(second.id).status == RequestStatus.APPROVED
     assert load(first.id).review_kept_at is None and load(second.id).review_kept_at is None
+    # An officer revokes the first grant: its review link is no longer current.
+    cookie = sign_in(client, OFFICER)
+    detail = get(client, f"/console/requests/{first.id}", cookie)
+    revoked = post(
+        client, f"/console/requests/{first.id}/revoke", cookie, {"reason": "Fin du projet."}, detail
+    )
+    assert revoked.status_code == 303 and load(first.id).status == RequestStatus.REVOKED
+    gone = client.http.get(path)
+    assert gone.status_code == 409 and 'value="keep"' not in html(gone)
+    refused = post_form(client, path, {"csrf": hidden(page, "csrf"), "answer": "keep"})
+    assert refused.status_code == 409 and load(first.id).review_kept_at is None
 
 
 def test_a_group_steps_pages_name_the_group(client: Client, clock: Clock) -> None:
