@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from chalice.test import Client
 
 from chalicelib.domain.decider import NotTheLinksApprover, SignInRequired
 from chalicelib.domain.models import AuditEvent, RequestStatus
@@ -17,8 +18,9 @@ from chalicelib.service.review import answer_review
 from chalicelib.service.submit import submit_request
 from chalicelib.service.timed import run_timed_jobs
 from tests.conftest import valid_form
-from tests.integration.conftest import state_counts
+from tests.integration.conftest import hidden, html, post_form, state_counts
 from tests.integration.identity.conftest import audit_bodies
+from tests.integration.identity.test_decision_pages import through_provider
 from tests.integration.identity.test_decisions_bound import (
     CLIENT,
     COLLEAGUE,
@@ -32,8 +34,9 @@ pytestmark = pytest.mark.integration
 PUBLISH = "Je publie au nom du ministère les annonces du programme et je réponds aux citoyens."
 
 
-def test_keep_needs_the_managers_own_session(signin_services: Services) -> None:
-    services, real = signin_services, signin_services.clock
+def asked_for_review(services: Services) -> tuple[str, str]:
+    """A publish grant approved 24 days ago, its manager just asked; return its id and token."""
+    real = services.clock
     filed_at = real() - timedelta(days=24)  # the grant's first period is nearly over
     services.clock = lambda: filed_at
     try:
@@ -47,7 +50,12 @@ def test_keep_needs_the_managers_own_session(signin_services: Services) -> None:
     finally:
         services.clock = real
     assert run_timed_jobs(services)["review_ask"] == 1
-    token = newest_token(JEAN, "review")
+    return request_id, newest_token(JEAN, "review")
+
+
+def test_keep_needs_the_managers_own_session(signin_services: Services) -> None:
+    services = signin_services
+    request_id, token = asked_for_review(services)
 
     before = state_counts()
     with pytest.raises(SignInRequired):
@@ -69,3 +77,21 @@ def test_keep_needs_the_managers_own_session(signin_services: Services) -> None:
     [event] = [AuditEvent.model_validate_json(b) for b in audit_bodies("review_kept")]
     assert event.actor == JEAN and event.identity is not None
     assert event.identity.email == JEAN
+
+
+def test_the_review_page_sends_the_manager_to_sign_in_and_back(
+    client: Client, signin_services: Services
+) -> None:
+    request_id, token = asked_for_review(signin_services)
+    path = f"/review/{token}"
+    page = html(client.http.get(path))
+    assert f'href="{path}/sign-in?lang=fr"' in page
+    pressed = post_form(client, path, {"csrf": hidden(page, "csrf"), "answer": "keep"})
+    assert pressed.status_code == 403 and f'href="{path}/sign-in?lang=fr"' in html(pressed)
+    session, back = through_provider(client, f"{path}/sign-in?lang=fr", JEAN)
+    assert back == path  # back to the link's page
+    page = html(client.http.get(path, headers={"Cookie": session}))
+    kept = post_form(client, path, {"csrf": hidden(page, "csrf"), "answer": "keep"}, Cookie=session)
+    assert kept.status_code == 200 and 'id="kept"' in html(kept)
+    stored = signin_services.store.load_request(request_id)
+    assert stored is not None and stored.review_kept_at is not None
