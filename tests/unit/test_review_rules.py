@@ -81,3 +81,17 @@ def test_a_grant_that_ends_before_its_first_period_is_over_is_never_asked() -> N
 def test_the_manager_is_asked_even_when_a_deputy_approved_for_them() -> None:
     assert reviewer(granted()) == MANAGER
     assert reviewer(granted(deputy="adjointe.gestion@mcn.gouv.qc.ca")) == MANAGER
+
+
+def test_a_review_period_no_longer_than_its_notice_is_refused() -> None:
+    # Asked 7 days before a 7-day period ends, the manager would be asked again at each Keep.
+    from pydantic import ValidationError
+
+    from chalicelib.domain.policy import Rules
+
+    rules = POLICY.rules.model_dump()
+    rules["routes"][0]["review_every_days"] = 7
+    with pytest.raises(ValidationError, match=r"routes\[0\].review_every_days must be longer"):
+        Rules.model_validate(rules)
+    rules["routes"][0]["review_every_days"] = 8
+    assert Rules.model_validate(rules).routes[0].review_every_days == 8
