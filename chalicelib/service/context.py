@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +19,12 @@ from ..settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from ..store.requests import RequestStore
+
+# Set to "1" by the local stack when it runs without its identity provider (no Node.js, or
+# another port than the demo client's): the app then behaves as without a provider (e-mail
+# sign-in; the link is the credential) instead of sending people to a provider that is not
+# there, or asking a sign-in nobody can give. Honoured in the local stage only.
+NO_PROVIDER_VARIABLE = "SESAME_LOCAL_PROVIDER_OFF"
 
 
 def utc_now() -> datetime:
@@ -55,6 +62,9 @@ def get_services() -> Services:
     """Build the services on first use (never at import: settings arrive with the first call)."""
     settings = get_settings()
     policy = cached_policy(settings.policy_dir)
+    if settings.stage == "local" and os.environ.get(NO_PROVIDER_VARIABLE) == "1":
+        identity = policy.identity.model_copy(update={"sign_in": None})
+        policy = policy.model_copy(update={"identity": identity})
     calendar = work_calendar(policy)
     return Services(
         settings=settings,

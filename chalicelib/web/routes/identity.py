@@ -15,6 +15,7 @@ from chalice.app import Blueprint, Response
 from ...domain.errors import NotFound
 from ...domain.identity import SignInFailure, SignInRefused
 from ...domain.models import Lang
+from ...domain.policy import SECURITY
 from ...domain.sessions import Session, safe_next_path
 from ...service.context import Services, get_services
 from ...service.links import link_well_formed
@@ -23,11 +24,10 @@ from ..context import _cookie, _query, client_info, page_lang
 from ..errors import handles_errors
 from ..lazy import lazy_function
 from ..pages import render_page
-from ..session import cookie_secure, read_cookie, session_cookie, site_path
+from ..session import cookie_secure, held_roles, read_cookie, session_cookie, site_path
 from .common import request_of
 
 if TYPE_CHECKING:
-    from ...service.directory_lookup import person_roles
     from ...service.provider_signin import complete_provider_signin, start_provider_signin
 else:
     # Imported on the sign-in views only: the token checks (PyJWT, cryptography) stay off GET /.
@@ -37,7 +37,6 @@ else:
     complete_provider_signin = lazy_function(
         "chalicelib.service.provider_signin", "complete_provider_signin"
     )
-    person_roles = lazy_function("chalicelib.service.directory_lookup", "person_roles")
 
 bp = Blueprint(__name__)
 current = request_of(bp)
@@ -129,13 +128,14 @@ def finish_signin() -> Response:
 
 
 def _is_officer(services: Services, session: Session) -> bool:
-    roles = session.identity.roles if session.identity else ()
-    return "security" in person_roles(services, session.email, roles)
+    return SECURITY in held_roles(services, session)  # resolved at sign-in: no new lookup
 
 
 def _refused_page(lang: Lang, reason: SignInFailure, clear: Settings | None = None) -> Response:
-    """The refusal in the person's language: 503 when the provider is down, 400 otherwise."""
-    status = 503 if reason is SignInFailure.PROVIDER_UNREACHABLE else 400
+    """The refusal in the person's language: 503 provider down, 403 domain refused, else 400."""
+    status = {SignInFailure.PROVIDER_UNREACHABLE: 503, SignInFailure.DOMAIN_NOT_ALLOWED: 403}.get(
+        reason, 400
+    )
     headers = {"Set-Cookie": _attempt_cookie(clear, "", 0)} if clear else {}
     if status == 503:
         headers["Retry-After"] = "60"
