@@ -30,6 +30,7 @@ from chalicelib.web.routes import (
     identity,
     integrity,
     links,
+    review,
     static,
     trust,
 )
@@ -60,6 +61,7 @@ EMAIL_EVENTS_TOPIC = "sesame-email-events"
 for blueprint in (
     form.bp,
     links.bp,
+    review.bp,
     account.bp,
     identity.bp,
     console.bp,
@@ -107,8 +109,8 @@ def deliver_pending_email(event: CloudWatchEvent) -> dict[str, int]:
 
 @app.schedule(Rate(15, unit=Rate.MINUTES))
 def run_lifecycle(event: CloudWatchEvent) -> dict[str, int]:
-    """Send reminders, hand over late steps, expire undecided requests, end grants; run the
-    usage-policy campaign (ask, remind, end or flag) while the current version's is open."""
+    """Send reminders, hand over late steps, expire undecided requests, end grants, ask for
+    and lapse grant reviews; run the usage-policy campaign while the current version's is open."""
     services = get_services()
     done = {**run_timed_jobs(services), **run_campaign(services)}
     # The heartbeat of "no lifecycle run in 1 hour": written only when the run completed.

@@ -56,7 +56,9 @@ class LocalStack:
 
 request_log = logging.getLogger("sesame.local")
 # A link token is `<request id>.<random>`: the dot is part of it, or the secret part would stay.
-TOKEN_PATH = re.compile(r"/(confirm|decide|status|delegate|undelegate|renew|login)/[A-Za-z0-9_.-]+")
+TOKEN_PATH = re.compile(
+    r"/(confirm|decide|review|status|delegate|undelegate|renew|login)/[A-Za-z0-9_.-]+"
+)
 
 
 def _redact(line: str) -> str:

@@ -50,6 +50,8 @@ class LinkKind(StrEnum):
     RENEW = "renew"
     # Sent to an approver when a delegation is recorded in their name: cancels it.
     UNDELEGATE = "undelegate"
+    # Sent to the manager of a long grant (issue 17): "is this access still needed?"
+    REVIEW = "review"
 
 
 class _Model(BaseModel):
@@ -133,8 +135,11 @@ class AccessRequest(_Model):
     ack_emails: int = 0
     ack_flagged_at: datetime | None = None
     # Issue 17: the manager confirms the grant is still needed every this many days (copied
-    # from the route when filed, like the chain); the recertification job is not built yet.
+    # from the route when filed, like the chain): when they were last asked, and when they
+    # last answered Keep (a new period starts there). See domain/review.py.
     review_every_days: int | None = None
+    review_asked_at: datetime | None = None
+    review_kept_at: datetime | None = None
 
     @property
     def reference(self) -> str:
@@ -161,7 +166,7 @@ AuditAction = Literal[
     # Sign-in with the organisation's provider (issue 15).
     "signin_refused",
     # From control to trust (issue 17).
-    "awareness_passed", "policy_acknowledged", "flagged",
+    "awareness_passed", "policy_acknowledged", "flagged", "review_requested", "review_kept",
     # The audit log's anchors (issue 18): an officer asked for a digest now.
     "digest_requested",
 ]  # fmt: skip

@@ -117,6 +117,19 @@ class Rules(_Strict):
     # Issue 17: the usage-policy campaign and the recertification of long grants.
     trust: TrustRules = Field(default_factory=TrustRules)
 
+    @model_validator(mode="after")
+    def _review_after_its_notice(self) -> Rules:
+        # The manager is asked `review_notice_days` before each period ends: a period no
+        # longer than that would ask again the moment it was kept, for ever.
+        notice = self.trust.review_notice_days
+        for index, route in enumerate(self.routes):
+            if route.review_every_days is not None and route.review_every_days <= notice:
+                raise ValueError(
+                    f"routes[{index}].review_every_days must be longer than "
+                    f"trust.review_notice_days ({notice})"
+                )
+        return self
+
 
 class DirectoryEntry(_Strict):
     """One employee and the manager who approves their requests."""

@@ -1,9 +1,10 @@
 """The fingerprint of a request's state, carried by every audit event that changed it.
 
 The hash covers what decides access (status, version, each step and its decision, the grant's
-confirmation, end and revocation), read from the stored item itself: a direct `UpdateItem`
-that approves a request or pushes its end date changes it, so verification can name the
-request whose item no longer matches its last event. Pure: it reads the item's attributes.
+confirmation, end and revocation, and once set its review's question and Keep), read from the
+stored item itself: a direct `UpdateItem` that approves a request or pushes its end date
+changes it, so verification can name the request whose item no longer matches its last event.
+Pure: it reads the item's attributes.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ _REQUEST_FIELDS = (
     "id", "version", "status", "chain", "confirmed_at", "access_until", "revoked_at",
     "revoked_by", "withdrawn_at", "expired_at", "ended_at", "renews",
 )  # fmt: skip
+# Covered once set (issue 17's recertification decides whether a grant goes on): an item
+# written before they existed keeps the fingerprint its events carry.
+_SET_ONLY_FIELDS = ("review_asked_at", "review_kept_at")
 
 
 def request_fingerprint(item: Mapping[str, Any]) -> str:
@@ -39,7 +43,10 @@ def request_fingerprint(item: Mapping[str, Any]) -> str:
         "v": FINGERPRINT_VERSION,
         "item_status": item.get("status", {}).get("S"),
         "item_version": item.get("version", {}).get("N"),
-        "request": {name: body.get(name) for name in _REQUEST_FIELDS},
+        "request": {
+            **{name: body.get(name) for name in _REQUEST_FIELDS},
+            **{name: body[name] for name in _SET_ONLY_FIELDS if body.get(name) is not None},
+        },
         "steps": [
             {name: step.get(name) for name in _STEP_FIELDS} if isinstance(step, dict) else step
             for step in steps

@@ -15,6 +15,8 @@ from .errors import InvalidTransition
 from .models import AccessRequest, RequestStatus, Step
 from .people import same_person
 from .policy import Policy
+from .review import review_schedule
+from .trust import ReviewDue
 from .workflow import approvers_for, can_transition
 
 
@@ -22,7 +24,11 @@ class Due(StrEnum):
     """What a scheduled job may have to do to a request (in order of precedence)."""
 
     END = "end"
+    # Recertification (domain/review.py): an unanswered question ends the grant; the
+    # manager is asked before each review period is over.
+    REVIEW_LAPSE = "review_lapse"
     ENDING_NOTICE = "ending_notice"
+    REVIEW_ASK = "review_ask"
     EXPIRE = "expire"
     ESCALATE = "escalate"
     REMIND = "remind"
@@ -76,7 +82,9 @@ def _approval_moments(
     return moments
 
 
-def _grant_moments(request: AccessRequest, policy: Policy) -> dict[Due, datetime]:
+def _grant_moments(
+    request: AccessRequest, policy: Policy, calendar: WorkCalendar
+) -> dict[Due, datetime]:
     assert request.access_until is not None
     moments = {Due.END: request.access_until}
     notice = request.access_until - timedelta(days=policy.rules.lifecycle.ending_notice_days)
@@ -84,6 +92,11 @@ def _grant_moments(request: AccessRequest, policy: Policy) -> dict[Due, datetime
     # A grant shorter than the notice period gets no notice (it would come with the approval).
     if request.ending_notice_at is None and granted is not None and notice > granted:
         moments[Due.ENDING_NOTICE] = notice
+    review = review_schedule(request, policy.rules.trust, calendar)
+    if ReviewDue.LAPSE in review:
+        moments[Due.REVIEW_LAPSE] = review[ReviewDue.LAPSE]
+    if ReviewDue.ASK in review:
+        moments[Due.REVIEW_ASK] = review[ReviewDue.ASK]
     return moments
 
 
@@ -94,7 +107,7 @@ def due_moments(
     if request.status in (RequestStatus.PENDING_CONFIRMATION, RequestStatus.PENDING_APPROVAL):
         return _approval_moments(request, policy, calendar)
     if request.status == RequestStatus.APPROVED and request.access_until is not None:
-        return _grant_moments(request, policy)
+        return _grant_moments(request, policy, calendar)
     return {}
 
 

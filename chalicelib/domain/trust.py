@@ -1,7 +1,7 @@
 """When the usage-policy campaign and the recertification of long grants act (issue 17).
 
-Pure: the clock and the calendar are passed in. The lifecycle job (service/timed.py) is to
-apply these moments like the other timed actions; that wiring is not built yet.
+Pure: the clock and the calendar are passed in. The campaign is driven by service/campaign.py;
+the review moments by the grant's next due instant (domain/timers.py, domain/review.py).
 """
 
 from __future__ import annotations

@@ -49,6 +49,7 @@ TIMELINE_ACTIONS = frozenset(
         "escalated",
         "expired",
         "ended",
+        "review_kept",
     }
 )
 

@@ -1,4 +1,5 @@
-"""The scheduled lifecycle job: reminders, escalations, expiries, ending notices, grant ends.
+"""The scheduled lifecycle job: reminders, escalations, expiries, ending notices, grant ends,
+and the recertification of long grants (service/review.py).
 
 One Query on the DueRequests index finds what is due; each request found gets one
 transaction conditioned on the version read (with its audit event and its outbox entries),
@@ -27,6 +28,8 @@ from ..domain.timers import (
 )
 from .context import Services, work_calendar
 from .mail import PendingEmail, access_event, compose, deliver, issue_link
+from .review import ask as ask_review
+from .review import lapse as review_lapse
 from .steps import open_step
 
 log = logging.getLogger(__name__)
@@ -140,6 +143,8 @@ ACTIONS: dict[Due, Callable[[Services, AccessRequest, datetime], Change]] = {
     Due.EXPIRE: _expire,
     Due.ENDING_NOTICE: _notice,
     Due.END: _end,
+    Due.REVIEW_LAPSE: review_lapse,
+    Due.REVIEW_ASK: ask_review,
 }
 
 

@@ -31,6 +31,8 @@ class Bar:
     value: str
     y: int
     width: int
+    # A figure not shown (a median of fewer than 5 requests): no bar, the value says why.
+    withheld: bool = False
 
     @property
     def bar_y(self) -> int:
@@ -55,16 +57,18 @@ class BarChart:
         return "; ".join(f"{bar.label}: {bar.value}" for bar in self.bars)
 
 
-def bar_chart(rows: Sequence[tuple[str, float, str]]) -> BarChart:
+def bar_chart(rows: Sequence[tuple[str, float | None, str]]) -> BarChart:
     """Lay out `(label, value, value as shown)` rows; bars scale to the largest value.
 
-    The value must be the one printed (rounded as shown), so equal texts get equal bars.
+    The value must be the one printed (rounded as shown), so equal texts get equal bars; a
+    value of None is withheld: its row has no bar, only the text saying so.
     """
-    top = max((value for _, value, _ in rows), default=0.0) or 1.0
+    top = max((value for _, value, _ in rows if value is not None), default=0.0) or 1.0
     bars, y = [], 4
     for label, value, shown in rows:
         lines = tuple(textwrap.wrap(label, LABEL_CHARS, break_long_words=True)) or ("",)
-        bar = Bar(label, lines, shown, y, round(BAR_AREA * value / top))
+        width = 0 if value is None else round(BAR_AREA * value / top)
+        bar = Bar(label, lines, shown, y, width, withheld=value is None)
         bars.append(bar)
         y = bar.bar_y + BAR_HEIGHT + ROW_GAP
     return BarChart(bars=bars, height=y)
@@ -85,11 +89,12 @@ def wait_shown(hours: float, t: Translator) -> tuple[float, str]:
 
 @dataclass(frozen=True)
 class DashboardCharts:
-    """The dashboard's three charts, labelled in the page's language."""
+    """The dashboard's four charts, labelled in the page's language."""
 
     by_status: BarChart
     by_platform: BarChart
     waits: BarChart
+    access: BarChart
 
 
 def dashboard_charts(figures: Dashboard, t: Translator, policy: Policy) -> DashboardCharts:
@@ -108,4 +113,13 @@ def dashboard_charts(figures: Dashboard, t: Translator, policy: Policy) -> Dashb
         value, shown = wait_shown(hours, t)
         label = t(f"role.{role}") if t.has(f"role.{role}") else role
         waits.append((label, value, shown))
-    return DashboardCharts(bar_chart(statuses), bar_chart(platforms), bar_chart(waits))
+    access: list[tuple[str, float | None, str]] = []
+    for group, median in figures.median_access_hours().items():
+        label = t(f"console.access_{group}")
+        if median is None:
+            access.append((label, None, t("console.access_withheld")))
+        else:
+            access.append((label, *wait_shown(median, t)))
+    return DashboardCharts(
+        bar_chart(statuses), bar_chart(platforms), bar_chart(waits), bar_chart(access)
+    )

@@ -27,6 +27,8 @@ MEASURE = """() => [...document.querySelectorAll("figure.chart svg")].map(svg =>
                                                                  box: box(l)}))})),
     values: [...svg.querySelectorAll(".chart-value")].map(e => ({text: e.textContent,
              box: box(e)})),
+    notes: [...svg.querySelectorAll(".chart-note")].map(e => ({text: e.textContent,
+            box: box(e)})),
     bars: [...svg.querySelectorAll(".chart-bar")].map(e => e.getBBox().width),
     desc: svg.querySelector("desc").textContent,
   };
@@ -45,13 +47,16 @@ def _inside(inner: dict[str, float], outer: dict[str, float]) -> bool:
 
 def _check_charts(page: Page, where: str) -> list[dict[str, Any]]:
     charts: list[dict[str, Any]] = page.evaluate(MEASURE)
-    assert len(charts) == 3, where
+    assert len(charts) == 4, where
     for chart in charts:
         for label in chart["labels"]:
             label["text"] = " ".join(line["text"] for line in label["lines"]) or label["all"]
             # The whole label is drawn (wrapped, never cut): its words are those of the data.
             assert f"{label['text']}: " in chart["desc"], (where, label["text"], chart["desc"])
-        for text in chart["labels"] + chart["values"]:
+        for note in chart["notes"]:
+            # A withheld figure (fewer than 5 requests) says so in words, in the description too.
+            assert f": {note['text']}" in chart["desc"], (where, note["text"], chart["desc"])
+        for text in chart["labels"] + chart["values"] + chart["notes"]:
             boxes = [text["box"], *(line["box"] for line in text.get("lines", []))]
             assert all(_inside(b, chart["chart"]) for b in boxes), (
                 f"{where}: {text['text']!r} at {text['box']} leaves the chart {chart['chart']}"
@@ -75,12 +80,15 @@ def test_every_label_lies_inside_its_chart_and_bars_follow_the_values(
     officer = open_page()
     sign_in(officer, base_url, OFFICERS[0])
 
-    for lang, waiting, under_a_minute in (
-        ("fr", "En attente de votre confirmation", "< 1 min"),
-        ("en", "Waiting for your confirmation", "< 1 min"),
-    ):
+    for lang, waiting, under_a_minute, trained, withheld in (
+        ("fr", "En attente de votre confirmation", "< 1 min",
+         "Parcours formé (module de sensibilisation réussi)",
+         "Moins de 5 accès accordés : non affiché"),
+        ("en", "Waiting for your confirmation", "< 1 min",
+         "Trained path (awareness module passed)", "Fewer than 5 grants: not shown"),
+    ):  # fmt: skip
         officer.goto(f"/console/dashboard?lang={lang}")
-        expect(officer.locator("svg")).to_have_count(3)
+        expect(officer.locator("svg")).to_have_count(4)
         for width in WIDTHS:
             officer.set_viewport_size({"width": width, "height": 900})
             charts = _check_charts(officer, f"{lang} at {width} px")
@@ -88,4 +96,10 @@ def test_every_label_lies_inside_its_chart_and_bars_follow_the_values(
             assert waiting in statuses, statuses
             waits = [value["text"] for value in charts[2]["values"]]
             assert under_a_minute in waits and not any(w.startswith("0 ") for w in waits), waits
+            # Time to access, trained path and others: no grant yet, so both medians are
+            # withheld (fewer than 5 requests), with no bar drawn for either.
+            access = charts[3]
+            assert trained in [label["text"] for label in access["labels"]]
+            assert [n["text"] for n in access["notes"]] == [withheld, withheld]
+            assert access["bars"] == [] and access["values"] == []
         shoot(officer, f"console-dashboard-charts-{lang}")

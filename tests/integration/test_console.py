@@ -236,7 +236,7 @@ def test_the_dashboard_draws_inline_svg_charts(client: Client) -> None:
     request_at_security_step(client)
     cookie = sign_in(client, OFFICER)
     page = html(get(client, "/console/dashboard", cookie))
-    assert page.count("<svg") == 3
+    assert page.count("<svg") == 4
     assert "<script" not in page and "style=" not in page
     assert "En cours d'approbation: 1" in page  # the description screen readers get
     assert "LinkedIn: 1" in page and "Gestionnaire:" in page

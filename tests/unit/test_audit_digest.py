@@ -152,6 +152,19 @@ def test_the_fingerprint_covers_the_item_status_beside_the_body() -> None:
     assert request_fingerprint(item) != request_fingerprint(request_item(status="approved"))
 
 
+def test_a_reviews_keep_is_covered_once_set_and_older_items_keep_their_fingerprint() -> None:
+    # Issue 17: pushing a grant's review out (a Keep written outside the app) shows, while an
+    # item written before reviews existed (or never reviewed) keeps the fingerprint its last
+    # event carries (the value the code before reviews computed).
+    item = request_item(status="approved")
+    body = json.loads(item["body"]["S"])  # type: ignore[index]
+    unset = {**item, "body": {"S": json.dumps({**body, "review_kept_at": None})}}
+    kept = {**item, "body": {"S": json.dumps({**body, "review_kept_at": "2027-03-01T15:00:00Z"})}}
+    before_reviews = "b18a0094cc984f9874976aba37514dc0078244b43e59e64bf79f53e4b76945fc"
+    assert request_fingerprint(item) == request_fingerprint(unset) == before_reviews
+    assert request_fingerprint(kept) != request_fingerprint(item)
+
+
 def every_failure() -> list[AnchorFailure]:
     """One failure of each kind, as the checks produce them."""
     signed = digests([3, 12, 20], HASHES)

@@ -45,3 +45,12 @@ def test_a_long_label_is_wrapped_whole_and_rows_never_overlap() -> None:
     assert second.y >= first.bar_y + chart.bar_height
     assert chart.height >= second.bar_y + chart.bar_height
     assert second.width == round(BAR_AREA / 3)
+
+
+def test_a_withheld_figure_has_no_bar_and_does_not_scale_the_others() -> None:
+    # A median over fewer than 5 requests is not shown (the open figures' rule).
+    chart = bar_chart([("Parcours formé", None, "Moins de 5"), ("Autres", 2.0, "2,0 h")])
+    withheld, shown = chart.bars
+    assert withheld.withheld and withheld.width == 0 and withheld.value == "Moins de 5"
+    assert not shown.withheld and shown.width == BAR_AREA
+    assert chart.description == "Parcours formé: Moins de 5; Autres: 2,0 h"

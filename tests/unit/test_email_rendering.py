@@ -130,6 +130,10 @@ def test_every_email_renders_in_both_languages_with_a_text_part() -> None:
         "reminder": False,
         "ends": True,
         "acknowledge_url": "https://s/usage-policy",
+        "review_url": "https://s/review/T",
+        "answer_by": NOW,
+        "period_ends": NOW,
+        "every_days": 30,
     }
     from chalicelib.domain.lifecycle import revoke
 
@@ -147,6 +151,7 @@ def test_every_email_renders_in_both_languages_with_a_text_part() -> None:
                 "access_ending": approved,
                 "access_ended": approved,
                 "trained_path_notice": approved,
+                "review_needed": approved,
             }.get(name, request)
             mail = render_email(TEMPLATES, name, [lang], {**context, "request": chosen})
             assert mail.subject and "\n" not in mail.subject, name

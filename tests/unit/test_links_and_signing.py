@@ -114,3 +114,12 @@ def test_each_issued_form_token_has_its_own_nonce() -> None:
     first = verify(SECRET, "submit", "form", issue(SECRET, "submit", "form", NOW), NOW, 60)
     second = verify(SECRET, "submit", "form", issue(SECRET, "submit", "form", NOW), NOW, 60)
     assert first and second and first != second
+
+
+def test_the_local_request_log_hides_every_link_kinds_token() -> None:
+    from local_stack.runner import _redact
+
+    token = "0c0491796ad49edf127b45e0." + "A" * 43
+    for kind in ("confirm", "decide", "review", "status", "delegate", "undelegate", "renew"):
+        line = _redact(f'"GET /{kind}/{token}?lang=fr HTTP/1.1" 200')
+        assert token not in line and "A" * 43 not in line and f"/{kind}/[redacted]" in line

@@ -96,6 +96,15 @@ def sign_in_to_decide(token: str) -> Response:
     return _start(f"/decide/{token}")
 
 
+@bp.route("/review/{token}/sign-in", methods=["GET"])
+@handled
+def sign_in_to_review(token: str) -> Response:
+    """Sign in with the provider to answer a grant's review, then come back to its page."""
+    if not link_well_formed(token):
+        raise NotFound("review link")
+    return _start(f"/review/{token}")
+
+
 @bp.route("/login/oidc/callback", methods=["GET"])
 @handled
 def finish_signin() -> Response:

@@ -1,0 +1,113 @@
+"""The manager's review link of a long grant (issue 17): Keep it, or End it.
+
+Like the decision links: a GET (or HEAD) shows the grant and two buttons and changes nothing
+(mail scanners fetch every link); the answer is a POST carrying the page's CSRF token.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from chalice.app import Blueprint, Response
+
+from ...domain.decider import NotTheLinksApprover, SignInRequired
+from ...domain.errors import DomainError
+from ...domain.models import Lang
+from ...service.context import get_services
+from ..context import client_info, page_lang
+from ..errors import handles_errors
+from ..lazy import LazyModule, lazy_function
+from ..pages import render_page
+from ..session import read_cookie
+from .common import FORM, csrf_for, csrf_refused, first, link_csrf_ok, read_form, request_of
+
+if TYPE_CHECKING:
+    from ...service import console
+    from ...service.decision_identity import decisions_need_sign_in, verified_person
+    from ...service.link_views import LinkView
+    from ...service.review import answer_review, open_review
+    from ...service.signin import current_session
+else:
+    # Imported on first use: serving the form needs none of these (cold start, issue 9).
+    console = LazyModule("chalicelib.service.console")
+    decisions_need_sign_in = lazy_function(
+        "chalicelib.service.decision_identity", "decisions_need_sign_in"
+    )
+    verified_person = lazy_function("chalicelib.service.decision_identity", "verified_person")
+    answer_review = lazy_function("chalicelib.service.review", "answer_review")
+    open_review = lazy_function("chalicelib.service.review", "open_review")
+    current_session = lazy_function("chalicelib.service.signin", "current_session")
+
+bp = Blueprint(__name__)
+current = request_of(bp)
+handled = handles_errors(current)
+log = logging.getLogger("sesame")
+ANSWERS = {"keep": "keep", "end": "end"}
+
+
+def _page(
+    token: str, lang: Lang, view: LinkView, *, error: bool = False, status: int = 200
+) -> Response:
+    services = get_services()
+    session = current_session(services, read_cookie(current(), services.settings))
+    sign_in_first = decisions_need_sign_in(services) and verified_person(services, session) is None
+    return render_page(
+        "review.html",
+        lang,
+        status=400 if error else status,
+        token=token,
+        sign_in_first=sign_in_first,
+        request=view.request,
+        manager=view.link.approver,
+        answer_by=view.link.expires_at,
+        csrf=csrf_for(token),
+        error=error,
+        policy=services.policy,
+    )
+
+
+@bp.route("/review/{token}", methods=["GET", "HEAD"])
+@handled
+def show_review(token: str) -> Response:
+    """Show the grant under review with Keep and End; never answers by itself."""
+    http = current()
+    view = open_review(get_services(), token, client_info(http))
+    response = _page(token, page_lang(http), view)
+    if http.method == "GET":
+        # Audited like the other links' openings; a failure to record it never breaks the page.
+        try:
+            console.link_opened(
+                get_services(), view.request, view.link.approver or "", None, client_info(http),
+                head=view.head,
+            )  # fmt: skip
+        except DomainError as failure:
+            log.warning("link opening not audited: %s", failure)
+    return response
+
+
+@bp.route("/review/{token}", methods=["POST"], content_types=FORM)
+@handled
+def answer(token: str) -> Response:
+    """Record the manager's Keep or End (the manager pressed a button)."""
+    http = current()
+    form = read_form(http)
+    if not link_csrf_ok(form, token):
+        return csrf_refused(http)
+    lang, services = page_lang(http), get_services()
+    choice = ANSWERS.get(first(form, "answer"))
+    if choice is None:
+        return _page(token, lang, open_review(services, token, client_info(http)), error=True)
+    session = current_session(services, read_cookie(http, services.settings))
+    try:
+        answered = answer_review(
+            services, token, "keep" if choice == "keep" else "end", client_info(http), session
+        )
+    except SignInRequired:
+        # Nothing changed: the page again, with its sign-in button (as the decision page).
+        return _page(token, lang, open_review(services, token, client_info(http)), status=403)
+    except NotTheLinksApprover as refused:
+        return render_page(
+            "identity/other_person.html", lang, status=403, email=refused.signed_in_as
+        )
+    return render_page("reviewed.html", lang, request=answered, answer=choice)
