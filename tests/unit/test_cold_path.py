@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from chalicelib.adapters.policy_files import write_snapshot
 
 pytestmark = pytest.mark.unit
 
@@ -22,6 +25,13 @@ DEFERRED = (
     "chalicelib.service.signin",
     "chalicelib.notify.ses",
     "chalicelib.domain.timers",
+    # The empty form shows the policy from its snapshot as plain data (domain/form_view.py):
+    # the policy's pydantic models are defined only when a request is checked.
+    "chalicelib.adapters.policy_files",
+    "chalicelib.domain.policy",
+    "chalicelib.domain.catalogue",
+    "chalicelib.domain.trust",
+    "chalicelib.domain.identity_policy",
 )
 PROBE = """
 import json, sys
@@ -37,6 +47,10 @@ print(json.dumps({"status": status, "loaded": sorted(m for m in sys.modules
 def test_serving_the_form_in_a_fresh_process_imports_no_store_and_no_signin(
     tmp_path: Path,
 ) -> None:
+    # What a package ships: a policy folder with its validated snapshot (a fresh clone has none).
+    policies = tmp_path / "policies"
+    shutil.copytree(ROOT / "policies", policies)
+    write_snapshot(policies)
     env = {
         **os.environ,
         "SESAME_STAGE": "test",
@@ -45,6 +59,7 @@ def test_serving_the_form_in_a_fresh_process_imports_no_store_and_no_signin(
         "SESAME_PUBLIC_BASE_URL": "https://sesame.example.gouv.qc.ca",
         "SESAME_SIGNING_SECRET": "cold-path-" + "x" * 40,
         "SESAME_STATE_DIR": str(tmp_path),
+        "SESAME_POLICY_DIR": str(policies),
         "AWS_DEFAULT_REGION": "ca-central-1",
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
