@@ -13,7 +13,7 @@ from .. import aws
 from ..adapters.policy_snapshot import snapshot_form_view
 from ..dev import clock as dev_clock
 from ..domain.form_view import FormPolicy, form_view
-from ..settings import Settings, get_settings
+from ..settings import RunSettings, get_settings
 
 if TYPE_CHECKING:
     from ..domain.calendar import WorkCalendar
@@ -33,9 +33,9 @@ def new_event_id() -> str:
 
 @dataclass
 class Services:
-    """Settings, policy, store and clock of the running process."""
+    """RunSettings, policy, store and clock of the running process."""
 
-    settings: Settings
+    settings: RunSettings
     # The policy is built on first use too: the empty form shows it through `form_policy`,
     # which a current snapshot answers without defining the policy's pydantic models.
     make_policy: Callable[[], Policy]
@@ -83,13 +83,13 @@ def get_services() -> Services:
     )
 
 
-def _policy(settings: Settings) -> Policy:
+def _policy(settings: RunSettings) -> Policy:
     from ..adapters.policy_files import cached_policy
 
     return cached_policy(settings.policy_dir)
 
 
-def _request_store(settings: Settings) -> RequestStore:
+def _request_store(settings: RunSettings) -> RequestStore:
     from ..domain.timers import next_due
     from ..store.requests import RequestStore
 

@@ -17,7 +17,7 @@ from chalice.app import Request, Response
 
 from ..domain.sessions import Session, safe_next_path
 from ..service.context import Services, get_services
-from ..settings import Settings
+from ..settings import RunSettings
 from . import signing
 from .context import _cookie, page_lang
 from .lazy import lazy_function
@@ -35,31 +35,31 @@ SESSION_CSRF_PURPOSE = "session"
 SESSION_CSRF_LIFETIME_SECONDS = 8 * 3600
 
 
-def cookie_secure(settings: Settings) -> bool:
+def cookie_secure(settings: RunSettings) -> bool:
     """Tell whether the cookie must be Secure (HTTPS site, or any stage but the local ones)."""
     return settings.public_base_url.startswith("https://") or not settings.is_local
 
 
-def cookie_name(settings: Settings) -> str:
+def cookie_name(settings: RunSettings) -> str:
     """Return the cookie's name: `__Host-` prefixed wherever it is Secure."""
     return f"__Host-{COOKIE}" if cookie_secure(settings) else COOKIE
 
 
-def _attributes(settings: Settings) -> str:
+def _attributes(settings: RunSettings) -> str:
     return "; Path=/; HttpOnly; SameSite=Lax" + ("; Secure" if cookie_secure(settings) else "")
 
 
-def session_cookie(settings: Settings, value: str) -> str:
+def session_cookie(settings: RunSettings, value: str) -> str:
     """Set-Cookie value that starts a session (a browser-session cookie: no Max-Age)."""
     return f"{cookie_name(settings)}={value}{_attributes(settings)}"
 
 
-def cleared_cookie(settings: Settings) -> str:
+def cleared_cookie(settings: RunSettings) -> str:
     """Set-Cookie value that removes the session cookie from the browser."""
     return f"{cookie_name(settings)}={_attributes(settings)}; Max-Age=0"
 
 
-def read_cookie(request: Request, settings: Settings) -> str | None:
+def read_cookie(request: Request, settings: RunSettings) -> str | None:
     """Return the session cookie's value, if the browser sent one."""
     return _cookie(request, cookie_name(settings))
 

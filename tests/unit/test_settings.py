@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
+from pydantic_core import PydanticUndefined
 
-from chalicelib.settings import Settings, get_settings
+from chalicelib.settings import RunSettings, Settings, get_settings
 
 pytestmark = pytest.mark.unit
 GOOD = {
@@ -73,3 +75,16 @@ def test_a_value_the_model_refuses_is_refused(
     bad = value.encode() if field == "signing_secret" else value
     with pytest.raises(ValidationError):
         Settings.model_validate({**good, field: bad})
+
+
+def test_the_settings_a_process_holds_declare_what_the_model_declares() -> None:
+    # The plain settings (what get_settings returns, no pydantic) and the model they are
+    # checked against (above) name the same fields, with the same defaults.
+    plain = {f.name: f.default for f in dataclasses.fields(RunSettings)}
+    declared = {name: info.default for name, info in Settings.model_fields.items()}
+    assert list(plain) == list(declared)
+    missing = (dataclasses.MISSING, PydanticUndefined)
+    assert {k for k, v in plain.items() if v not in missing} == {
+        k for k, v in declared.items() if v is not PydanticUndefined
+    }
+    assert all(plain[k] == v for k, v in declared.items() if v is not PydanticUndefined)

@@ -18,7 +18,7 @@ from ...domain.models import Lang
 from ...domain.sessions import Session, safe_next_path
 from ...service.context import Services, get_services
 from ...service.links import link_well_formed
-from ...settings import Settings
+from ...settings import RunSettings
 from ..context import _cookie, _query, client_info, page_lang
 from ..errors import handles_errors
 from ..lazy import lazy_function
@@ -47,7 +47,7 @@ ATTEMPT_PATH = "/login/oidc"
 ATTEMPT_MAX_AGE_SECONDS = 15 * 60
 
 
-def _attempt_cookie(settings: Settings, value: str, max_age: int) -> str:
+def _attempt_cookie(settings: RunSettings, value: str, max_age: int) -> str:
     """Set-Cookie value of the attempt cookie (HttpOnly, SameSite=Lax: the callback is a GET)."""
     secure = "; Secure" if cookie_secure(settings) else ""
     path = site_path_of(settings, ATTEMPT_PATH)
@@ -56,7 +56,7 @@ def _attempt_cookie(settings: Settings, value: str, max_age: int) -> str:
     )
 
 
-def site_path_of(settings: Settings, path: str) -> str:
+def site_path_of(settings: RunSettings, path: str) -> str:
     """Prefix a path with the public URL's base path (the cookie's Path must match it)."""
     return urlsplit(settings.public_base_url).path.rstrip("/") + path
 
@@ -124,7 +124,7 @@ def _is_officer(services: Services, session: Session) -> bool:
     return "security" in person_roles(services, session.email, roles)
 
 
-def _refused_page(lang: Lang, reason: SignInFailure, clear: Settings | None = None) -> Response:
+def _refused_page(lang: Lang, reason: SignInFailure, clear: RunSettings | None = None) -> Response:
     """The refusal in the person's language: 503 when the provider is down, 400 otherwise."""
     status = 503 if reason is SignInFailure.PROVIDER_UNREACHABLE else 400
     headers = {"Set-Cookie": _attempt_cookie(clear, "", 0)} if clear else {}
