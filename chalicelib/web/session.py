@@ -15,7 +15,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from chalice.app import Request, Response
 
-from ..domain.sessions import Session, safe_next_path
+from ..domain.next_path import safe_next_path
 from ..service.context import Services, get_services
 from ..settings import RunSettings
 from . import signing
@@ -24,6 +24,7 @@ from .lazy import lazy_function
 from .pages import render_page
 
 if TYPE_CHECKING:
+    from ..domain.sessions import Session
     from ..service.signin import current_session
 else:
     # Imported on first use: the form page checks no session (cold start, issue 14).

@@ -14,8 +14,7 @@ from ...domain.errors import (
     NotAnApprover,
     NotFound,
 )
-from ...domain.models import Lang
-from ...domain.sessions import safe_next_path
+from ...domain.next_path import safe_next_path
 from ...service.context import get_services
 from ...service.links import well_formed
 from ..context import client_info, page_lang
@@ -48,6 +47,7 @@ from .common import (
 from .decisions import decide_signed_in
 
 if TYPE_CHECKING:
+    from ...domain.models import Lang
     from ...service import console
     from ...service.delegate import delegate_signed_in, parse_day
     from ...service.provider_signin import provider_sign_out

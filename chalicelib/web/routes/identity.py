@@ -13,22 +13,24 @@ from urllib.parse import urlsplit
 from chalice.app import Blueprint, Response
 
 from ...domain.errors import NotFound
-from ...domain.identity import SignInFailure, SignInRefused
-from ...domain.models import Lang
-from ...domain.sessions import Session, safe_next_path
+from ...domain.next_path import safe_next_path
 from ...service.context import Services, get_services
 from ...service.links import link_well_formed
-from ...settings import RunSettings
 from ..context import _cookie, _query, client_info, page_lang
 from ..errors import handles_errors
-from ..lazy import lazy_function
+from ..lazy import LazyModule, lazy_function
 from ..pages import render_page
 from ..session import cookie_secure, read_cookie, session_cookie, site_path
 from .common import request_of
 
 if TYPE_CHECKING:
+    from ...domain import identity
+    from ...domain.identity import SignInFailure
+    from ...domain.models import Lang
+    from ...domain.sessions import Session
     from ...service.directory_lookup import person_roles
     from ...service.provider_signin import complete_provider_signin, start_provider_signin
+    from ...settings import RunSettings
 else:
     # Imported on the sign-in views only: the token checks (PyJWT, cryptography) stay off GET /.
     start_provider_signin = lazy_function(
@@ -38,6 +40,8 @@ else:
         "chalicelib.service.provider_signin", "complete_provider_signin"
     )
     person_roles = lazy_function("chalicelib.service.directory_lookup", "person_roles")
+    # Its refusals are pydantic's module's: loaded by the sign-in views, not by GET /.
+    identity = LazyModule("chalicelib.domain.identity")
 
 bp = Blueprint(__name__)
 current = request_of(bp)
@@ -78,7 +82,7 @@ def _start(next_path: str) -> Response:
     lang = page_lang(current())
     try:
         started = start_provider_signin(services, next_path, lang)
-    except SignInRefused as refusal:
+    except identity.SignInRefused as refusal:
         return _refused_page(lang, refusal.reason)
     cookie = _attempt_cookie(services.settings, started.attempt_cookie, ATTEMPT_MAX_AGE_SECONDS)
     return _redirect(started.authorization_url, [cookie])
@@ -109,7 +113,7 @@ def finish_signin() -> Response:
     previous = read_cookie(request, services.settings)
     try:
         done = complete_provider_signin(services, attempt, callback, previous, client_info(request))
-    except SignInRefused as refusal:
+    except identity.SignInRefused as refusal:
         return _refused_page(lang, refusal.reason, clear=services.settings)
     target = done.next_path or ("/console" if _is_officer(services, done.session) else "/me")
     cookies = [
@@ -126,7 +130,7 @@ def _is_officer(services: Services, session: Session) -> bool:
 
 def _refused_page(lang: Lang, reason: SignInFailure, clear: RunSettings | None = None) -> Response:
     """The refusal in the person's language: 503 when the provider is down, 400 otherwise."""
-    status = 503 if reason is SignInFailure.PROVIDER_UNREACHABLE else 400
+    status = 503 if reason is identity.SignInFailure.PROVIDER_UNREACHABLE else 400
     headers = {"Set-Cookie": _attempt_cookie(clear, "", 0)} if clear else {}
     if status == 503:
         headers["Retry-After"] = "60"

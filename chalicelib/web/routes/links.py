@@ -13,7 +13,6 @@ from chalice.app import Blueprint, Response
 
 from ...domain.decider import NotTheLinksApprover, SignInRequired
 from ...domain.errors import DomainError, InvalidDecision
-from ...domain.models import Lang
 from ...service.context import get_services
 from ..context import chosen_lang, client_info, page_lang
 from ..errors import handles_errors
@@ -32,6 +31,7 @@ from .common import (
 )
 
 if TYPE_CHECKING:
+    from ...domain.models import Lang
     from ...service import console
     from ...service.confirm import confirm_request
     from ...service.decide import decide_step
