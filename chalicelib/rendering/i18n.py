@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-import tomllib
+import hashlib
+import json
 from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
@@ -20,6 +21,9 @@ LOCAL_ZONE = ZoneInfo("America/Toronto")
 # The catalogues stay beside the pages (chalicelib/web/locales/): every branch adds its
 # texts there, in a table of its own.
 _LOCALES_DIR = Path(__file__).resolve().parent.parent / "web" / "locales"
+# Each catalogue flattened to JSON with the SHA-256 of its TOML (`make cold-start-assets`):
+# a cold start reads that instead of importing tomllib and parsing (docs/performance.md).
+COMPILED_DIR = _LOCALES_DIR / ".compiled"
 _MONTHS_FR = [
     "janvier",
     "février",
@@ -62,11 +66,45 @@ def _flatten(prefix: str, table: Mapping[str, Any], into: dict[str, str]) -> Non
 @functools.cache
 def catalogue(lang: Lang) -> dict[str, str]:
     """Return every message of one language, keyed by dotted name."""
-    with (_LOCALES_DIR / f"{lang}.toml").open("rb") as handle:
-        raw = tomllib.load(handle)
+    source = (_LOCALES_DIR / f"{lang}.toml").read_bytes()
+    compiled = _compiled(lang, hashlib.sha256(source).hexdigest())
+    return compiled if compiled is not None else _parsed(source)
+
+
+def _parsed(source: bytes) -> dict[str, str]:
+    import tomllib  # only without a current compiled catalogue (a fresh clone, an edited file)
+
     messages: dict[str, str] = {}
-    _flatten("", raw, messages)
+    _flatten("", tomllib.loads(source.decode("utf-8")), messages)
     return messages
+
+
+def _compiled(lang: str, digest: str) -> dict[str, str] | None:
+    """Return the compiled catalogue of a language if it was compiled from this very TOML."""
+    try:
+        found = json.loads((COMPILED_DIR / f"{lang}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(found, dict) or found.get("digest") != digest:
+        return None  # missing, or compiled from another version of the file: parse the TOML
+    messages = found.get("messages")
+    if not isinstance(messages, dict) or not all(
+        isinstance(key, str) and isinstance(text, str) for key, text in messages.items()
+    ):
+        return None
+    return messages
+
+
+def compile_catalogues() -> int:
+    """Write each language's flattened catalogue, with its TOML's digest; return how many."""
+    COMPILED_DIR.mkdir(exist_ok=True)
+    for lang in LANGS:
+        source = (_LOCALES_DIR / f"{lang}.toml").read_bytes()
+        compiled = {"digest": hashlib.sha256(source).hexdigest(), "messages": _parsed(source)}
+        (COMPILED_DIR / f"{lang}.json").write_text(
+            json.dumps(compiled, ensure_ascii=False), encoding="utf-8"
+        )
+    return len(LANGS)
 
 
 class Translator:
