@@ -9,15 +9,16 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
     from ..domain.models import Lang
 
 
 LANGS: tuple[Lang, ...] = ("fr", "en")
 DEFAULT_LANG: Lang = "fr"
-LOCAL_ZONE = ZoneInfo("America/Toronto")
+LOCAL_ZONE_NAME = "America/Toronto"
 # The catalogues stay beside the pages (chalicelib/web/locales/): every branch adds its
 # texts there, in a table of its own.
 _LOCALES_DIR = Path(__file__).resolve().parent.parent / "web" / "locales"
@@ -147,7 +148,7 @@ def choose_lang(query: str | None, form: str | None, cookie: str | None) -> Lang
 
 def format_datetime(moment: datetime, lang: Lang) -> str:
     """Format an instant in Québec time with its zone, e.g. « 29 novembre 2026, 16 h 05 HNE »."""
-    local = moment.astimezone(LOCAL_ZONE)
+    local = moment.astimezone(local_zone())
     daylight = bool(local.dst())
     if lang == "fr":
         zone = "HAE" if daylight else "HNE"
@@ -162,7 +163,24 @@ def format_datetime(moment: datetime, lang: Lang) -> str:
 
 def format_date(moment: datetime | date, lang: Lang) -> str:
     """Format a day in Québec time, e.g. « 29 novembre 2026 »."""
-    day = moment.astimezone(LOCAL_ZONE).date() if isinstance(moment, datetime) else moment
+    day = moment.astimezone(local_zone()).date() if isinstance(moment, datetime) else moment
     if lang == "fr":
         return f"{day.day} {_MONTHS_FR[day.month - 1]} {day.year}"
     return f"{_MONTHS_EN[day.month - 1]} {day.day}, {day.year}"
+
+
+@functools.cache
+def local_zone() -> ZoneInfo:
+    """Return Québec's time zone, loaded on first use (the empty form shows no date)."""
+    # zoneinfo reads the interpreter's build configuration (sysconfig) when imported: a few
+    # milliseconds a cold start of GET / does not need (docs/performance.md#cold-start).
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(LOCAL_ZONE_NAME)
+
+
+def __getattr__(name: str) -> ZoneInfo:
+    """Return `LOCAL_ZONE` (Québec's time zone) for the modules that import it by that name."""
+    if name == "LOCAL_ZONE":
+        return local_zone()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -44,6 +44,8 @@ DEFERRED = (
     "chalicelib.domain.submission",
     # The translations come from their compiled JSON (`make cold-start-assets`), not the TOML.
     "tomllib",
+    # Québec's time zone is loaded by the first date shown (zoneinfo imports sysconfig).
+    "zoneinfo",
 )
 PROBE = """
 import json, sys
@@ -52,7 +54,7 @@ import app
 with Client(app.app, stage_name="test") as client:
     status = client.http.get("/?lang=fr").status_code
 print(json.dumps({"status": status, "loaded": sorted(m for m in sys.modules
-                  if m.startswith(("chalicelib.", "pydantic", "tomllib")))}))
+                  if m.startswith(("chalicelib.", "pydantic", "tomllib", "zoneinfo")))}))
 """
 
 
