@@ -26,7 +26,7 @@ $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): $(PY) requirements.txt requirements-dev.txt
+$(STAMP): $(PY) requirements.txt requirements-layer.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	@touch $(STAMP)
@@ -80,8 +80,13 @@ package: refuse-local $(STAMP) $(CFN_STAMP)
 	# from a shell or a test run that serves them.
 	SESAME_DEV_ROUTES= AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-ca-central-1} $(VENV)/bin/chalice package \
 	  --stage $(PKG_STAGE) --merge-template infra/template.json build/$(PKG_STAGE)
+	# The sign-in and LDAP libraries (requirements-layer.txt): a layer beside the function zip,
+	# Linux wheels for the stage's runtime and architecture (infra/template.json's SignInLayer).
+	$(PY) -m ops.build_layer $(PKG_STAGE) build/$(PKG_STAGE)/signin-layer.zip
 	$(CFN_VENV)/bin/cfn-lint build/$(PKG_STAGE)/sam.json
-	@echo "Template: build/$(PKG_STAGE)/sam.json  Package: build/$(PKG_STAGE)/deployment.zip"
+	# The client secret and bind password the policy files name must be readable by the role.
+	$(PY) -m ops.check_grants $(PKG_STAGE) build/$(PKG_STAGE)/sam.json
+	@echo "Template: build/$(PKG_STAGE)/sam.json  Package: build/$(PKG_STAGE)/deployment.zip  Layer: build/$(PKG_STAGE)/signin-layer.zip"
 
 template-lint: package
 
@@ -127,12 +132,16 @@ api-credential: $(STAMP)
 # Cold start, AWS calls, latency, package size and cost per use case (bench/run.py rewrites its
 # section of docs/performance.md, with the pages at 100 / 10,000 / 100,000 items), then
 # audit-chain append throughput, then the anchored verification of 100,000 events and
-# 1,000 digests (bench/audit_verify_scale.py); about nine minutes on 2 cores.
-bench: $(STAMP) $(CFN_STAMP) cold-start-assets
+# 1,000 digests (bench/audit_verify_scale.py), then the delays from the last approval to the
+# open door and from a revocation to the closed one, through the local stack's grants API, the
+# helper and a real Squid (bench/proxy_delays.py: 3 grants, the sample's settings, each wait
+# bounded at 90 s, about 3 minutes); about twelve minutes in all on 2 cores.
+bench: $(STAMP) $(CFN_STAMP) cold-start-assets peer-squid
 	$(PY) -m bench.run --write docs/performance.md
 	$(PY) -m bench.audit_append --backend model --rtt-ms 5,10
 	$(PY) -m bench.audit_append --backend moto --rtt-ms 0 --events 10
 	$(PY) -m bench.audit_verify_scale --events 100000 --digests 1000 --write docs/performance.md
+	$(PY) -m bench.proxy_delays --rounds 3 --refresh 20 --ttl 10 --timeout 90
 
 test: lint types package unit integration browser
 
@@ -172,6 +181,8 @@ peer-slapd:
 	fi
 
 integration: peer-slapd
+# The browser stage's grant test reads the groups in the same slapd (test_grant_opens_squid.py).
+browser: peer-slapd
 
 # The Squid helper (proxy/) is tested against a real Squid: Debian's squid, with htpasswd for its
 # password file. Installed here when missing (as root, never asking), so `make integration` never
@@ -186,6 +197,7 @@ peer-squid:
 	else echo "The Squid helper's tests need: apt-get install -y $(SQUID_PACKAGES) (as root)"; exit 1; fi
 
 integration: peer-squid
+browser: peer-squid
 
 # The helper ships outside chalicelib (the network team installs it): lint and type it too.
 lint-proxy: $(STAMP)

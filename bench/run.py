@@ -304,6 +304,10 @@ def package_sizes() -> dict[str, Any]:
     zipped = ROOT / "build" / "dev" / "deployment.zip"
     if done.returncode == 0 and zipped.exists():
         result["sesame"] = zip_sizes(zipped)
+    # The sign-in and LDAP libraries' layer (ops/build_layer.py), beside the function zip.
+    layer = ROOT / "build" / "dev" / "signin-layer.zip"
+    if done.returncode == 0 and layer.exists():
+        result["layer"] = zip_sizes(layer)
     # A hello-world with the same requirements, packaged by the same Chalice.
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp) / "hello"
@@ -492,6 +496,13 @@ def report(args: argparse.Namespace) -> str:
         )
     else:
         lines.append("- Sésame: `make package` failed in this run (no figure).")
+    if "layer" in sizes:
+        z, u = sizes["layer"]
+        lines.append(
+            f"- Its layer `build/dev/signin-layer.zip` (PyJWT, cryptography, ldap3: "
+            f"`requirements-layer.txt`): **{z / mb:.2f} MB** zipped, {u / mb:.2f} MB unzipped "
+            "(loaded only by the sign-in callback and an LDAP directory, never on `GET /`)."
+        )
     if "hello" in sizes:
         z, u = sizes["hello"]
         lines.append(

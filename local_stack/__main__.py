@@ -41,16 +41,24 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
 
+    provider: RunningProvider | None = None
     try:
-        stack = start_stack(args.state_dir, port=args.port, emulator_port=args.emulator_port)
-    except InvalidPolicy as error:
-        print(f"Policy refused / politique refusée: {error}", file=sys.stderr)
-        return 2
-    except OSError as error:
+        # The provider first: the app must know whether it runs (start_stack's `provider`).
+        provider = _start_identity_provider(args.state_dir, args.port)
+        stack = start_stack(
+            args.state_dir,
+            port=args.port,
+            emulator_port=args.emulator_port,
+            provider=provider is not None,
+        )
+    except (InvalidPolicy, OSError) as error:
+        if provider is not None:
+            provider.stop()
+        if isinstance(error, InvalidPolicy):
+            print(f"Policy refused / politique refusée: {error}", file=sys.stderr)
+            return 2
         print(f"Cannot start the local stack: {error}", file=sys.stderr)
         return 1
-
-    provider = _start_identity_provider(args.state_dir, args.port)
     stop = threading.Event()
     # Ctrl-C and a polite kill both stop cleanly; SIGINT is handled explicitly because a shell
     # starting the stack in the background leaves it ignored, and Python then never raises.

@@ -154,12 +154,20 @@ def start_stack(
     emulator_port: int = 8001,
     stage: str = "local",
     jobs_period: float = 30.0,
+    provider: bool = False,
 ) -> LocalStack:
-    """Start emulator, tables, sender and app on loopback; return once all answer."""
+    """Start emulator, tables, sender and app on loopback; return once all answer.
+
+    `provider`: the local identity provider runs for this stack; without it the app behaves as
+    without a provider (NO_PROVIDER_VARIABLE): e-mail sign-in, the link is the credential.
+    """
     from chalice.cli.factory import CLIFactory
+
+    from chalicelib.service.context import NO_PROVIDER_VARIABLE
 
     state_dir.mkdir(parents=True, exist_ok=True)
     os.environ.update(DUMMY_CREDENTIALS)
+    os.environ[NO_PROVIDER_VARIABLE] = "" if provider else "1"
     os.environ["SESAME_STATE_DIR"] = str(state_dir)
     # The development pages (outbox, clock, bus) are registered only when this is set (app.py).
     os.environ["SESAME_DEV_ROUTES"] = "1"

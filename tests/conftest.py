@@ -41,6 +41,8 @@ settings.load_profile(os.environ.get("SESAME_HYPOTHESIS_PROFILE", "sesame"))
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEST_SECRET = "test-secret-" + "x" * 40
+# Named in no file of policies/: the directory does not know him, so his typed manager stands.
+UNLISTED = "luc.autre@mcn.gouv.qc.ca"
 
 
 def valid_form(**overrides: object) -> dict[str, list[str]]:

@@ -31,8 +31,16 @@ class _Out(BaseModel):
 class GrantPerson(_Out):
     """The person as the identity provider knows them (when known), and their e-mail."""
 
-    issuer: str | None = Field(default=None, description="OIDC issuer, when known")
-    subject: str | None = Field(default=None, description="OIDC subject, when known")
+    issuer: str | None = Field(
+        default=None,
+        description="The OIDC issuer of the requester's sign-in when they filed signed in "
+        "with the organisation's provider; null when they filed signed out",
+    )
+    subject: str | None = Field(
+        default=None,
+        description="The OIDC subject (Entra ID: the oid) of that sign-in; null when the "
+        "issuer is null. With the issuer, the stable key of the person",
+    )
     email: str = Field(description="What the proxy sees as the login (compare case-insensitively)")
 
 
@@ -134,7 +142,7 @@ def entries_of(
                 GrantEntry(
                     reference=request.reference,
                     request_id=request.id,
-                    person=GrantPerson(email=request.content.email.lower()),
+                    person=person_of(request),
                     platform=platform,
                     level=request.content.level,
                     start=start,
@@ -144,6 +152,16 @@ def entries_of(
             )
     found.sort(key=position)
     return found
+
+
+def person_of(request: AccessRequest) -> GrantPerson:
+    """Return the grant's holder: issuer and subject when they filed signed in, their e-mail."""
+    known = request.requester_identity
+    return GrantPerson(
+        issuer=known.issuer if known else None,
+        subject=known.subject if known else None,
+        email=request.content.email.lower(),
+    )
 
 
 def position(entry: GrantEntry) -> str:

@@ -26,6 +26,9 @@ class SignInFailure(StrEnum):
     WRONG_ISSUER = "wrong_issuer"  # the ID token or the discovery names another issuer
     MALFORMED = "malformed"  # the ID token is not a JWT, or a claim is missing or mistyped
     PROVIDER_UNREACHABLE = "provider_unreachable"  # no answer, a timeout or a server error
+    # The ID token's address is outside the organisation's allowed domains (a misconfigured
+    # provider, or a guest account): such a person would otherwise receive approval links.
+    DOMAIN_NOT_ALLOWED = "domain_not_allowed"
 
 
 class SignInRefused(DomainError):
@@ -83,6 +86,15 @@ class VerifiedPerson(BaseModel):
     roles: tuple[str, ...] = Field(default=(), max_length=50)
     method: str = Field(default="oidc", max_length=100)
     auth_time: datetime | None = None
+
+
+class ProviderRef(BaseModel):
+    """A person as the provider names them for good: issuer and subject, no other claim."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    issuer: str = Field(min_length=1, max_length=500)
+    subject: str = Field(min_length=1, max_length=255)
 
 
 def verified_person(

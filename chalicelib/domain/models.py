@@ -9,7 +9,7 @@ from typing import Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field
 
 from .awareness import Completion
-from .identity import VerifiedPerson
+from .identity import ProviderRef, VerifiedPerson
 
 Lang = Literal["fr", "en"]
 Decision = Literal["approve", "refuse"]
@@ -117,10 +117,16 @@ class AccessRequest(_Model):
     # Where the manager came from (issue 15): "directory" (verified), "typed" (shown to every
     # approver as "not verified by the directory"); None for requests filed before.
     manager_source: Literal["directory", "typed"] | None = None
+    # Who the provider vouched for when the request was filed signed in (the grants API names
+    # the person by it, issue 16); None when filed signed out (the address is then the key).
+    requester_identity: ProviderRef | None = None
     # Issue 17: the requester's awareness pass when filed (approvers see version, score,
     # date), and whether it shortened the chain (the security step is then a notice).
     trained_pass: Completion | None = None
     trained_path: bool = False
+    # Issue 17: a pass taken without a sign-in rides the form to the request; it becomes the
+    # person's pass only when this request's confirmation link proves the address.
+    unconfirmed_pass: Completion | None = None
     # Issue 17: the usage-policy campaign as it concerns this grant (version asked, how
     # many e-mails were sent, when it was flagged to the officers).
     ack_asked_version: str | None = Field(default=None, max_length=40)

@@ -45,6 +45,9 @@ class Session(_Model):
     # Set when the person signed in with the organisation's provider (issue 15); None for a
     # session opened by an e-mail link (the address is then all Sésame knows).
     identity: VerifiedPerson | None = None
+    # Sésame roles resolved at sign-in from the ID token and the directory's groups (issue 15),
+    # so pages never ask the directory; the policy's own lists are read live beside them.
+    roles: tuple[str, ...] = Field(default=(), max_length=50)
 
 
 class SessionState(StrEnum):

@@ -101,7 +101,11 @@ def new_request(
 
 
 def check_duties(
-    request: AccessRequest, step_index: int, approver: str, on_behalf_of: str | None = None
+    request: AccessRequest,
+    step_index: int,
+    approver: str,
+    on_behalf_of: str | None = None,
+    roles: frozenset[str] = frozenset(),
 ) -> None:
     """Refuse a decider the duty rules exclude; the reason names the rule.
 
@@ -112,6 +116,10 @@ def check_duties(
       and no deputy decides in their name;
     - the request's manager never decides a later step, neither in person nor as a deputy.
 
+    `roles` are the decider's own roles when signed in (ID token, directory groups, issue 15):
+    holding a step's role (never "manager") entitles them in person, as being listed does; the
+    other rules apply to them all the same.
+
     Applied when a decision is made, to the person actually deciding and to the one they act
     for, not only when the approvers of a step are chosen.
     """
@@ -120,7 +128,8 @@ def check_duties(
     step = request.steps[step_index]
     if any(same_person(p, request.content.email) for p in people):
         raise NotAnApprover("self_approval")
-    if not any(same_person(entitled, a) for a in step.approvers):
+    by_role = on_behalf_of is None and step.role != MANAGER and step.role in roles
+    if not by_role and not any(same_person(entitled, a) for a in step.approvers):
         raise NotAnApprover("not_an_approver")
     for index, other in enumerate(request.steps):
         if index == step_index:
@@ -165,15 +174,18 @@ def decide(
     now: datetime,
     via: Via,
     on_behalf_of: str | None = None,
+    roles: frozenset[str] = frozenset(),
 ) -> AccessRequest:
-    """Apply one approver's (or their deputy's) decision on one step; the last grants access."""
+    """Apply one approver's (or their deputy's) decision on one step; the last grants access.
+
+    `roles`: the signed-in decider's roles (see check_duties)."""
     if not 0 <= step_index < len(request.steps):
         raise InvalidTransition("no such step")
     raise_if_decided(request, step_index)
     step = request.steps[step_index]
     if request.status != RequestStatus.PENDING_APPROVAL or step.status != StepStatus.PENDING:
         raise InvalidTransition(f"step {step_index} is not waiting for a decision")
-    check_duties(request, step_index, approver, on_behalf_of)
+    check_duties(request, step_index, approver, on_behalf_of, roles)
     comment = normalise_text(comment).strip()
     if unsafe_text(comment, multiline=True):
         raise InvalidDecision("invalid_characters")

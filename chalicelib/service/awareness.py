@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from .. import aws
 from ..domain.audit_events import audit_event
 from ..domain.awareness import Awareness, Completion, Grade, completion_for, grade, is_trained
-from ..domain.errors import NotFound
+from ..domain.errors import Conflict, NotFound
 from ..domain.models import ClientInfo
 from ..store.trust import TrustStore
 from .context import Services
@@ -58,13 +58,47 @@ def record_pass(services: Services, person: str, result: Grade, client: ClientIn
 
 
 def take_quiz(
-    services: Services, person: str, answers: dict[str, str], client: ClientInfo
+    services: Services,
+    person: str,
+    answers: dict[str, str],
+    client: ClientInfo,
+    *,
+    record: bool = True,
 ) -> QuizOutcome:
-    """Grade an attempt; a pass is recorded, a fail shows the wrong answers' explanations."""
+    """Grade an attempt; a pass is recorded, a fail shows the wrong answers' explanations.
+
+    `record=False`: the person is not proven (no sign-in), so the pass is only returned, to
+    ride the pages until the address is confirmed (`record_confirmed_pass`).
+    """
     result = grade_attempt(services, answers)
     if not result.passed:
         return QuizOutcome(result, None)
+    if not record:
+        module = current_module(services)
+        return QuizOutcome(result, completion_for(person, result, module, services.clock()))
     return QuizOutcome(result, record_pass(services, person, result, client))
+
+
+def record_confirmed_pass(services: Services, completion: Completion, client: ClientInfo) -> None:
+    """Record a pass taken before the address was proven, now that a confirmation proved it."""
+    store = trust_store(services)
+    latest = store.latest_pass(completion.person)
+    if latest is not None and latest.passed_at >= completion.passed_at:
+        return  # recorded already (a second request with it), or a newer pass is
+    event = audit_event(
+        "awareness_passed",
+        completion.person[:254],
+        "link",
+        event_id=services.new_id(),
+        at=services.clock(),
+        client=client,
+        comment=f"version {completion.version}: {completion.score}/{completion.out_of}; "
+        f"passed {completion.passed_at.isoformat()}, address confirmed",
+    )
+    try:
+        store.record_pass(completion, event)
+    except Conflict:
+        return  # the same pass recorded by a concurrent confirmation
 
 
 def trained_pass(services: Services, person: str) -> Completion | None:

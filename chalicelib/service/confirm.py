@@ -6,6 +6,7 @@ from ..domain.audit_events import audit_event
 from ..domain.errors import Conflict, LinkUsed
 from ..domain.models import AccessRequest, ClientInfo
 from ..domain.workflow import confirm
+from .awareness import record_confirmed_pass
 from .context import Services
 from .link_views import open_confirmation
 from .mail import deliver
@@ -43,4 +44,9 @@ def confirm_request(services: Services, token: str, client: ClientInfo) -> Acces
     except Conflict:
         raise LinkUsed("confirm") from None
     deliver(services, emails)
+    if confirmed.unconfirmed_pass is not None:
+        # The link reached the address: the pass taken without a sign-in is now theirs. A
+        # write of its own (with its audit event) after the confirmation: if it fails, the
+        # request keeps its path and the person only takes the module again next time.
+        record_confirmed_pass(services, confirmed.unconfirmed_pass, client)
     return confirmed

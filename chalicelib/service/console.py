@@ -3,7 +3,7 @@ export. Each state change is one transaction with its audit event (as for e-mail
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,7 +22,7 @@ from ..domain.models import (
     OutboxEntry,
 )
 from ..domain.stats import Dashboard, dashboard, step_opened_at
-from ..domain.workflow import decide, raise_if_decided
+from ..domain.workflow import check_duties, decide, raise_if_decided
 from ..store import keys
 from ..store.audit import AuditFilter, ChainedEvent, EventPage, HeadRead
 from ..store.console import RequestFilter, RequestPage
@@ -62,9 +62,20 @@ def security_queue(services: Services) -> list[WaitingStep]:
     return _waiting(services, keys.partition(keys.ROLE, SECURITY_ROLE))
 
 
-def steps_waiting_for(services: Services, email: str) -> list[WaitingStep]:
-    """Manager steps waiting for this person, oldest first."""
-    return _waiting(services, email)
+def steps_waiting_for(
+    services: Services, email: str, roles: Iterable[str] = ()
+) -> list[WaitingStep]:
+    """Steps waiting for this person, oldest first: their manager steps, and the steps of each
+    group role they hold (not security: officers have the queue) that the duties let them take."""
+    found = _waiting(services, email)
+    for role in sorted(set(roles) - {SECURITY_ROLE}):
+        for entry in _waiting(services, keys.partition(keys.ROLE, role)):
+            try:
+                check_duties(entry.request, entry.step_index, email, roles=frozenset({role}))
+            except NotAnApprover:
+                continue  # their own request, or one they already took part in
+            found.append(entry)
+    return sorted(found, key=lambda entry: entry.since)
 
 
 def my_requests(services: Services, email: str) -> list[AccessRequest]:
@@ -134,10 +145,12 @@ def decide_in_console(
     client: ClientInfo,
     identity: VerifiedPerson | None = None,
     chosen_lang: Lang | None = None,
+    roles: frozenset[str] = frozenset(),
 ) -> AccessRequest:
     """Decide the step a request waits on, signed in (a manager's, or an officer's).
 
     `identity`: who the provider vouched for in the session (issue 15), recorded with it.
+    `roles`: the session's roles; holding the step's role entitles as being listed does.
     `chosen_lang`: the language the person chose in the browser, recorded in the decision's
     transaction (not read first: that would cost a call) for their next approval e-mails.
     """
@@ -148,7 +161,9 @@ def decide_in_console(
         raise InvalidTransition("this step is not waiting for a decision")
     now = services.clock()
     try:
-        decided = decide(request, step_index, person, decision, comment, now, "console")
+        decided = decide(
+            request, step_index, person, decision, comment, now, "console", roles=roles
+        )
     except NotAnApprover as refused:
         refused_attempt(services, request.id, person, refused.reason, client, step=step_index)
         raise

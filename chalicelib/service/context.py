@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,12 @@ if TYPE_CHECKING:
     from ..domain.calendar import WorkCalendar
     from ..domain.policy import Policy
     from ..store.requests import RequestStore
+
+# Set to "1" by the local stack when it runs without its identity provider (no Node.js, or
+# another port than the demo client's): the app then behaves as without a provider (e-mail
+# sign-in; the link is the credential) instead of sending people to a provider that is not
+# there, or asking a sign-in nobody can give. Honoured in the local stage only.
+NO_PROVIDER_VARIABLE = "SESAME_LOCAL_PROVIDER_OFF"
 
 
 def utc_now() -> datetime:
@@ -86,7 +93,11 @@ def get_services() -> Services:
 def _policy(settings: RunSettings) -> Policy:
     from ..adapters.policy_files import cached_policy
 
-    return cached_policy(settings.policy_dir)
+    policy = cached_policy(settings.policy_dir)
+    if settings.stage == "local" and os.environ.get(NO_PROVIDER_VARIABLE) == "1":
+        identity = policy.identity.model_copy(update={"sign_in": None})
+        policy = policy.model_copy(update={"identity": identity})
+    return policy
 
 
 def _request_store(settings: RunSettings) -> RequestStore:

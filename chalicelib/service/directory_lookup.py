@@ -17,9 +17,11 @@ from ..domain.directory import Directory, DirectoryError, Person
 from ..domain.requester import (
     DIRECTORY_UNAVAILABLE,
     MANAGER_NOT_IN_DIRECTORY,
+    MANAGER_OUTSIDE_DOMAINS,
     ManagerChoice,
     ManagerSource,
     choose_manager,
+    directory_roles,
     roles_of,
 )
 from ..domain.submission import SubmissionResult, check_address, validate_submission
@@ -76,14 +78,27 @@ def manager_for(services: Services, email: str) -> ManagerChoice:
     """Decide the requester's manager from the directory, for the form and for filing.
 
     A directory that cannot answer gives the error DIRECTORY_UNAVAILABLE (nothing is filed),
-    never a silent fallback to the typed manager.
+    never a silent fallback to the typed manager. A manager the directory names at an address
+    outside the allowed domains is not used (logged for the operator): the form asks for one,
+    or refuses with MANAGER_OUTSIDE_DOMAINS when the policy requires the directory's.
     """
     try:
         person = find_requester(services, email)
     except DirectoryError as error:
         log.warning("directory lookup failed: %s", error.reason)
         return ManagerChoice(None, "typed", DIRECTORY_UNAVAILABLE)
-    return choose_manager(person, services.policy.identity.require_directory_manager)
+    policy = services.policy
+    choice = choose_manager(
+        person, policy.identity.require_directory_manager, policy.email_domain_allowed
+    )
+    if person is not None and person.manager_email and choice.source == "typed":
+        # A directory entry the operator must correct: its manager would get approval links.
+        log.warning(
+            "directory manager of %s is outside the allowed domains (@%s): not used",
+            email,
+            person.manager_email.rsplit("@", 1)[-1],
+        )
+    return choice
 
 
 def person_roles(
@@ -106,6 +121,23 @@ def person_roles(
     )
 
 
+def sign_in_roles(
+    services: Services, email: str, token_roles: Iterable[str] = ()
+) -> tuple[str, ...]:
+    """Return the roles a new session keeps: the ID token's (mapped) and the directory groups'.
+
+    Resolved once at sign-in so that no page asks the directory again; the policy's lists are
+    not kept (they are read live, so removing a name from them takes effect at once). A
+    directory that cannot answer gives the token's roles only (never more).
+    """
+    try:
+        person = find_requester(services, email)
+    except DirectoryError as error:
+        log.warning("directory lookup failed at sign-in: %s", error.reason)
+        person = None
+    return tuple(sorted(set(token_roles) | directory_roles(services.policy, person)))
+
+
 def validate_with_directory(
     services: Services, form: Mapping[str, Sequence[str]]
 ) -> tuple[SubmissionResult, ManagerSource]:
@@ -121,6 +153,7 @@ def validate_with_directory(
     result = validate_submission(form, policy, pinned_manager=choice.manager_email)
     if choice.error is None:
         return result, choice.source
-    field = "manager_email" if choice.error == MANAGER_NOT_IN_DIRECTORY else "form"
+    on_manager = choice.error in (MANAGER_NOT_IN_DIRECTORY, MANAGER_OUTSIDE_DOMAINS)
+    field = "manager_email" if on_manager else "form"
     errors = {**result.errors, field: choice.error}
     return SubmissionResult(None, errors, result.routing, result.pinned_manager), choice.source

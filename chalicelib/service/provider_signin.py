@@ -34,6 +34,7 @@ from ..domain.sessions import Session
 from ..settings import LOCAL_STAGES
 from ..store.provider_signins import ProviderSignInStore
 from .context import Services
+from .directory_lookup import sign_in_roles
 from .links import new_token, token_hash, well_formed
 from .signin import SignedIn, sign_out
 
@@ -155,7 +156,13 @@ def _person(
     )
     identity_policy = services.policy.identity
     roles = identity_policy.roles_from_provider(services.settings.stage, identity.roles)
-    return verified_person(identity, roles), next_path
+    person = verified_person(identity, roles)
+    if not services.policy.email_domain_allowed(person.email):
+        raise SignInRefused(
+            SignInFailure.DOMAIN_NOT_ALLOWED,
+            f"{person.email} (subject {person.subject}) is outside the allowed domains",
+        )
+    return person, next_path
 
 
 def complete_provider_signin(
@@ -183,6 +190,8 @@ def complete_provider_signin(
         created_at=now,
         last_seen_at=now,
         identity=person,
+        # The token's roles and the directory's groups, resolved once for every page after.
+        roles=sign_in_roles(services, person.email, person.roles),
     )
     event = AuditEvent(
         request_id=None,

@@ -27,6 +27,7 @@ from ..store.limits import Kind
 from ..store.sessions import SessionStore
 from .audit import refused_attempt
 from .context import Services
+from .directory_lookup import sign_in_roles
 from .links import link_url, new_token, token_hash, well_formed
 
 log = logging.getLogger(__name__)
@@ -142,7 +143,11 @@ def sign_in(
     now = services.clock()
     cookie_value = new_token()
     session = Session(
-        session_hash=token_hash(cookie_value), email=link.email, created_at=now, last_seen_at=now
+        session_hash=token_hash(cookie_value),
+        email=link.email,
+        created_at=now,
+        last_seen_at=now,
+        roles=sign_in_roles(services, link.email),  # the directory's groups, read once
     )
     event = audit_event(
         "signed_in", link.email, "link", event_id=services.new_id(), at=now, client=client

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..domain.audit_events import audit_event
-from ..domain.awareness import person_ref
+from ..domain.awareness import Completion, person_ref
 from ..domain.errors import Conflict, LimitReached, NoApprover
 from ..domain.models import AccessRequest, ClientInfo, Lang, LinkKind
 from ..domain.submission import SubmissionResult
@@ -45,11 +45,14 @@ def submit_request(
     lang: Lang,
     client: ClientInfo,
     renews: AccessRequest | None = None,
+    held: Completion | None = None,
 ) -> SubmitOutcome:
     """Validate a filed form; on success store it and e-mail the requester a confirmation link.
 
-    Raises LimitReached when the requester or the source is over a limit of the policy
-    (nothing stored).
+    `held`: a pass of the module taken without a sign-in (checked genuine, current and of
+    the typed address by the caller); it counts for this request and becomes the person's
+    pass when the confirmation link proves the address. Raises LimitReached when the
+    requester or the source is over a limit of the policy (nothing stored).
     """
     result, manager_source = validate_with_directory(services, form)  # issue 15
     if result.content is None:
@@ -64,7 +67,9 @@ def submit_request(
     content, policy = result.content, services.policy
     shorter = policy.route_for(content.platforms, content.level, trained=True)
     could_shorten = shorter is not None and shorter.trained_path
-    trained = trained_pass(services, person_ref(content.email)) if could_shorten else None
+    if held is not None and held.person != person_ref(content.email):
+        held = None  # a pass of another address never counts for this one
+    trained = (held or trained_pass(services, person_ref(content.email))) if could_shorten else None
     try:
         request = new_request(
             request_id_for(submission_key), result.content, services.policy, lang, now, trained
@@ -73,7 +78,9 @@ def submit_request(
         reason = f"no_approver:{error.role}"
         errors = {"form": "no_approver"}
         return _refused(services, result.content.email, reason, client, errors, result)
-    request = request.model_copy(update={"manager_source": manager_source})
+    request = request.model_copy(
+        update={"manager_source": manager_source, "unconfirmed_pass": held}
+    )
     if renews is not None:
         request = request.model_copy(update={"renews": renews.id})
     confirm_url, confirm_link = issue_link(services, request, LinkKind.CONFIRM, now)

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from ..domain.audit_events import audit_event
-from ..domain.awareness import person_ref
+from ..domain.awareness import Completion, person_ref
 from ..domain.errors import Conflict, NoApprover
+from ..domain.identity import ProviderRef
 from ..domain.models import AccessRequest, ClientInfo, Lang
 from ..domain.sessions import Session
 from ..domain.workflow import confirm, new_request
-from .awareness import trained_pass
+from .awareness import record_confirmed_pass, trained_pass
 from .context import Services
 from .directory_lookup import validate_with_directory
 from .mail import deliver
@@ -36,10 +37,13 @@ def submit_signed_in(
     client: ClientInfo,
     session: Session,
     renews: AccessRequest | None = None,
+    held: Completion | None = None,
 ) -> SubmitOutcome:
     """Validate and file a signed-in person's request, confirmed; e-mail its first approvers.
 
-    Raises LimitReached when the requester or the source is over a limit (nothing stored).
+    `held`: a pass taken before signing in, carried by the form; the sign-in proves its
+    address, so it counts and is recorded as the person's. Raises LimitReached when the
+    requester or the source is over a limit (nothing stored).
     """
     form = {**form, "email": [session.email]}  # the proven address, never a typed one
     result, manager_source = validate_with_directory(services, form)
@@ -52,7 +56,9 @@ def submit_signed_in(
     content = result.content
     shorter = services.policy.route_for(content.platforms, content.level, trained=True)
     could_shorten = shorter is not None and shorter.trained_path
-    trained = trained_pass(services, person_ref(content.email)) if could_shorten else None
+    if held is not None and held.person != person_ref(session.email):
+        held = None  # a pass of another address never counts for this one
+    trained = (held or trained_pass(services, person_ref(content.email))) if could_shorten else None
     try:
         filed = new_request(
             request_id_for(submission_key), content, services.policy, lang, now, trained
@@ -62,6 +68,9 @@ def submit_signed_in(
         reason = f"no_approver:{error.role}"
         return _refused(services, session.email, reason, client, errors, result)
     update: dict[str, object] = {"manager_source": manager_source}
+    if session.identity is not None:
+        identity = session.identity
+        update["requester_identity"] = ProviderRef(issuer=identity.issuer, subject=identity.subject)
     if renews is not None:
         update["renews"] = renews.id
     filed = filed.model_copy(update=update)
@@ -97,4 +106,6 @@ def submit_signed_in(
             return SubmitOutcome(errors={"form": "expired"}, result=result)
         return SubmitOutcome(request=existing, duplicate=True, result=result)
     deliver(services, emails)
+    if held is not None:
+        record_confirmed_pass(services, held, client)
     return SubmitOutcome(request=confirmed, result=result)

@@ -46,6 +46,9 @@ def form_values(form: Mapping[str, Sequence[str]]) -> dict[str, object]:
     # the reference of the request it renews.
     values["renew"] = (form.get("renew") or [""])[0][:64]
     values["renew_reference"] = (form.get("renew_reference") or [""])[0][:8]
+    # A pass of the module taken without a sign-in (issue 17), signed: checked at submission.
+    values["held_pass"] = (form.get("held_pass") or [""])[0][:2000]
+    values["held_seal"] = (form.get("held_seal") or [""])[0][:200]
     return values
 
 

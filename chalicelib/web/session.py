@@ -24,11 +24,13 @@ from .lazy import lazy_function
 from .pages import render_page
 
 if TYPE_CHECKING:
+    from ..domain.requester import roles_of
     from ..domain.sessions import Session
     from ..service.signin import current_session
 else:
     # Imported on first use: the form page checks no session (cold start, issue 14).
     current_session = lazy_function("chalicelib.service.signin", "current_session")
+    roles_of = lazy_function("chalicelib.domain.requester", "roles_of")
 
 P = ParamSpec("P")
 COOKIE = "sesame-session"
@@ -67,11 +69,18 @@ def read_cookie(request: Request, settings: RunSettings) -> str | None:
 
 @dataclass(frozen=True)
 class Visitor:
-    """A signed-in person: who, their session, the token their forms carry, their role."""
+    """A signed-in person: who, their session, the token their forms carry, their roles."""
 
     session: Session
     csrf: str
-    officer: bool
+    roles: frozenset[str]
+
+    @property
+    def officer(self) -> bool:
+        """Tell whether the visitor is a security officer (by list, ID token or directory)."""
+        from ..domain.policy import SECURITY  # a signed-in page: the policy is loaded
+
+        return SECURITY in self.roles
 
     @property
     def email(self) -> str:
@@ -109,10 +118,16 @@ def current_visitor(services: Services, request: Request) -> Visitor | None:
     session = current_session(services, read_cookie(request, services.settings))
     if session is None:
         return None
-    # An officer by the policy's list, or by the role the provider's ID token carried (issue 15).
-    token_roles = session.identity.roles if session.identity is not None else ()
-    officer = session.email in services.policy.officer_emails() or "security" in token_roles
-    return Visitor(session=session, csrf=session_csrf(services, session), officer=officer)
+    return Visitor(
+        session=session, csrf=session_csrf(services, session), roles=held_roles(services, session)
+    )
+
+
+def held_roles(services: Services, session: Session) -> frozenset[str]:
+    """Return a signed-in person's roles: the policy's lists (read now), and what sign-in
+    resolved from the ID token and the directory's groups (kept on the session)."""
+    token = session.identity.roles if session.identity is not None else ()
+    return roles_of(services.policy, session.email, session_roles=(*session.roles, *token))
 
 
 def request_path(request: Request) -> str:

@@ -1,4 +1,4 @@
-"""What the trust pages need beside their use cases: the module's text as blocks, the carry."""
+"""What the trust pages need beside their use cases: the module's text, the carry, the pass."""
 
 from __future__ import annotations
 
@@ -7,9 +7,13 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ..service.context import Services
 from . import signing
+
+if TYPE_CHECKING:
+    from ..domain.awareness import Completion
+    from ..service.context import Services
 
 # A person's typed request waits at most this long while they take the module.
 CARRY_LIFETIME_SECONDS = 2 * 3600
@@ -86,3 +90,41 @@ def carried_form(services: Services, carry: str, seal: str) -> dict[str, list[st
         for name, values in found.items()
         if name in CARRY_FIELDS and isinstance(values, list)
     }
+
+
+HELD_PURPOSE = "awareness-pass"
+MAX_HELD_CHARS = 2000
+
+
+def pass_proof(services: Services, completion: Completion) -> tuple[str, str]:
+    """Pack a pass taken without a sign-in, signed, to ride the pages to the request form."""
+    proof = base64.urlsafe_b64encode(completion.model_dump_json().encode("utf-8")).decode("ascii")
+    seal = signing.issue(
+        services.settings.signing_secret, HELD_PURPOSE, _digest(proof), services.clock()
+    )
+    return proof, seal
+
+
+def held_pass(services: Services, proof: str, seal: str, email: str) -> Completion | None:
+    """Unpack a genuine, fresh pass of this address and of the module in force; else None."""
+    # Imported here: the awareness models are pydantic's, and the empty form needs none.
+    from pydantic import ValidationError
+
+    from ..domain.awareness import Completion, is_trained, person_ref
+
+    if not proof or len(proof) > MAX_HELD_CHARS or not email:
+        return None
+    now = services.clock()
+    nonce = signing.verify(
+        services.settings.signing_secret, HELD_PURPOSE, _digest(proof), seal, now,
+        CARRY_LIFETIME_SECONDS,
+    )  # fmt: skip
+    if nonce is None:
+        return None
+    try:
+        completion = Completion.model_validate_json(base64.urlsafe_b64decode(proof))
+    except (ValueError, ValidationError):
+        return None
+    if completion.person != person_ref(email):
+        return None  # a pass of another address never counts for this one
+    return completion if is_trained(completion, services.policy.awareness, now) else None

@@ -105,7 +105,6 @@ SIGNED_IN_PAGES = (
     "/console",
     "/console/requests",
     "/console/grants",
-    "/console/deliveries",
     "/console/failures",
     "/console/api-clients",
     "/console/dashboard",

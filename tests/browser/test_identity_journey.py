@@ -1,10 +1,11 @@
 """Acceptance 1 of issue 15 in a browser, through the real local OpenID Provider.
 
-Camille (whom the directory knows) signs in with the provider and files without the
-confirmation e-mail, her manager shown from the directory; her manager opens the approval
-link, presses Approve, signs in at the provider, presses Approve again and the decision is
-recorded under his verified identity; an officer signs in with the provider and approves from
-the console; the timeline shows the issuer and subject behind each of these events.
+Marie (whom the directory knows) signs in with the provider and files without the
+confirmation e-mail, her manager Jean shown from the directory; Jean opens the approval
+e-mail's link, presses Approve, signs in at the provider, presses Approve again and the
+decision is recorded under his verified identity; an officer signs in with the provider and
+approves from the console; the timeline shows the issuer and subject behind each of these
+events (the subject is the person's `oid` at the provider).
 """
 
 from __future__ import annotations
@@ -16,25 +17,27 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from chalicelib.service.context import get_services
+from chalicelib.adapters.policy_files import cached_policy
+from chalicelib.service.context import NO_PROVIDER_VARIABLE, get_services
 from chalicelib.service.provider_signin import LOCAL_SECRET_VARIABLE
-from local_stack.oidc_accounts import ClientRegistration
+from local_stack.oidc_accounts import ClientRegistration, DemoAccount
 from local_stack.oidc_process import LOCAL_CLIENT, RunningProvider, start_provider
 from local_stack.runner import LocalStack
-from tests.browser.conftest import OpenPage, wait_for_mail
+from tests.browser.conftest import OpenPage, axe_violations, wait_for_mail
 from tests.browser.test_approval_journey import link_of
 
 pytestmark = pytest.mark.browser
-CAMILLE = "camille.demo@mcn.gouv.qc.ca"
-DIRECTION = "direction.demo@mcn.gouv.qc.ca"
+MARIE = "marie.tremblay@mcn.gouv.qc.ca"
+JEAN = "jean.gestion@mcn.gouv.qc.ca"  # Marie's manager in policies/directory.toml
 OFFICER = "rssi.demo@mcn.gouv.qc.ca"
 PROVIDER_PORT = 8002  # the issuer the demo policy names for the local stage
 
 
 @pytest.fixture
 def provider(stack: LocalStack, tmp_path: Path) -> Iterator[RunningProvider]:
-    """The local provider with the demo client registered at the stack's port; decisions
-    bound to sign-in for this test (the demo policy's setting is restored after)."""
+    """The local provider with the demo client registered at the stack's port, and the app told
+    it runs (as `make run` does when it starts it): the demo policy as shipped, decisions
+    bound to sign-in by default. The session's other tests run the stack without it."""
     client = ClientRegistration(
         client_id=LOCAL_CLIENT.client_id,
         client_secret=LOCAL_CLIENT.client_secret,
@@ -45,16 +48,16 @@ def provider(stack: LocalStack, tmp_path: Path) -> Iterator[RunningProvider]:
     if running is None:
         pytest.fail("the local OpenID Provider could not start")
     os.environ[LOCAL_SECRET_VARIABLE] = LOCAL_CLIENT.client_secret
+    os.environ[NO_PROVIDER_VARIABLE] = ""
     services = get_services()
     policy = services.policy
-    sign_in = policy.identity.sign_in
-    assert sign_in is not None
-    bound = sign_in.model_copy(update={"decisions_require_sign_in": True})
-    identity = policy.identity.model_copy(update={"sign_in": bound})
-    services.policy = policy.model_copy(update={"identity": identity})
+    shipped = cached_policy(services.settings.policy_dir).identity
+    assert shipped.decisions_require_sign_in("local")  # the demo's default, not set here
+    services.policy = policy.model_copy(update={"identity": shipped})
     try:
         yield running
     finally:
+        os.environ[NO_PROVIDER_VARIABLE] = "1"
         services.policy = policy
         running.stop()
 
@@ -72,13 +75,18 @@ def test_sign_in_file_approve_and_decide_under_verified_identities(
 ) -> None:
     requester = open_page()
     requester.goto("/login")
-    requester.get_by_role("link", name="Se connecter avec votre organisation").click()
-    sign_in_at_provider(requester, CAMILLE)
+    with_provider = requester.get_by_role("link", name="Se connecter avec votre organisation")
+    expect(with_provider).to_be_visible()
+    # The other browser tests run the stack without its provider: the provider's variants of
+    # the pages are checked here.
+    assert axe_violations(requester, "login-with-provider") == []
+    with_provider.click()
+    sign_in_at_provider(requester, MARIE)
     expect(requester).to_have_url(f"{base_url}/me")
     requester.goto("/")
-    expect(requester.locator("#email")).to_contain_text(CAMILLE)
-    expect(requester.locator("#manager_email")).to_contain_text(DIRECTION)
-    requester.locator("#name").fill("Camille Démo")
+    expect(requester.locator("#email")).to_contain_text(MARIE)
+    expect(requester.locator("#manager_email")).to_contain_text(JEAN)
+    requester.locator("#name").fill("Marie Tremblay")
     requester.locator("#organization").fill("Ministère de la Culture et des Communications")
     requester.locator("#platform-youtube").check()
     requester.locator("#purpose-citizen_service").check()
@@ -92,12 +100,15 @@ def test_sign_in_file_approve_and_decide_under_verified_identities(
     expect(requester.get_by_role("main")).to_contain_text("aucun courriel de confirmation")
 
     manager = open_page()
-    decide = link_of(wait_for_mail(base_url, to=DIRECTION, kind="decide", about=CAMILLE), "decide")
+    decide = link_of(wait_for_mail(base_url, to=JEAN, kind="decide", about=MARIE), "decide")
     manager.goto(decide)
     manager.locator("button[value=approve]").click()
     # Not yet: the page asks for the sign-in that says who decides.
-    manager.get_by_role("link", name="Se connecter pour décider").click()
-    sign_in_at_provider(manager, DIRECTION)
+    to_sign_in = manager.get_by_role("link", name="Se connecter pour décider")
+    expect(to_sign_in).to_be_visible()
+    assert axe_violations(manager, "decide-sign-in-required") == []
+    to_sign_in.click()
+    sign_in_at_provider(manager, JEAN)
     expect(manager).to_have_url(f"{base_url}{decide}")
     manager.locator("button[value=approve]").click()
     expect(manager.get_by_role("heading", level=1)).to_have_text("Décision enregistrée")
@@ -107,13 +118,20 @@ def test_sign_in_file_approve_and_decide_under_verified_identities(
     officer.get_by_role("link", name="Se connecter avec votre organisation").click()
     sign_in_at_provider(officer, OFFICER)
     expect(officer).to_have_url(f"{base_url}/console")
-    mail = wait_for_mail(base_url, to=OFFICER, kind="decide", about=CAMILLE)
+    mail = wait_for_mail(base_url, to=OFFICER, kind="decide", about=MARIE)
     request_id = link_of(mail, "decide").rsplit("/", 1)[1].split(".", 1)[0]
     officer.goto(f"/console/requests/{request_id}")
     officer.locator("form.decision button[value=approve]").first.click()
     expect(officer.locator("p.notice[role=status]")).to_be_visible()
-    # The timeline names the issuer and subject behind each decision.
+    # The timeline names the issuer and subject behind the filing and each decision.
     events = officer.locator("table.events")
-    expect(events).to_contain_text(f"vérifié par http://127.0.0.1:{PROVIDER_PORT}, sujet")
-    verified = events.locator("tr", has_text="vérifié par")
-    assert verified.count() >= 3  # Camille's filing, her manager's and the officer's decisions
+    issuer = f"http://127.0.0.1:{PROVIDER_PORT}"
+    for action, email in (
+        ("Demande déposée", MARIE),
+        ("Étape approuvée (Étape 1)", JEAN),
+        ("Étape approuvée (Étape 2)", OFFICER),
+    ):
+        subject = DemoAccount(email, "").object_id  # the person's `oid` at the provider
+        row = events.locator("tr", has_text=action)
+        expect(row).to_contain_text(email)
+        expect(row).to_contain_text(f"vérifié par {issuer}, sujet {subject}")

@@ -80,6 +80,8 @@ def test_the_helper_reads_the_active_grants_then_304_until_the_set_changes(
     page = GrantsPage.model_validate_json(first.body)
     assert {g.platform for g in page.grants} == {"linkedin", "x"}
     assert {g.reference for g in page.grants} == {request_id[:8].upper()}
+    # Filed signed out: the address is all the API knows of the person (no issuer, no subject).
+    assert {(g.person.issuer, g.person.subject) for g in page.grants} == {(None, None)}
     etag = first.headers["ETag"]
     again = call(client, GRANTS, credential, **{"If-None-Match": etag})
     assert again.status_code == 304 and again.body == b"" and again.headers["ETag"] == etag

@@ -4,12 +4,16 @@ brings them back with what they typed; nothing is stored before they act (issue 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from chalice.test import Client
 
+from chalicelib.domain.awareness import person_ref
 from chalicelib.domain.models import RequestStatus
+from chalicelib.service.awareness import has_passed_current
 from chalicelib.service.context import get_services
+from tests.conftest import valid_form
 from tests.integration.conftest import (
     file_request,
     hidden,
@@ -50,6 +54,20 @@ def quiz_form(page: str, misses: int) -> dict[str, str]:
             "email": REQUESTER, **answers}  # fmt: skip
 
 
+def resume_form(passed: str) -> dict[str, str]:
+    """The fields the pass page's "back to my request" button sends."""
+    fields = ("carry", "seal", "held_pass", "held_seal")
+    return {"action": "resume", "lang": "fr", **{name: hidden(passed, name) for name in fields}}
+
+
+def file_from(client: Client, page: str, **overrides: Any) -> Any:
+    """File the form shown on `page` as the person would (its key and the pass it carries)."""
+    form = valid_form(**overrides)
+    form.update({name: [hidden(page, name)] for name in ("form_token", "held_pass", "held_seal")})
+    form["lang"] = ["fr"]
+    return post_form(client, "/", form)
+
+
 def test_the_form_sends_an_untrained_person_to_the_module_and_back_with_what_they_typed(
     gated: Client,
 ) -> None:
@@ -57,6 +75,8 @@ def test_the_form_sends_an_untrained_person_to_the_module_and_back_with_what_the
     sent = file_request(gated, platforms=["linkedin"], justification=TYPED)
     page = html(sent)
     assert sent.status_code == 200 and 'id="carry-note"' in page
+    # Served at "/", the module's quiz must still post to the module, not to the form.
+    assert 'action="/awareness"' in page
     # Nothing of the request is stored, nothing is sent, while the person takes the module.
     assert item_counts() == before and outbox() == []
 
@@ -69,10 +89,9 @@ def test_the_form_sends_an_untrained_person_to_the_module_and_back_with_what_the
 
     passed = html(post_form(gated, "/awareness", quiz_form(failed_page, misses=1)))
     assert "Module réussi" in passed
-    back = post_form(
-        gated, "/", {"action": "resume", "lang": "fr",
-                     "carry": hidden(passed, "carry"), "seal": hidden(passed, "seal")},
-    )  # fmt: skip
+    # Passed with one wrong answer: its explanation is on the pass page too.
+    assert module.questions[0].explanation_fr in passed
+    back = post_form(gated, "/", resume_form(passed))
     form_page = html(back)
     assert back.status_code == 200 and TYPED in form_page
     assert 'value="linkedin" checked' in form_page
@@ -81,8 +100,13 @@ def test_the_form_sends_an_untrained_person_to_the_module_and_back_with_what_the
     assert "seule votre gestionnaire décide" in form_page
 
     # Filed now: the trained path, only the manager decides.
-    assert file_request(gated, platforms=["linkedin"], justification=TYPED).status_code == 200
+    filed = file_from(gated, form_page, platforms=["linkedin"], justification=TYPED)
+    assert filed.status_code == 200 and 'id="carry-note"' not in html(filed)
+    # Typing the address proved nothing yet: the pass counts once the confirmation link is
+    # opened (it reaches the address), and is then the person's for their next requests.
+    assert not has_passed_current(get_services(), person_ref(REQUESTER))
     assert press(gated, link_with(outbox()[0], "confirm")).status_code == 200
+    assert has_passed_current(get_services(), person_ref(REQUESTER))
     (request,) = get_services().store.console.requests_of(REQUESTER)
     assert request.trained_path and request.chain == ("manager",)
     (mail,) = [m for m in outbox() if m.to == [MANAGER]]
@@ -120,16 +144,16 @@ def test_a_forged_or_altered_carry_gives_back_nothing(gated: Client) -> None:
 def test_a_publish_request_after_the_pass_keeps_the_whole_chain(gated: Client) -> None:
     page = html(file_request(gated, platforms=["linkedin"], level="publish", justification=TYPED))
     passed = html(post_form(gated, "/awareness", quiz_form(page, misses=0)))
-    back = html(post_form(gated, "/", {"action": "resume", "lang": "fr",
-                                       "carry": hidden(passed, "carry"),
-                                       "seal": hidden(passed, "seal")}))  # fmt: skip
+    back = html(post_form(gated, "/", resume_form(passed)))
     assert TYPED in back and "seule votre gestionnaire" not in back
-    filed = file_request(gated, platforms=["linkedin"], level="publish", justification=TYPED)
+    filed = file_from(gated, back, platforms=["linkedin"], level="publish", justification=TYPED)
     assert filed.status_code == 200, html(filed)
     assert press(gated, link_with(outbox()[0], "confirm")).status_code == 200
     (request,) = get_services().store.console.requests_of(REQUESTER)
     assert request.chain == ("manager", "communications", "security")
     assert not request.trained_path
+    # The pass did not shorten this request, but the confirmation still made it the person's.
+    assert has_passed_current(get_services(), person_ref(REQUESTER))
 
 
 def test_without_the_requirement_the_form_files_directly(client: Client) -> None:

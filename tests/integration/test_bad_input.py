@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from tests.conftest import valid_form
+from tests.conftest import UNLISTED, valid_form
 from tests.integration.conftest import (
     file_request,
     hidden,
@@ -45,7 +45,7 @@ CASES: list[tuple[str, dict[str, Any], str, str, str]] = [
     ),
     (
         "manager is requester",
-        {"manager_email": "marie.tremblay@mcn.gouv.qc.ca"},
+        {"email": UNLISTED, "manager_email": UNLISTED},
         "manager_email",
         "autre personne que vous",
         "someone other than you",

@@ -33,6 +33,10 @@ def package() -> Path:
         PROJECT_ROOT / "app.py",
         PROJECT_ROOT / "Makefile",
         PROJECT_ROOT / "chalicelib" / "adapters" / "policy_files.py",
+        PROJECT_ROOT / "requirements.txt",
+        PROJECT_ROOT / "requirements-layer.txt",
+        PROJECT_ROOT / "ops" / "build_layer.py",
+        *(PROJECT_ROOT / ".chalice").glob("*.json"),
         *(PROJECT_ROOT / "chalicelib" / "web" / "routes").glob("*.py"),
     ]
     if not template.exists() or any(s.stat().st_mtime > template.stat().st_mtime for s in sources):

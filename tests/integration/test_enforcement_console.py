@@ -165,6 +165,20 @@ def test_signed_out_or_without_the_role_the_pages_refuse(client: Client) -> None
     assert get(client, "/console/api-clients", cookie).status_code == 403
 
 
+def test_the_old_address_of_envois_en_echec_redirects_to_echecs_for_good(
+    client: Client,
+) -> None:
+    # A bookmark of the old page, signed out or in, with a page cursor or none.
+    for query, kept in (("", ""), ("?page=abc-_1", "?page=abc-_1"), ("?x=1", "")):
+        moved = client.http.get(f"/console/deliveries{query}")
+        assert moved.status_code == 308
+        assert moved.headers["Location"] == f"/console/failures{kept}"
+    cookie = sign_in(client, OFFICER)
+    landed = get(client, "/console/failures", cookie)
+    assert landed.status_code == 200
+    assert "/console/deliveries" not in page_text(landed)  # no link or form to the old address
+
+
 def test_the_local_stack_relays_each_bus_event_to_enforcement_once(
     client: Client, own_slapd: SlapdProcess, tmp_path: Path
 ) -> None:

@@ -113,9 +113,9 @@ def test_a_script_repeating_a_refused_form_gets_429_without_writing_and_others_s
     set_limits(max_refused_attempts_per_hour=limit)
     page = html(client.http.get("/"))
     token = hidden(page, "form_token")  # one form token, replayed (it lasts a day)
-    from tests.conftest import valid_form
+    from tests.conftest import UNLISTED, valid_form
 
-    form = valid_form(manager_email="marie.tremblay@mcn.gouv.qc.ca")
+    form = valid_form(email=UNLISTED, manager_email=UNLISTED)
     form.update(form_token=[token], lang=["fr"])
     answers = []
     for _ in range(limit + 1):

@@ -120,15 +120,15 @@ def test_a_rejected_e_mail_shows_in_the_console_and_a_retry_sends_the_same_link(
     assert outbox() == []
 
     cookie = sign_in(client, OFFICER)
-    page = get(client, "/console/deliveries", cookie)
+    page = get(client, "/console/failures", cookie)
     text = html(page)
     assert page.status_code == 200
     assert "MessageRejected" in text and "absent@mcn.gouv.qc.ca" in text
     assert "confirm_request" in text
-    (action,) = re.findall(r'action="(/console/deliveries/[0-9a-f]+/retry)"', text)
+    (action,) = re.findall(r'action="(/console/failures/email/[0-9a-f]+/retry)"', text)
     retried = post_form(client, action, {"csrf": hidden(text, "csrf")}, Cookie=cookie)
     assert retried.status_code == 303
-    after = html(get(client, "/console/deliveries", cookie))
+    after = html(get(client, "/console/failures", cookie))
     assert "absent@mcn.gouv.qc.ca" not in after.split("<main", 1)[1].split("</table>")[0]
     (delivered,) = [m for m in outbox() if m.to == ["absent@mcn.gouv.qc.ca"]]
     # The link written with the request is the one delivered: it works.

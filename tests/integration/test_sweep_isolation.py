@@ -68,16 +68,17 @@ def test_a_poisoned_entry_fails_alone_and_the_next_one_is_still_delivered(
     assert sweep(client, hours=14) == {"sent": 0, "retry": 0, "failed": 0, "skipped": 0}
     assert press(client, link_with(delivered, "confirm")).status_code == 200
 
-    # The officers see it in "Envois en échec" with its reason; a retry answers a page, not 500.
+    # The officers see it in "Échecs" with its reason; a retry answers a page, not 500.
     cookie = sign_in(client, OFFICER)
-    page = get(client, "/console/deliveries", cookie)
+    page = get(client, "/console/failures", cookie)
     text = html(page)
     assert page.status_code == 200 and "not deliverable" in text
-    (action,) = re.findall(r'action="(/console/deliveries/[0-9a-z]+/retry)"', text)
+    (action,) = re.findall(r'action="(/console/failures/email/[0-9a-z]+/retry)"', text)
     retried = post_form(client, action, {"csrf": hidden(text, "csrf")}, Cookie=cookie)
     assert retried.status_code == 303
     after = get(client, retried.headers["Location"], cookie)
     assert after.status_code == 200 and "not deliverable" in html(after)
+    assert "envoi est relancé" in html(after)
     assert get_services().store.outbox_status(poisoned) == (status, reason)
 
 

@@ -18,6 +18,7 @@ from chalicelib.service.awareness import has_passed_current
 from chalicelib.service.context import get_services
 from tests.conftest import PROJECT_ROOT
 from tests.integration.conftest import AUDIT, hidden, html, post_form
+from tests.integration.people import sign_in
 
 pytestmark = pytest.mark.integration
 SCHEMA = json.loads((PROJECT_ROOT / "docs" / "open-data.schema.json").read_text("utf-8"))
@@ -40,10 +41,13 @@ def wrong_one(answers: dict[str, str]) -> tuple[dict[str, str], str]:
     return {**answers, f"q-{question.id}": other}, question.explanation_fr
 
 
-def send_quiz(client: Client, answers: dict[str, str], lang: str = "fr", **extra: str) -> Any:
-    page = html(client.http.get(f"/awareness?lang={lang}"))
+def send_quiz(
+    client: Client, answers: dict[str, str], lang: str = "fr", cookie: str = "", **extra: str
+) -> Any:
+    headers = {"Cookie": cookie} if cookie else {}
+    page = html(client.http.get(f"/awareness?lang={lang}", headers=headers))
     form = {"form_token": hidden(page, "form_token"), "lang": lang, "email": EMAIL}
-    return post_form(client, "/awareness", {**form, **answers, **extra})
+    return post_form(client, "/awareness", {**form, **answers, **extra}, **headers)
 
 
 def audit_actions() -> list[str]:
@@ -82,10 +86,24 @@ def test_a_wrong_answer_shows_its_explanation_records_nothing_then_a_pass_is_rec
     assert not has_passed_current(get_services(), PERSON)
     assert "awareness_passed" not in audit_actions()
 
-    passed = send_quiz(client, right_answers())
+    # Signed in (here by the e-mail sign-in link), the pass is the proven person's at once.
+    cookie = sign_in(client, EMAIL.lower())
+    passed = send_quiz(client, right_answers(), cookie=cookie)
     assert passed.status_code == 200 and "Module réussi" in html(passed)
     assert has_passed_current(get_services(), PERSON)
     assert audit_actions().count("awareness_passed") == 1
+
+
+def test_without_a_sign_in_a_pass_is_not_recorded_under_the_typed_address(
+    client: Client,
+) -> None:
+    passed = send_quiz(client, right_answers())
+    page = html(passed)
+    assert passed.status_code == 200 and "Module réussi" in page
+    # Typing an address proves nothing: the pass only rides the pages, signed, to a request.
+    assert 'id="held-note"' in page and hidden(page, "held_pass")
+    assert not has_passed_current(get_services(), PERSON)
+    assert "awareness_passed" not in audit_actions()
 
 
 def test_the_quiz_refuses_an_outside_address_and_a_forged_token(client: Client) -> None:

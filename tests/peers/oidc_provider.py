@@ -21,7 +21,7 @@ from pydantic import SecretStr
 
 from chalicelib.adapters.oidc_client import OidcClient, OidcClientConfig
 from chalicelib.domain.identity import PendingSignIn, SignInRefused
-from local_stack.oidc_accounts import ClientRegistration
+from local_stack.oidc_accounts import ClientRegistration, DemoAccount, demo_accounts
 from local_stack.oidc_process import RunningProvider, start_provider
 
 CALLBACK = "http://127.0.0.1:9/login/oidc/callback"  # never fetched: the flow stops at it
@@ -39,6 +39,9 @@ OTHER_APP = ClientRegistration(
 TEST_CLIENTS = (SESAME, OTHER_APP)
 MAX_REDIRECTS = 10
 MARIE = "marie.tremblay@mcn.gouv.qc.ca"
+# An account the provider vouches for whose address is outside the policy's allowed domains
+# (a guest, or a provider misconfigured): Sésame must refuse to sign it in.
+OUTSIDER = DemoAccount(email="invite.externe@exemple.com", name="Invité externe")
 
 
 @dataclass
@@ -71,7 +74,8 @@ class ProviderPeer:
 
 def start_peer(state_dir: Path, port: int = 0) -> RunningProvider:
     """Start a provider with the test clients; fail (never skip) when it cannot start."""
-    running = start_provider(state_dir, port=port, clients=TEST_CLIENTS)
+    accounts = (*demo_accounts(), OUTSIDER)
+    running = start_provider(state_dir, port=port, clients=TEST_CLIENTS, accounts=accounts)
     if running is None:
         pytest.fail("the local OpenID Provider could not start (Node.js or npm ci missing)")
     return running

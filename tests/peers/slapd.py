@@ -95,3 +95,15 @@ def ldap_settings(url: str, **overrides: object) -> dict[str, object]:
     }
     values.update(overrides)
     return values
+
+
+def enforcement_environment(url: str) -> dict[str, str]:
+    """Return the functions' `SESAME_LDAP_*` settings (docs/enforcement.md) for the seed."""
+    return {
+        "SESAME_LDAP_URL": url,
+        "SESAME_LDAP_BIND_DN": SERVICE_DN,
+        "SESAME_LDAP_PASSWORD": SERVICE_PASSWORD,
+        "SESAME_LDAP_PEOPLE_BASE": PEOPLE_DN,
+        "SESAME_LDAP_GROUPS_BASE": GROUPS_DN,
+        "SESAME_LDAP_PLACEHOLDER_DN": PLACEHOLDER_DN,
+    }

@@ -191,9 +191,18 @@ http_access deny all
         credentials = f"{quote(user, safe='')}:{quote(password, safe='')}@" if user else ""
         proxy = f"http://{credentials}127.0.0.1:{self.port}"
         with session:
-            return session.get(
-                f"http://{host}:{self.origin_port}/", proxies={"http": proxy}, timeout=15
-            )
+            try:
+                return session.get(
+                    f"http://{host}:{self.origin_port}/", proxies={"http": proxy}, timeout=15
+                )
+            except requests.ConnectionError as error:
+                # Say why Squid hung up: the test's own failure is then readable without the
+                # folder, which the session removes.
+                alive = self.process is not None and self.process.poll() is None
+                tail = "\n".join(self.cache_log().splitlines()[-30:])
+                raise AssertionError(
+                    f"Squid closed the connection (running: {alive}); cache.log ends:\n{tail}"
+                ) from error
 
     def status(self, user: str, host: str) -> int:
         """The status a person gets for a platform's page through Squid."""

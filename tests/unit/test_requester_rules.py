@@ -7,7 +7,12 @@ import pytest
 from chalicelib.adapters.policy_files import load_policy
 from chalicelib.domain.directory import Person
 from chalicelib.domain.identity_policy import DirectorySettings
-from chalicelib.domain.requester import MANAGER_NOT_IN_DIRECTORY, choose_manager, roles_of
+from chalicelib.domain.requester import (
+    MANAGER_NOT_IN_DIRECTORY,
+    MANAGER_OUTSIDE_DOMAINS,
+    choose_manager,
+    roles_of,
+)
 from tests.conftest import PROJECT_ROOT
 
 pytestmark = pytest.mark.unit
@@ -30,6 +35,20 @@ def test_without_the_directorys_manager_the_typed_one_is_not_verified_or_refused
     assert (kept.manager_email, kept.source, kept.error) == (None, "typed", None)
     refused = choose_manager(person, require_directory_manager=True)
     assert refused.error == MANAGER_NOT_IN_DIRECTORY
+
+
+def test_a_directory_manager_outside_the_allowed_domains_is_never_taken() -> None:
+    policy = load_policy(PROJECT_ROOT / "policies")
+    person = Person(email=MARIE, manager_email="gestion@prestataire.example.com")
+    kept = choose_manager(person, False, policy.email_domain_allowed)
+    assert (kept.manager_email, kept.source, kept.error) == (None, "typed", None)
+    refused = choose_manager(person, True, policy.email_domain_allowed)
+    assert (refused.manager_email, refused.error) == (None, MANAGER_OUTSIDE_DOMAINS)
+    # A look-alike domain is outside too; the organisation's own sub-domains are inside.
+    lookalike = Person(email=MARIE, manager_email="jean@mcn-gouv.qc.ca.example.com")
+    assert choose_manager(lookalike, False, policy.email_domain_allowed).manager_email is None
+    inside = Person(email=MARIE, manager_email=JEAN)
+    assert choose_manager(inside, True, policy.email_domain_allowed).manager_email == JEAN
 
 
 def test_roles_come_from_the_lists_the_id_token_and_the_directory_groups() -> None:
@@ -65,7 +84,8 @@ def test_every_identity_text_exists_in_both_languages() -> None:
     from chalicelib.domain.requester import DIRECTORY_UNAVAILABLE
     from chalicelib.rendering.i18n import catalogue
 
-    wanted = {MANAGER_NOT_IN_DIRECTORY, DIRECTORY_UNAVAILABLE, "identity.manager_not_verified"}
+    wanted = {MANAGER_NOT_IN_DIRECTORY, MANAGER_OUTSIDE_DOMAINS, DIRECTORY_UNAVAILABLE}
+    wanted.add("identity.manager_not_verified")
     wanted |= {f"identity.refused.{reason.value}" for reason in SignInFailure}
     wanted |= {"identity.audit.signin_refused", "identity.decision.other_person"}
     assert NotTheLinksApprover("x").reason == "not_the_links_approver"

@@ -7,7 +7,7 @@ import pytest
 from chalicelib.adapters.policy_files import load_policy
 from chalicelib.domain.policy import Policy
 from chalicelib.domain.submission import validate_submission
-from tests.conftest import PROJECT_ROOT, valid_form
+from tests.conftest import PROJECT_ROOT, UNLISTED, valid_form
 
 pytestmark = pytest.mark.unit
 
@@ -38,7 +38,11 @@ def test_a_valid_form_gives_content_with_the_policy_version(policy: Policy) -> N
         ({"email": "not-an-address"}, "email", "invalid_email"),
         ({"email": "marie@gmail.com"}, "email", "domain_not_allowed"),
         ({"email": "marie@evilgouv.qc.ca"}, "email", "domain_not_allowed"),
-        ({"manager_email": "marie.tremblay@mcn.gouv.qc.ca"}, "manager_email", "same_as_requester"),
+        (
+            {"email": UNLISTED, "manager_email": "luc.autre@mcn.gouv.qc.ca"},
+            "manager_email",
+            "same_as_requester",
+        ),
         ({"organization": ""}, "organization", "required"),
         ({"platforms": []}, "platforms", "required"),
         ({"platforms": ["linkedin", "myspace"]}, "platforms", "unknown_choice"),

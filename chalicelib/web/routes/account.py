@@ -25,6 +25,7 @@ from ..pages import render_page
 from ..session import (
     Visitor,
     cleared_cookie,
+    held_roles,
     read_cookie,
     redirect,
     session_cookie,
@@ -178,7 +179,9 @@ def signin(token: str) -> Response:
         )
     except (LinkUsed, LinkExpired, NotFound):
         return render_page("login_problem.html", page_lang(request), status=410)
-    is_officer = done.session.email in services.policy.officer_emails()
+    from ...domain.policy import SECURITY  # here: a sign-in loads the policy's models anyway
+
+    is_officer = SECURITY in held_roles(services, done.session)
     target = done.next_path or ("/console" if is_officer else "/me")
     return redirect(
         site_path(services, target), session_cookie(services.settings, done.cookie_value)
@@ -235,7 +238,7 @@ def _me_page(
         visitor=visitor,
         section="me",
         requests=console.my_requests(services, visitor.email),
-        waiting=console.steps_waiting_for(services, visitor.email),
+        waiting=console.steps_waiting_for(services, visitor.email, visitor.roles),
         delegations=my_delegations(services, visitor.email),
         done=pages.query_params(current()).get("done", ""),
         policy=services.policy,
@@ -298,7 +301,10 @@ def _step_page(
     services = get_services()
     request = console.load(services, request_id)
     index = request.current_step_index()
-    if index is None or visitor.email not in request.steps[index].approvers:
+    step = request.steps[index] if index is not None else None
+    # Listed on the step, or holding its role (a group, from the ID token or the directory).
+    held = step is not None and step.role != "manager" and step.role in visitor.roles
+    if step is None or (visitor.email not in step.approvers and not held):
         raise NotAnApprover("not waiting for this person")
     return render_page(
         "account/step.html",

@@ -1,4 +1,7 @@
-"""The security officers' console: queue, requests, grants, deliveries, dashboard, audit log."""
+"""The security officers' console: queue, requests, grants, dashboard, audit log.
+
+Failed deliveries are listed with the access failures in "Échecs" (routes/enforcement.py).
+"""
 
 from __future__ import annotations
 
@@ -21,13 +24,11 @@ if TYPE_CHECKING:
     from ...domain.models import Lang
     from ...service import console
     from ...service.enforce_console import access_of_request
-    from ...service.sweep import deliver_due
     from .. import console_pages as pages
     from ..charts import dashboard_charts
 else:
     # Imported on first use: serving the form needs none of these (cold start, issue 9).
     console = LazyModule("chalicelib.service.console")
-    deliver_due = lazy_function("chalicelib.service.sweep", "deliver_due")
     access_of_request = lazy_function("chalicelib.service.enforce_console", "access_of_request")
     pages = LazyModule("chalicelib.web.console_pages")
     dashboard_charts = lazy_function("chalicelib.web.charts", "dashboard_charts")
@@ -163,36 +164,6 @@ def console_revoke(visitor: Visitor, request_id: str) -> Response:
             visitor, request_id, page_lang(request), error=error.code, reason=reason, form="revoke"
         )
     return redirect(site_path(services, f"/console/requests/{request_id}?done=revoked"))
-
-
-@bp.route("/console/deliveries", methods=["GET"])
-@handled
-@officer
-def console_deliveries(visitor: Visitor) -> Response:
-    """E-mails and bus events that failed for good, with the reason; one Query per page."""
-    services = get_services()
-    rows, next_key = console.failed_deliveries(services, pages.PAGE_SIZE, _cursor())
-    done = pages.query_params(current()).get("done", "")
-    return _listing(
-        "console/deliveries.html",
-        visitor,
-        "deliveries",
-        next_key,
-        rows=rows,
-        done=done if done in ("retried",) else "",
-        filters=None,
-    )
-
-
-@bp.route("/console/deliveries/{outbox_id}/retry", methods=["POST"], content_types=FORM)
-@handled
-@officer
-def console_retry_delivery(visitor: Visitor, outbox_id: str) -> Response:
-    """Queue a failed delivery again (the same message and link); the next sweep sends it."""
-    services = get_services()
-    console.retry_delivery(services, outbox_id, visitor.email, client_info(current()))
-    deliver_due(services)  # try at once rather than wait for the next scheduled sweep
-    return redirect(site_path(services, "/console/deliveries?done=retried"))
 
 
 @bp.route("/console/grants", methods=["GET"])

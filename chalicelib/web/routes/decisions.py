@@ -50,6 +50,7 @@ def decide_signed_in(
             chosen_lang=chosen_lang(request),
             # Who the provider vouched for in this session (issue 15): recorded with it.
             identity=verified_person(services, visitor.session),
+            roles=visitor.roles,
         )
     except InvalidDecision as error:
         return page(visitor, request_id, lang, error=error.code, comment=comment)

@@ -1,32 +1,40 @@
-"""The console's enforcement pages: failures (e-mails and access), reconcile now, API clients."""
+"""The console's enforcement pages: failures (e-mails and access), reconcile now, API clients.
+
+"Échecs" took the place of "Envois en échec": its old address, `/console/deliveries`, answers
+a permanent redirect to `/console/failures` so that bookmarks keep working.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from chalice.app import Blueprint, Response
 
 from ...service.context import get_services
 from ..context import client_info, page_lang
 from ..errors import handles_errors
-from ..lazy import LazyModule
+from ..lazy import LazyModule, lazy_function
 from ..pages import render_page
 from ..session import Visitor, redirect, signed_in, site_path
 from .common import FORM, first, form_or_empty, request_of
 
 if TYPE_CHECKING:
-    from ...service import enforce_console
+    from ...service import console, enforce_console
+    from ...service.sweep import deliver_due
     from .. import console_pages as pages
 else:
     # Imported on first use: serving the form needs none of these (cold start, issue 9).
+    console = LazyModule("chalicelib.service.console")
     enforce_console = LazyModule("chalicelib.service.enforce_console")
+    deliver_due = lazy_function("chalicelib.service.sweep", "deliver_due")
     pages = LazyModule("chalicelib.web.console_pages")
 
 bp = Blueprint(__name__)
 current = request_of(bp)
 handled = handles_errors(current)
 officer = signed_in(current, form_or_empty, officers_only=True)
-DONE = ("retried", "still_failing")
+DONE = ("retried", "still_failing", "resent")
 
 
 def _failures(visitor: Visitor, status: int = 200, **context: Any) -> Response:
@@ -41,7 +49,7 @@ def _failures(visitor: Visitor, status: int = 200, **context: Any) -> Response:
         page_lang(current()),
         status=status,
         visitor=visitor,
-        section="deliveries",
+        section="failures",
         found=found,
         done=done if done in DONE else "",
         next_page=pages.encode_cursor(services.settings.signing_secret, found.next_key),
@@ -56,6 +64,26 @@ def _failures(visitor: Visitor, status: int = 200, **context: Any) -> Response:
 def console_failures(visitor: Visitor) -> Response:
     """Failed e-mails and lasting access failures, each with its reason and a retry."""
     return _failures(visitor)
+
+
+@bp.route("/console/deliveries", methods=["GET"])
+def console_deliveries_moved() -> Response:
+    """The old "Envois en échec" address: 308 to "Échecs", its query (a page cursor) kept."""
+    cursor = pages.query_params(current()).get("page")
+    query = urlencode({"page": cursor}) if cursor else ""
+    location = site_path(get_services(), "/console/failures") + (f"?{query}" if query else "")
+    return Response(body="", status_code=308, headers={"Location": location})
+
+
+@bp.route("/console/failures/email/{outbox_id}/retry", methods=["POST"], content_types=FORM)
+@handled
+@officer
+def console_retry_delivery(visitor: Visitor, outbox_id: str) -> Response:
+    """Queue a failed delivery again (the same message and link); the next sweep sends it."""
+    services = get_services()
+    console.retry_delivery(services, outbox_id, visitor.email, client_info(current()))
+    deliver_due(services)  # try at once rather than wait for the next scheduled sweep
+    return redirect(site_path(services, "/console/failures?done=resent"))
 
 
 @bp.route("/console/failures/access/retry", methods=["POST"], content_types=FORM)

@@ -24,15 +24,15 @@ from ..request_form import (
     renewal_values,
 )
 from ..session import read_cookie
-from ..trust_pages import carried_form, carry_of
+from ..trust_pages import carried_form, carry_of, held_pass
 from .common import FORM, first, form_key, json_response, read_form, request_of
 from .trust import awareness_page, work_address
 
 if TYPE_CHECKING:
-    from ...domain.awareness import person_ref
+    from ...domain.awareness import Completion, person_ref
     from ...domain.models import Lang
     from ...domain.sessions import Session
-    from ...service.awareness import has_passed_current, trained_pass
+    from ...service.awareness import trained_pass
     from ...service.directory_lookup import manager_for
     from ...service.link_views import open_renewal
     from ...service.preview import preview_submission
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
     from ...service.submit_signed_in import submit_signed_in
 else:
     # Imported on first use: serving the empty form needs none of these (cold start, issue 9).
-    has_passed_current = lazy_function("chalicelib.service.awareness", "has_passed_current")
     trained_pass = lazy_function("chalicelib.service.awareness", "trained_pass")
     open_renewal = lazy_function("chalicelib.service.link_views", "open_renewal")
     preview_submission = lazy_function("chalicelib.service.preview", "preview_submission")
@@ -115,10 +114,13 @@ def file_request() -> Response:
             return form_page(services, lang, errors={"form": "expired"}, status=400)
         # The preview then explains the path the pass gives (the form's script keeps the
         # shorter one only until a choice changes; the filed request says what applies).
+        carried = {**carried, "held_pass": form.get("held_pass", []),
+                   "held_seal": form.get("held_seal", [])}  # fmt: skip
         found = preview_submission(services, carried)
-        email = work_address(services, first(carried, "email"))
-        passed = trained_pass(services, person_ref(email)) if email else None
-        return form_page(services, lang, values=form_values(carried), result=found, trained=passed)
+        return form_page(
+            services, lang, values=form_values(carried), result=found,
+            trained=_pass_of(services, carried),
+        )  # fmt: skip
     if action in ("lang:fr", "lang:en", "preview"):
         # The language switch and the preview re-send the form: show it again, values kept.
         chosen: Lang = "fr" if action == "lang:fr" else "en" if action == "lang:en" else lang
@@ -154,14 +156,16 @@ def _submit(
         return awareness_page(services, lang, email=email, carry=carry_of(form))
     renew_token = first(form, "renew")
     renews = open_renewal(services, renew_token, client_info(request)) if renew_token else None
+    # Signed in, the pass must be of the session's address, whatever the form says.
+    held = _held(services, {**form, "email": [session.email]} if session else form)
     try:
         if session is not None:
             # The sign-in proved the address: filed confirmed, no e-mail round trip (issue 15).
             outcome = submit_signed_in(
-                services, form, key, lang, client_info(request), session, renews
+                services, form, key, lang, client_info(request), session, renews, held
             )
         else:
-            outcome = submit_request(services, form, key, lang, client_info(request), renews)
+            outcome = submit_request(services, form, key, lang, client_info(request), renews, held)
     except LimitReached as limit:
         # The per-source limit's message lives in the [limits] table of the catalogues.
         code = "limits.submit_source" if limit.limit == "source" else f"limit_{limit.limit}"
@@ -193,7 +197,23 @@ def _untrained(services: Services, form: dict[str, list[str]]) -> bool:
         return False
     email = work_address(services, first(form, "email"))
     # A mistyped address gets the form's own message first; the module comes after.
-    return email is not None and not has_passed_current(services, person_ref(email))
+    return email is not None and _pass_of(services, form) is None
+
+
+def _held(services: Services, form: dict[str, list[str]]) -> Completion | None:
+    """The pass taken without a sign-in that the form carries, when genuine and of its address."""
+    email = work_address(services, first(form, "email"))
+    if email is None:
+        return None
+    return held_pass(services, first(form, "held_pass"), first(form, "held_seal"), email)
+
+
+def _pass_of(services: Services, form: dict[str, list[str]]) -> Completion | None:
+    """The typed address's pass: the one the form carries, else the one recorded for it."""
+    email = work_address(services, first(form, "email"))
+    if email is None:
+        return None
+    return _held(services, form) or trained_pass(services, person_ref(email))
 
 
 @bp.route("/renew/{token}", methods=["GET", "HEAD"])

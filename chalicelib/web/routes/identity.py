@@ -20,7 +20,7 @@ from ..context import _cookie, _query, client_info, page_lang
 from ..errors import handles_errors
 from ..lazy import LazyModule, lazy_function
 from ..pages import render_page
-from ..session import cookie_secure, read_cookie, session_cookie, site_path
+from ..session import cookie_secure, held_roles, read_cookie, session_cookie, site_path
 from .common import request_of
 
 if TYPE_CHECKING:
@@ -124,13 +124,15 @@ def finish_signin() -> Response:
 
 
 def _is_officer(services: Services, session: Session) -> bool:
-    roles = session.identity.roles if session.identity else ()
-    return "security" in person_roles(services, session.email, roles)
+    from ...domain.policy import SECURITY  # here: a sign-in loads the policy's models anyway
+
+    return SECURITY in held_roles(services, session)  # resolved at sign-in: no new lookup
 
 
 def _refused_page(lang: Lang, reason: SignInFailure, clear: RunSettings | None = None) -> Response:
-    """The refusal in the person's language: 503 when the provider is down, 400 otherwise."""
-    status = 503 if reason is identity.SignInFailure.PROVIDER_UNREACHABLE else 400
+    """The refusal in the person's language: 503 provider down, 403 domain refused, else 400."""
+    failure = identity.SignInFailure
+    status = {failure.PROVIDER_UNREACHABLE: 503, failure.DOMAIN_NOT_ALLOWED: 403}.get(reason, 400)
     headers = {"Set-Cookie": _attempt_cookie(clear, "", 0)} if clear else {}
     if status == 503:
         headers["Retry-After"] = "60"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalice.app import Blueprint, Response
+from chalice.app import Blueprint, Request, Response
 
 from ...domain.errors import NotFound
 from ...service.context import Services, get_services
@@ -13,8 +13,8 @@ from ..errors import handles_errors
 from ..forms import BadForm
 from ..lazy import lazy_function
 from ..pages import render_page
-from ..session import Visitor, signed_in
-from ..trust_pages import carried_form, carry_seal, text_blocks
+from ..session import Visitor, read_cookie, signed_in
+from ..trust_pages import carried_form, carry_of, carry_seal, pass_proof, text_blocks
 from .common import FORM, first, form_key, form_or_empty, form_token, read_form, request_of
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from ...service.awareness import current_module, take_quiz
     from ...service.campaign import campaign_progress
     from ...service.open_data import open_figures_csv, open_figures_json
-    from ...service.signin import valid_email
+    from ...service.signin import current_session, valid_email
 else:
     # Imported on first use: serving the form needs none of these (cold start, issue 9).
     acknowledge_policy = lazy_function("chalicelib.service.acknowledge", "acknowledge_policy")
@@ -34,6 +34,7 @@ else:
     open_figures_csv = lazy_function("chalicelib.service.open_data", "open_figures_csv")
     open_figures_json = lazy_function("chalicelib.service.open_data", "open_figures_json")
     valid_email = lazy_function("chalicelib.service.signin", "valid_email")
+    current_session = lazy_function("chalicelib.service.signin", "current_session")
     # The awareness models are pydantic's: defined when a person is identified, not before.
     person_ref = lazy_function("chalicelib.domain.awareness", "person_ref")
 
@@ -66,6 +67,7 @@ def awareness_page(
     grade: Grade | None = None,
     error: str | None = None,
     carry: str = "",
+    signed_in_as: str | None = None,
     status: int = 200,
 ) -> Response:
     """Render the module's screens then its quiz (the explanations of a failed attempt)."""
@@ -81,6 +83,7 @@ def awareness_page(
         },
         form_token=form_token(QUIZ_PURPOSE, QUIZ_BINDING),
         email=email,
+        signed_in_as=signed_in_as,
         answers=answers or {},
         grade=grade,
         wrong=wrong,
@@ -94,7 +97,9 @@ def awareness_page(
 @handled
 def awareness() -> Response:
     """Show the awareness module and its quiz."""
-    return awareness_page(get_services(), page_lang(current()))
+    request, services = current(), get_services()
+    signed = _signed_in_address(services, request)
+    return awareness_page(services, page_lang(request), signed_in_as=signed)
 
 
 @bp.route("/awareness", methods=["POST"], content_types=FORM)
@@ -113,25 +118,50 @@ def answer_quiz() -> Response:
         carry = ""  # forged or stale: the quiz still works, the form starts empty
     module = current_module(services)
     answers = {q.id: first(form, f"q-{q.id}") for q in module.questions if first(form, f"q-{q.id}")}
-    email = work_address(services, first(form, "email"))
+    signed = _signed_in_address(services, request)
+    email = signed or work_address(services, first(form, "email"))
     typed = first(form, "email").strip()
     if form_key(form, QUIZ_PURPOSE, QUIZ_BINDING) is None or email is None:
         problem = "expired" if email is not None else "email"
         return awareness_page(
-            services, lang, email=typed, answers=answers, error=problem, carry=carry, status=400
-        )
-    outcome = take_quiz(services, person_ref(email), answers, client_info(request))
+            services, lang, email=typed, answers=answers, error=problem, carry=carry,
+            signed_in_as=signed, status=400,
+        )  # fmt: skip
+    # A typed address proves nothing: without a sign-in the pass is not recorded, it rides
+    # the pages (signed) to the request, and counts once its confirmation link is opened.
+    outcome = take_quiz(
+        services, person_ref(email), answers, client_info(request), record=signed is not None
+    )
     if outcome.completion is None:
         return awareness_page(
-            services, lang, email=email, answers=answers, grade=outcome.grade, carry=carry
-        )
+            services, lang, email=email, answers=answers, grade=outcome.grade, carry=carry,
+            signed_in_as=signed,
+        )  # fmt: skip
+    proof, proof_seal = ("", "") if signed else pass_proof(services, outcome.completion)
+    carry = carry or carry_of({"email": [email]})
     return render_page(
         "trust/awareness_passed.html",
         lang,
         completion=outcome.completion,
+        # A pass may still hold a wrong answer: its explanation is shown there too.
+        review=[
+            (q.text_fr if lang == "fr" else q.text_en, wrong.explanation(lang))
+            for wrong in outcome.grade.wrong
+            for q in module.questions
+            if q.id == wrong.question_id
+        ],
         carry=carry,
-        seal=carry_seal(services, carry) if carry else "",
+        seal=carry_seal(services, carry),
+        held_pass=proof,
+        held_seal=proof_seal,
     )
+
+
+def _signed_in_address(services: Services, request: Request) -> str | None:
+    """The address a session proves (a provider's sign-in or an e-mail sign-in link)."""
+    cookie = read_cookie(request, services.settings)
+    session = current_session(services, cookie) if cookie else None
+    return session.email if session is not None else None
 
 
 def _usage_policy_page(

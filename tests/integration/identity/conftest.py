@@ -13,8 +13,11 @@ from chalicelib.service.context import Services, get_services, reset_services
 from chalicelib.service.provider_signin import LOCAL_SECRET_VARIABLE
 from tests.integration.conftest import AUDIT, MAIN
 from tests.peers.oidc_provider import SESAME, ProviderPeer
+from tests.peers.slapd import ldap_settings
 
 BASE_URL = "http://127.0.0.1:9"  # the test client's registered callback is under it
+OFFICERS_DN = "cn=securite-information,ou=groups,dc=mcn,dc=gouv,dc=qc,dc=ca"
+COMMUNICATIONS_DN = "cn=direction-communications,ou=groups,dc=mcn,dc=gouv,dc=qc,dc=ca"
 ROLES = {"Sesame.SecurityOfficer": "security", "Sesame.Communications": "communications"}
 
 
@@ -82,3 +85,17 @@ def with_directory(services: Services, **directory: Any) -> Services:
     )
     services.policy = services.policy.model_copy(update={"identity": identity})
     return services
+
+
+def over_ldap(services: Services, url: str, **extra: Any) -> Services:
+    """Give the services a policy that reads people from the seeded slapd at `url`."""
+    settings = ldap_settings(url)
+    del settings["bind_password"]
+    return with_directory(
+        services,
+        kind="ldap",
+        ldap=settings,
+        bind_password_parameter="/sesame/test/ldap-bind-password",
+        groups={OFFICERS_DN: "security", COMMUNICATIONS_DN: "communications"},
+        **extra,
+    )

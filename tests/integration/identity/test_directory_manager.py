@@ -18,34 +18,18 @@ from chalicelib.service.context import Services, get_services
 from chalicelib.service.directory_lookup import LOCAL_PASSWORD_VARIABLE, person_roles
 from chalicelib.service.submit import SubmitOutcome, submit_request
 from local_stack.ldap_process import SERVICE_PASSWORD, SlapdProcess
-from tests.conftest import valid_form
+from tests.conftest import UNLISTED, valid_form
 from tests.integration.conftest import item_counts, outbox
-from tests.integration.identity.conftest import with_directory
-from tests.peers.slapd import ldap_settings
+from tests.integration.identity.conftest import over_ldap, with_directory
 
 pytestmark = pytest.mark.integration
 CLIENT = ClientInfo(source_ip="192.0.2.8", user_agent="pytest")
 JEAN = "jean.gestion@mcn.gouv.qc.ca"
 DIRECTION = "direction.demo@mcn.gouv.qc.ca"
-OFFICERS_DN = "cn=securite-information,ou=groups,dc=mcn,dc=gouv,dc=qc,dc=ca"
-COMMUNICATIONS_DN = "cn=direction-communications,ou=groups,dc=mcn,dc=gouv,dc=qc,dc=ca"
 
 
 def file(services: Services, key: str = "k1", **fields: Any) -> SubmitOutcome:
     return submit_request(services, valid_form(**fields), key * 8, "fr", CLIENT)
-
-
-def over_ldap(services: Services, url: str, **extra: Any) -> Services:
-    settings = ldap_settings(url)
-    del settings["bind_password"]
-    return with_directory(
-        services,
-        kind="ldap",
-        ldap=settings,
-        bind_password_parameter="/sesame/test/ldap-bind-password",
-        groups={OFFICERS_DN: "security", COMMUNICATIONS_DN: "communications"},
-        **extra,
-    )
 
 
 @pytest.fixture
@@ -72,7 +56,7 @@ def test_a_requester_the_toml_directory_knows_gets_its_manager_verified(
 def test_a_requester_unknown_to_the_directory_keeps_the_typed_manager_not_verified(
     services: Services,
 ) -> None:
-    outcome = file(services)  # marie.tremblay is not in directory.toml
+    outcome = file(services, email=UNLISTED)  # named in no file of policies/
     assert outcome.request is not None
     assert outcome.request.content.manager_email == JEAN
     stored = services.store.load_request(outcome.request.id)
@@ -84,7 +68,7 @@ def test_require_directory_manager_refuses_an_unknown_requester_and_files_nothin
 ) -> None:
     with_directory(services, require_directory_manager=True)
     before = item_counts()
-    outcome = file(services)
+    outcome = file(services, email=UNLISTED)
     assert outcome.request is None
     assert outcome.errors == {"manager_email": MANAGER_NOT_IN_DIRECTORY}
     assert item_counts() == before

@@ -17,7 +17,7 @@ from chalice.test import Client
 from chalicelib.service.context import Services
 from tests.integration.conftest import html, post_form
 from tests.integration.identity.conftest import audit_bodies, sessions_stored
-from tests.peers.oidc_provider import MARIE, ProviderPeer, signed_in
+from tests.peers.oidc_provider import MARIE, OUTSIDER, ProviderPeer, signed_in
 
 pytestmark = pytest.mark.integration
 OFFICER = "securite.demo@mcn.gouv.qc.ca"
@@ -121,6 +121,28 @@ def test_a_tampered_state_gets_a_clear_page_in_both_languages_and_no_session(
     assert callback(client, params, "").status_code == 400
     assert sessions_stored() == 0
     assert len(audit_bodies("signin_refused")) == 3
+
+
+def test_an_address_outside_the_allowed_domains_is_refused_and_audited(
+    client: Client, signin_services: Services
+) -> None:
+    # The provider vouches for invite.externe@exemple.com; the policy allows *.gouv.qc.ca only.
+    url, attempt = start(client)
+    _, params = signed_in(url, OUTSIDER.email)
+    answer = callback(client, params, attempt)
+    assert answer.status_code == 403
+    page = html(answer)
+    assert "Connexion refusée" in page and "aucun domaine autorisé" in page
+    assert not cookie_of(answer, "sesame-session")
+    url, attempt = start(client, lang="en")
+    _, params = signed_in(url, OUTSIDER.email)
+    english = callback(client, {**params, "lang": "en"}, attempt)
+    assert english.status_code == 403
+    assert "outside the domains Sésame accepts" in html(english)
+    assert sessions_stored() == 0
+    refusals = audit_bodies("signin_refused")
+    assert len(refusals) == 2
+    assert all("domain_not_allowed" in body and OUTSIDER.email in body for body in refusals)
 
 
 def test_a_provider_that_does_not_answer_gives_a_503_page(
