@@ -6,10 +6,9 @@ import functools
 import os
 import re
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, get_args
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any, Literal, NamedTuple, get_args
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SECRET_BYTES = 32
@@ -18,28 +17,66 @@ BASE_URL = r"^https?://[^/?#\s]+(/[^?#\s]*)?$"
 MIN_LENGTHS = {"main_table": 3, "audit_table": 3, "signing_secret": SECRET_BYTES, "event_bus": 1}
 
 
-class Settings(BaseModel):
-    """Everything that differs between the local stack and an AWS stage."""
+class RunSettings(NamedTuple):
+    """Everything that differs between the local stack and an AWS stage (checked values)."""
 
-    # defer_build: get_settings checks its values itself (_checked) and builds no validator,
-    # since building the first pydantic validator of a process costs its cold start ≈ 10 ms.
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
+    # Plain data: the pydantic model `Settings` declares the same fields and bounds, which
+    # `_checked` applies; a cold start does not import pydantic to hold them (issue 14). A
+    # named tuple, not a dataclass: defining one costs a cold start less.
     stage: Stage
-    main_table: str = Field(min_length=MIN_LENGTHS["main_table"])
-    audit_table: str = Field(min_length=MIN_LENGTHS["audit_table"])
-    public_base_url: str = Field(pattern=BASE_URL)
+    main_table: str
+    audit_table: str
+    public_base_url: str
     policy_dir: Path
     templates_dir: Path
-    signing_secret: bytes = Field(min_length=MIN_LENGTHS["signing_secret"])
+    signing_secret: bytes
     ses_configuration_set: str | None = None
     # The EventBridge bus that provisioning listens on (access granted, revoked, ended).
-    event_bus: str = Field(default="sesame-local-access", min_length=MIN_LENGTHS["event_bus"])
+    event_bus: str = "sesame-local-access"
 
     @property
     def is_local(self) -> bool:
         """Tell whether this is the developer's local stack (dev outbox, plain-HTTP cookies)."""
         return self.stage in LOCAL_STAGES
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None) -> RunSettings:
+        """Return a copy with some values changed, as the pydantic model's does (tests)."""
+        return self._replace(**(update or {}))
+
+
+@functools.cache
+def _settings_model() -> type[Any]:
+    """Define the pydantic declaration of the settings (first asked: tests, never a request)."""
+    from pydantic import BaseModel, ConfigDict, Field
+
+    class Settings(BaseModel):
+        """The settings as a pydantic model: what `_checked` must agree with (tested)."""
+
+        model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+        stage: Stage
+        main_table: str = Field(min_length=MIN_LENGTHS["main_table"])
+        audit_table: str = Field(min_length=MIN_LENGTHS["audit_table"])
+        public_base_url: str = Field(pattern=BASE_URL)
+        policy_dir: Path
+        templates_dir: Path
+        signing_secret: bytes = Field(min_length=MIN_LENGTHS["signing_secret"])
+        ses_configuration_set: str | None = None
+        event_bus: str = Field(default="sesame-local-access", min_length=MIN_LENGTHS["event_bus"])
+
+        @property
+        def is_local(self) -> bool:
+            """Tell whether this is the developer's local stack."""
+            return self.stage in LOCAL_STAGES
+
+    return Settings
+
+
+def __getattr__(name: str) -> Any:
+    """Return `Settings`, the pydantic model, defined on first use (pydantic is not cold)."""
+    if name == "Settings":
+        return _settings_model()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 LOCAL_STAGES = ("local", "test")
@@ -86,7 +123,7 @@ def refuse_local_stage_in_lambda() -> None:
             raise RuntimeError(f"stage {stage or '(unset)'!r} refused inside Lambda")
 
 
-def _checked(values: dict[str, Any]) -> Settings:
+def _checked(values: dict[str, Any]) -> RunSettings:
     """Check what the model declares (same bounds, same pattern) and build it unvalidated."""
     if values["stage"] not in get_args(Stage):
         raise ValueError(f"stage: not one of {get_args(Stage)}")
@@ -96,11 +133,11 @@ def _checked(values: dict[str, Any]) -> Settings:
     # fullmatch, not match: "$" would let a trailing newline through, pydantic's does not.
     if not re.fullmatch(BASE_URL.strip("^$"), values["public_base_url"]):
         raise ValueError("public_base_url: not an http(s) base URL")
-    return Settings.model_construct(**values)
+    return RunSettings(**values)
 
 
 @functools.cache
-def get_settings() -> Settings:
+def get_settings() -> RunSettings:
     """Build the settings once per process, on first use."""
     # Fail closed: in Lambda, a missing, local or test stage is an error.
     refuse_local_stage_in_lambda()

@@ -9,7 +9,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from chalicelib.adapters.policy_files import SNAPSHOT, load_policy, write_snapshot
+from chalicelib.adapters.policy_files import load_policy, write_snapshot
+from chalicelib.adapters.policy_snapshot import SNAPSHOT
 from chalicelib.domain.errors import InvalidPolicy
 
 

@@ -11,7 +11,6 @@ used: the files are validated as before, and a warning says so.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import logging
 import tomllib
@@ -34,9 +33,9 @@ from ..domain.policy import (
 from ..domain.policy_checks import reference_errors
 from .awareness_files import load_awareness
 from .policy_identity import load_identity
+from .policy_snapshot import SNAPSHOT, policy_digest
 
 LOG = logging.getLogger("sesame.policy")
-SNAPSHOT = ".validated.json"
 FILES = {"organisation": "organisation.toml", "catalogue": "catalogue.toml", "rules": "rules.toml"}
 
 
@@ -129,18 +128,6 @@ def load_policy(folder: Path) -> Policy:
     if problems:
         raise InvalidPolicy(*problems[0])
     return policy
-
-
-def policy_digest(folder: Path) -> str:
-    """Return the SHA-256 of every file of a policy folder and its subfolders (names, contents)."""
-    digest = hashlib.sha256()
-    # Subfolders too: the awareness module (`awareness/`) is part of the validated policy, so
-    # an edited quiz must make the snapshot stale like an edited catalogue.
-    for path in sorted(folder.rglob("*")):
-        relative = path.relative_to(folder)
-        if path.is_file() and not any(part.startswith(".") for part in relative.parts):
-            digest.update(relative.as_posix().encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
 
 
 def write_snapshot(folder: Path) -> Policy:

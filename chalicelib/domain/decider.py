@@ -8,10 +8,13 @@ press Approve or Refuse; anyone else is told the link was sent to another person
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .errors import DomainError
-from .identity import VerifiedPerson
 from .people import same_person
+
+if TYPE_CHECKING:
+    from .identity import VerifiedPerson
 
 
 class SignInRequired(DomainError):

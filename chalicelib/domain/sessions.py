@@ -9,13 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .identity import VerifiedPerson
 from .models import Lang
+from .next_path import MAX_NEXT_PATH
 
 SIGNIN_LINK_LIFETIME = timedelta(minutes=15)
 SESSION_IDLE_TIMEOUT = timedelta(minutes=30)
 SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=8)
 # A session's last activity is written at most this often (a write per page is wasteful).
 SESSION_TOUCH_INTERVAL = timedelta(seconds=60)
-MAX_NEXT_PATH = 500
 
 
 class _Model(BaseModel):
@@ -89,17 +89,3 @@ def session_state(session: Session, now: datetime) -> SessionState:
 def needs_touch(session: Session, now: datetime) -> bool:
     """Tell whether the session's last activity should be written now."""
     return now - session.last_seen_at >= SESSION_TOUCH_INTERVAL
-
-
-def safe_next_path(value: str) -> str:
-    """Keep a `next` target only if it is a path of this site (never another host)."""
-    if (
-        not value
-        or len(value) > MAX_NEXT_PATH
-        or not value.startswith("/")
-        or value.startswith("//")
-        or "\\" in value
-        or any(ord(c) < 0x21 or ord(c) == 0x7F for c in value)
-    ):
-        return ""
-    return value

@@ -11,18 +11,6 @@ from .people import same_person
 from .policy import Policy, Routing
 from .text import normalise_text, unsafe_text
 
-FIELDS = (
-    "name",
-    "email",
-    "organization",
-    "manager_email",
-    "platforms",
-    "purpose",
-    "level",
-    "justification",
-    "duration_days",
-    "accept_policy",
-)
 EMAIL_RE = re.compile(r"^[a-z0-9._%+'-]+@[a-z0-9-]+(\.[a-z0-9-]+)+$")
 MAX_SHORT_TEXT = 120
 MAX_ORGANIZATION = 160

@@ -29,7 +29,8 @@ from ..domain.identity import (
 )
 from ..domain.identity_policy import SignInSettings
 from ..domain.models import AuditEvent, ClientInfo, Lang
-from ..domain.sessions import Session, safe_next_path
+from ..domain.next_path import safe_next_path
+from ..domain.sessions import Session
 from ..settings import LOCAL_STAGES
 from ..store.provider_signins import ProviderSignInStore
 from .context import Services

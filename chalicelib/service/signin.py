@@ -11,13 +11,13 @@ from .. import aws
 from ..domain.audit_events import audit_event
 from ..domain.errors import Conflict, DomainError, LimitReached, LinkExpired, LinkUsed, NotFound
 from ..domain.models import ClientInfo, Lang
+from ..domain.next_path import safe_next_path
 from ..domain.sessions import (
     Session,
     SessionState,
     SigninLink,
     needs_touch,
     new_signin_link,
-    safe_next_path,
     session_state,
     signin_link_expired,
 )

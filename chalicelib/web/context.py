@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from http.cookies import CookieError, SimpleCookie
+from typing import TYPE_CHECKING
 
 from chalice.app import Request
 
-from ..domain.models import ClientInfo, Lang
 from ..rendering.i18n import choose_lang, parse_lang
+
+if TYPE_CHECKING:
+    # Names only: serving the empty form defines no pydantic model (docs/performance.md).
+    from ..domain.models import ClientInfo, Lang
 
 LANG_COOKIE = "lang"
 
@@ -56,6 +60,8 @@ def lang_chosen_explicitly(request: Request) -> bool:
 
 def client_info(request: Request) -> ClientInfo:
     """Return the source IP and user agent of the request, for the audit log."""
+    from ..domain.models import ClientInfo  # a request that is audited: models are loaded
+
     context: dict[str, object] = request.context or {}
     identity = context.get("identity")
     if not isinstance(identity, dict):

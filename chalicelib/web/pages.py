@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
 from chalice.app import Request, Response
 
-from ..domain.models import Lang
 from ..rendering.i18n import Translator, format_date, format_datetime
-from ..rendering.labels import role_labeller
+from ..rendering.labels import lazy_role_labeller
 from ..rendering.templates import environment
 from ..service.policy import policy_in_force
 from ..settings import get_settings
 from .context import LANG_COOKIE, explicit_lang
+
+if TYPE_CHECKING:
+    from ..domain.models import Lang
 
 HTML = "text/html; charset=utf-8"
 LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -75,7 +77,8 @@ def render_page(
             fmt_datetime=lambda moment: format_datetime(moment, lang),
             fmt_date=lambda moment: format_date(moment, lang),
             local_stage=settings.is_local,
-            role_label=role_labeller(policy_in_force(), t),
+            # The policy is read only if the page names a group's step (the form names none).
+            role_label=lazy_role_labeller(policy_in_force, t),
             **context,
         )
     )

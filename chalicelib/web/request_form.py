@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from chalice.app import Response
-
-from ..domain.awareness import Completion
-from ..domain.models import AccessRequest, Lang
-from ..domain.policy import MANAGER, Policy, Routing
-from ..domain.submission import FIELDS, SubmissionResult, max_duration, min_justification
+from ..domain.form_view import FIELDS
 from ..rendering.i18n import Translator
 from ..rendering.labels import role_labeller
-from ..service.context import Services
 from .pages import render_page
 from .signing import issue
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from chalice.app import Response
+
+    from ..domain.awareness import Completion
+    from ..domain.form_view import Bounds
+    from ..domain.models import AccessRequest, Lang
+    from ..domain.policy import Policy, Routing
+    from ..domain.submission import SubmissionResult
+    from ..service.context import Services
 
 SUBMIT_PURPOSE = "submit"
 SUBMIT_BINDING = "request-form"
@@ -71,6 +77,8 @@ def approver_preview(
     """Name each step of the chain that applies (None until platforms and level are chosen)."""
     if routing is None:
         return None
+    from ..domain.catalogue import MANAGER  # a chosen route: the policy's models are loaded
+
     label = role_labeller(policy, Translator(lang))
     steps = tuple(
         f"{label(role)} ({manager})" if role == MANAGER and manager else label(role)
@@ -109,14 +117,14 @@ def form_page(
     `signed_in_as`: the address a provider's sign-in proved (shown, not asked);
     `directory_manager`: the manager the directory names for it (shown, not asked).
     """
-    policy = services.policy
+    shown = services.form_policy()
     token = issue(
         services.settings.signing_secret, SUBMIT_PURPOSE, SUBMIT_BINDING, services.clock()
     )
     routing = result.routing if result else None
     content = result.content if result else None
     shorter = (
-        policy.route_for(content.platforms, content.level, trained=True)
+        services.policy.route_for(content.platforms, content.level, trained=True)
         if trained and content
         else None
     )
@@ -126,13 +134,13 @@ def form_page(
         trained = None
     pinned = result.pinned_manager if result else None
     typed_manager = directory_manager or str((values or {}).get("manager_email") or "") or None
-    bounds = routing or Routing((), max_duration(policy), min_justification(policy))
+    bounds: Routing | Bounds = routing or shown.bounds
     return render_page(
         "request_form.html",
         lang,
         status=status,
         remember_lang=remember_lang,
-        policy=policy,
+        policy=shown,
         values=values or {"platforms": []},
         errors=dict(errors or {}),
         form_token=token,
@@ -141,9 +149,12 @@ def form_page(
         pinned_manager=pinned,
         signed_in_as=signed_in_as,
         directory_manager=directory_manager,
+        # A preview needs a route, so the policy itself: never on the empty form.
         preview=_with_pass(
-            approver_preview(policy, lang, routing, pinned or typed_manager), trained
-        ),
+            approver_preview(services.policy, lang, routing, pinned or typed_manager), trained
+        )
+        if routing is not None
+        else None,
     )
 
 

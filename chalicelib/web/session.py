@@ -15,21 +15,22 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from chalice.app import Request, Response
 
-from ..domain.policy import SECURITY
-from ..domain.requester import roles_of
-from ..domain.sessions import Session, safe_next_path
+from ..domain.next_path import safe_next_path
 from ..service.context import Services, get_services
-from ..settings import Settings
+from ..settings import RunSettings
 from . import signing
 from .context import _cookie, page_lang
 from .lazy import lazy_function
 from .pages import render_page
 
 if TYPE_CHECKING:
+    from ..domain.requester import roles_of
+    from ..domain.sessions import Session
     from ..service.signin import current_session
 else:
     # Imported on first use: the form page checks no session (cold start, issue 14).
     current_session = lazy_function("chalicelib.service.signin", "current_session")
+    roles_of = lazy_function("chalicelib.domain.requester", "roles_of")
 
 P = ParamSpec("P")
 COOKIE = "sesame-session"
@@ -37,31 +38,31 @@ SESSION_CSRF_PURPOSE = "session"
 SESSION_CSRF_LIFETIME_SECONDS = 8 * 3600
 
 
-def cookie_secure(settings: Settings) -> bool:
+def cookie_secure(settings: RunSettings) -> bool:
     """Tell whether the cookie must be Secure (HTTPS site, or any stage but the local ones)."""
     return settings.public_base_url.startswith("https://") or not settings.is_local
 
 
-def cookie_name(settings: Settings) -> str:
+def cookie_name(settings: RunSettings) -> str:
     """Return the cookie's name: `__Host-` prefixed wherever it is Secure."""
     return f"__Host-{COOKIE}" if cookie_secure(settings) else COOKIE
 
 
-def _attributes(settings: Settings) -> str:
+def _attributes(settings: RunSettings) -> str:
     return "; Path=/; HttpOnly; SameSite=Lax" + ("; Secure" if cookie_secure(settings) else "")
 
 
-def session_cookie(settings: Settings, value: str) -> str:
+def session_cookie(settings: RunSettings, value: str) -> str:
     """Set-Cookie value that starts a session (a browser-session cookie: no Max-Age)."""
     return f"{cookie_name(settings)}={value}{_attributes(settings)}"
 
 
-def cleared_cookie(settings: Settings) -> str:
+def cleared_cookie(settings: RunSettings) -> str:
     """Set-Cookie value that removes the session cookie from the browser."""
     return f"{cookie_name(settings)}={_attributes(settings)}; Max-Age=0"
 
 
-def read_cookie(request: Request, settings: Settings) -> str | None:
+def read_cookie(request: Request, settings: RunSettings) -> str | None:
     """Return the session cookie's value, if the browser sent one."""
     return _cookie(request, cookie_name(settings))
 
@@ -77,6 +78,8 @@ class Visitor:
     @property
     def officer(self) -> bool:
         """Tell whether the visitor is a security officer (by list, ID token or directory)."""
+        from ..domain.policy import SECURITY  # a signed-in page: the policy is loaded
+
         return SECURITY in self.roles
 
     @property

@@ -7,12 +7,13 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
-
-from ..domain.awareness import Completion, is_trained, person_ref
-from ..service.context import Services
 from . import signing
+
+if TYPE_CHECKING:
+    from ..domain.awareness import Completion
+    from ..service.context import Services
 
 # A person's typed request waits at most this long while they take the module.
 CARRY_LIFETIME_SECONDS = 2 * 3600
@@ -106,6 +107,11 @@ def pass_proof(services: Services, completion: Completion) -> tuple[str, str]:
 
 def held_pass(services: Services, proof: str, seal: str, email: str) -> Completion | None:
     """Unpack a genuine, fresh pass of this address and of the module in force; else None."""
+    # Imported here: the awareness models are pydantic's, and the empty form needs none.
+    from pydantic import ValidationError
+
+    from ..domain.awareness import Completion, is_trained, person_ref
+
     if not proof or len(proof) > MAX_HELD_CHARS or not email:
         return None
     now = services.clock()

@@ -12,11 +12,11 @@ from chalicelib.domain.audit_chain import ProblemKind
 from chalicelib.domain.errors import InvalidDecision, InvalidTransition, NotAnApprover
 from chalicelib.domain.lifecycle import revoke, withdraw
 from chalicelib.domain.models import AccessRequest, RequestStatus, StepStatus
+from chalicelib.domain.next_path import safe_next_path
 from chalicelib.domain.sessions import (
     Session,
     SessionState,
     new_signin_link,
-    safe_next_path,
     session_state,
     signin_link_expired,
 )

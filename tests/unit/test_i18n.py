@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from chalicelib.domain.form_view import FIELDS
 from chalicelib.domain.models import RequestStatus, StepStatus
-from chalicelib.domain.submission import FIELDS
 from chalicelib.rendering.i18n import catalogue, choose_lang, format_date, format_datetime
 from chalicelib.web.errors import _PROBLEMS
 from tests.conftest import PROJECT_ROOT

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
+from pydantic_core import PydanticUndefined
 
-from chalicelib.settings import Settings, get_settings
+from chalicelib.settings import RunSettings, Settings, get_settings
 
 pytestmark = pytest.mark.unit
 GOOD = {
@@ -73,3 +74,13 @@ def test_a_value_the_model_refuses_is_refused(
     bad = value.encode() if field == "signing_secret" else value
     with pytest.raises(ValidationError):
         Settings.model_validate({**good, field: bad})
+
+
+def test_the_settings_a_process_holds_declare_what_the_model_declares() -> None:
+    # The plain settings (what get_settings returns, no pydantic) and the model they are
+    # checked against (above) name the same fields, with the same defaults.
+    declared = {name: info.default for name, info in Settings.model_fields.items()}
+    assert list(RunSettings._fields) == list(declared)
+    assert RunSettings._field_defaults == {
+        name: default for name, default in declared.items() if default is not PydanticUndefined
+    }

@@ -14,9 +14,7 @@ from ...domain.errors import (
     NotAnApprover,
     NotFound,
 )
-from ...domain.models import Lang
-from ...domain.policy import SECURITY
-from ...domain.sessions import safe_next_path
+from ...domain.next_path import safe_next_path
 from ...service.context import get_services
 from ...service.links import well_formed
 from ..context import client_info, page_lang
@@ -50,6 +48,7 @@ from .common import (
 from .decisions import decide_signed_in
 
 if TYPE_CHECKING:
+    from ...domain.models import Lang
     from ...service import console
     from ...service.delegate import delegate_signed_in, parse_day
     from ...service.provider_signin import provider_sign_out
@@ -180,6 +179,8 @@ def signin(token: str) -> Response:
         )
     except (LinkUsed, LinkExpired, NotFound):
         return render_page("login_problem.html", page_lang(request), status=410)
+    from ...domain.policy import SECURITY  # here: a sign-in loads the policy's models anyway
+
     is_officer = SECURITY in held_roles(services, done.session)
     target = done.next_path or ("/console" if is_officer else "/me")
     return redirect(

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from chalice.app import Blueprint, Request, Response
 
 from ...domain.errors import NotFound
-from ...domain.models import Decision
 from ...service.context import get_services
 from ...service.links import link_well_formed, token_hash
 from .. import signing
 from ..context import page_lang
 from ..forms import BadForm, parse_form
 from ..pages import render_page
+
+if TYPE_CHECKING:
+    from ...domain.models import Decision
 
 # Routes accept JSON by default: a form route lists the url-encoded type.
 FORM = ["application/x-www-form-urlencoded"]

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 from chalice.app import Blueprint, Response
 
 from ...domain.errors import InvalidDecision
-from ...domain.models import Lang
 from ...rendering.i18n import Translator
 from ...service.context import get_services
 from ..context import client_info, page_lang
@@ -22,6 +21,7 @@ from .common import FORM, first, form_or_empty, request_of
 from .decisions import decide_signed_in
 
 if TYPE_CHECKING:
+    from ...domain.models import Lang
     from ...service import console
     from ...service.enforce_console import access_of_request
     from .. import console_pages as pages

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from chalice.app import Blueprint, Response
-from pydantic import ValidationError
 
 from ...service.context import get_services
 from ..context import client_info, page_lang
@@ -138,6 +137,8 @@ def console_api_clients(visitor: Visitor) -> Response:
 @officer
 def console_create_api_client(visitor: Visitor) -> Response:
     """Create a client and show its secret once (never stored, never shown again)."""
+    from pydantic import ValidationError  # here: serving the form imports no pydantic
+
     name = first(form_or_empty(current()), "name").strip()
     try:
         made, secret = enforce_console.create_api_client(get_services(), name, visitor.email)

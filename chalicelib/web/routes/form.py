@@ -7,10 +7,7 @@ from typing import TYPE_CHECKING, TypedDict
 
 from chalice.app import Blueprint, Request, Response
 
-from ...domain.awareness import Completion, person_ref
 from ...domain.errors import LimitReached
-from ...domain.models import Lang
-from ...domain.sessions import Session
 from ...service.context import Services, get_services
 from ..context import client_info, lang_chosen_explicitly, page_lang
 from ..errors import handles_errors
@@ -32,6 +29,9 @@ from .common import FORM, first, form_key, json_response, read_form, request_of
 from .trust import awareness_page, work_address
 
 if TYPE_CHECKING:
+    from ...domain.awareness import Completion, person_ref
+    from ...domain.models import Lang
+    from ...domain.sessions import Session
     from ...service.awareness import trained_pass
     from ...service.directory_lookup import manager_for
     from ...service.link_views import open_renewal
@@ -49,6 +49,8 @@ else:
     current_session = lazy_function("chalicelib.service.signin", "current_session")
     submit_signed_in = lazy_function("chalicelib.service.submit_signed_in", "submit_signed_in")
     manager_for = lazy_function("chalicelib.service.directory_lookup", "manager_for")
+    # The awareness models are pydantic's: defined when a request is filed, not for the form.
+    person_ref = lazy_function("chalicelib.domain.awareness", "person_ref")
 
 bp = Blueprint(__name__)
 current = request_of(bp)

@@ -13,22 +13,24 @@ from urllib.parse import urlsplit
 from chalice.app import Blueprint, Response
 
 from ...domain.errors import NotFound
-from ...domain.identity import SignInFailure, SignInRefused
-from ...domain.models import Lang
-from ...domain.policy import SECURITY
-from ...domain.sessions import Session, safe_next_path
+from ...domain.next_path import safe_next_path
 from ...service.context import Services, get_services
 from ...service.links import link_well_formed
-from ...settings import Settings
 from ..context import _cookie, _query, client_info, page_lang
 from ..errors import handles_errors
-from ..lazy import lazy_function
+from ..lazy import LazyModule, lazy_function
 from ..pages import render_page
 from ..session import cookie_secure, held_roles, read_cookie, session_cookie, site_path
 from .common import request_of
 
 if TYPE_CHECKING:
+    from ...domain import identity
+    from ...domain.identity import SignInFailure
+    from ...domain.models import Lang
+    from ...domain.sessions import Session
+    from ...service.directory_lookup import person_roles
     from ...service.provider_signin import complete_provider_signin, start_provider_signin
+    from ...settings import RunSettings
 else:
     # Imported on the sign-in views only: the token checks (PyJWT, cryptography) stay off GET /.
     start_provider_signin = lazy_function(
@@ -37,6 +39,9 @@ else:
     complete_provider_signin = lazy_function(
         "chalicelib.service.provider_signin", "complete_provider_signin"
     )
+    person_roles = lazy_function("chalicelib.service.directory_lookup", "person_roles")
+    # Its refusals are pydantic's module's: loaded by the sign-in views, not by GET /.
+    identity = LazyModule("chalicelib.domain.identity")
 
 bp = Blueprint(__name__)
 current = request_of(bp)
@@ -46,7 +51,7 @@ ATTEMPT_PATH = "/login/oidc"
 ATTEMPT_MAX_AGE_SECONDS = 15 * 60
 
 
-def _attempt_cookie(settings: Settings, value: str, max_age: int) -> str:
+def _attempt_cookie(settings: RunSettings, value: str, max_age: int) -> str:
     """Set-Cookie value of the attempt cookie (HttpOnly, SameSite=Lax: the callback is a GET)."""
     secure = "; Secure" if cookie_secure(settings) else ""
     path = site_path_of(settings, ATTEMPT_PATH)
@@ -55,7 +60,7 @@ def _attempt_cookie(settings: Settings, value: str, max_age: int) -> str:
     )
 
 
-def site_path_of(settings: Settings, path: str) -> str:
+def site_path_of(settings: RunSettings, path: str) -> str:
     """Prefix a path with the public URL's base path (the cookie's Path must match it)."""
     return urlsplit(settings.public_base_url).path.rstrip("/") + path
 
@@ -77,7 +82,7 @@ def _start(next_path: str) -> Response:
     lang = page_lang(current())
     try:
         started = start_provider_signin(services, next_path, lang)
-    except SignInRefused as refusal:
+    except identity.SignInRefused as refusal:
         return _refused_page(lang, refusal.reason)
     cookie = _attempt_cookie(services.settings, started.attempt_cookie, ATTEMPT_MAX_AGE_SECONDS)
     return _redirect(started.authorization_url, [cookie])
@@ -117,7 +122,7 @@ def finish_signin() -> Response:
     previous = read_cookie(request, services.settings)
     try:
         done = complete_provider_signin(services, attempt, callback, previous, client_info(request))
-    except SignInRefused as refusal:
+    except identity.SignInRefused as refusal:
         return _refused_page(lang, refusal.reason, clear=services.settings)
     target = done.next_path or ("/console" if _is_officer(services, done.session) else "/me")
     cookies = [
@@ -128,14 +133,15 @@ def finish_signin() -> Response:
 
 
 def _is_officer(services: Services, session: Session) -> bool:
+    from ...domain.policy import SECURITY  # here: a sign-in loads the policy's models anyway
+
     return SECURITY in held_roles(services, session)  # resolved at sign-in: no new lookup
 
 
-def _refused_page(lang: Lang, reason: SignInFailure, clear: Settings | None = None) -> Response:
+def _refused_page(lang: Lang, reason: SignInFailure, clear: RunSettings | None = None) -> Response:
     """The refusal in the person's language: 503 provider down, 403 domain refused, else 400."""
-    status = {SignInFailure.PROVIDER_UNREACHABLE: 503, SignInFailure.DOMAIN_NOT_ALLOWED: 403}.get(
-        reason, 400
-    )
+    failure = identity.SignInFailure
+    status = {failure.PROVIDER_UNREACHABLE: 503, failure.DOMAIN_NOT_ALLOWED: 403}.get(reason, 400)
     headers = {"Set-Cookie": _attempt_cookie(clear, "", 0)} if clear else {}
     if status == 503:
         headers["Retry-After"] = "60"

@@ -11,9 +11,7 @@ from typing import TYPE_CHECKING
 
 from chalice.app import Blueprint, Response
 
-from ...domain.decider import NotTheLinksApprover, SignInRequired
 from ...domain.errors import DomainError, InvalidDecision
-from ...domain.models import Lang
 from ...service.context import get_services
 from ..context import chosen_lang, client_info, page_lang
 from ..errors import handles_errors
@@ -32,6 +30,8 @@ from .common import (
 )
 
 if TYPE_CHECKING:
+    from ...domain import decider
+    from ...domain.models import Lang
     from ...service import console
     from ...service.confirm import confirm_request
     from ...service.decide import decide_step
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 else:
     # Imported on first use: serving the form needs none of these (cold start, issue 9).
     console = LazyModule("chalicelib.service.console")
+    decider = LazyModule("chalicelib.domain.decider")  # its refusals, raised by a decision
     confirm_request = lazy_function("chalicelib.service.confirm", "confirm_request")
     decide_step = lazy_function("chalicelib.service.decide", "decide_step")
     decisions_need_sign_in = lazy_function(
@@ -166,11 +167,11 @@ def decide(token: str) -> Response:
         )
     except InvalidDecision as error:
         return _decision_page(token, lang, error=error.code, comment=comment, status=400)
-    except SignInRequired:
+    except decider.SignInRequired:
         # Nothing changed: the page again, with its sign-in button. Not a 303 to the provider:
         # the CSP's form-action 'self' (rightly) stops a form's redirect to another origin.
         return _decision_page(token, lang, comment=comment, status=403)
-    except NotTheLinksApprover as refused:
+    except decider.NotTheLinksApprover as refused:
         # Someone else's link (a forwarded e-mail): nothing changes; the attempt is audited.
         return render_page(
             "identity/other_person.html", lang, status=403, email=refused.signed_in_as

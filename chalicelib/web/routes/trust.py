@@ -6,9 +6,7 @@ from typing import TYPE_CHECKING
 
 from chalice.app import Blueprint, Request, Response
 
-from ...domain.awareness import Grade, person_ref
 from ...domain.errors import NotFound
-from ...domain.models import Lang
 from ...service.context import Services, get_services
 from ..context import client_info, page_lang
 from ..errors import handles_errors
@@ -20,6 +18,8 @@ from ..trust_pages import carried_form, carry_of, carry_seal, pass_proof, text_b
 from .common import FORM, first, form_key, form_or_empty, form_token, read_form, request_of
 
 if TYPE_CHECKING:
+    from ...domain.awareness import Grade, person_ref
+    from ...domain.models import Lang
     from ...service.acknowledge import acknowledge_policy
     from ...service.awareness import current_module, take_quiz
     from ...service.campaign import campaign_progress
@@ -35,6 +35,8 @@ else:
     open_figures_json = lazy_function("chalicelib.service.open_data", "open_figures_json")
     valid_email = lazy_function("chalicelib.service.signin", "valid_email")
     current_session = lazy_function("chalicelib.service.signin", "current_session")
+    # The awareness models are pydantic's: defined when a person is identified, not before.
+    person_ref = lazy_function("chalicelib.domain.awareness", "person_ref")
 
 bp = Blueprint(__name__)
 current = request_of(bp)
