@@ -11,9 +11,7 @@ from typing import TYPE_CHECKING
 
 from chalice.app import Blueprint, Response
 
-from ...domain.decider import NotTheLinksApprover, SignInRequired
 from ...domain.errors import DomainError
-from ...domain.models import Lang
 from ...service.context import get_services
 from ..context import client_info, page_lang
 from ..errors import handles_errors
@@ -23,6 +21,8 @@ from ..session import read_cookie
 from .common import FORM, csrf_for, csrf_refused, first, link_csrf_ok, read_form, request_of
 
 if TYPE_CHECKING:
+    from ...domain import decider
+    from ...domain.models import Lang
     from ...service import console
     from ...service.decision_identity import decisions_need_sign_in, verified_person
     from ...service.link_views import LinkView
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 else:
     # Imported on first use: serving the form needs none of these (cold start, issue 9).
     console = LazyModule("chalicelib.service.console")
+    decider = LazyModule("chalicelib.domain.decider")  # its refusals, raised by an answer
     decisions_need_sign_in = lazy_function(
         "chalicelib.service.decision_identity", "decisions_need_sign_in"
     )
@@ -103,10 +104,10 @@ def answer(token: str) -> Response:
         answered = answer_review(
             services, token, "keep" if choice == "keep" else "end", client_info(http), session
         )
-    except SignInRequired:
+    except decider.SignInRequired:
         # Nothing changed: the page again, with its sign-in button (as the decision page).
         return _page(token, lang, open_review(services, token, client_info(http)), status=403)
-    except NotTheLinksApprover as refused:
+    except decider.NotTheLinksApprover as refused:
         return render_page(
             "identity/other_person.html", lang, status=403, email=refused.signed_in_as
         )
