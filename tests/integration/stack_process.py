@@ -40,7 +40,13 @@ def running_stack(state_dir: Path) -> Iterator[str]:
         )
     try:
         base_url = _wait_until_ready(process, log_path)
-        yield base_url
+        try:
+            yield base_url
+        except BaseException:
+            # The stack's own account of the failure (an answer's traceback): pytest shows it
+            # with the test's output, and the folder holding the log is gone by then.
+            print("--- local stack log (end) ---\n" + log_path.read_text("utf-8")[-6000:])
+            raise
     finally:
         process.send_signal(signal.SIGINT)
         try:
