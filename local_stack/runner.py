@@ -10,6 +10,7 @@ import logging
 import os
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -190,20 +191,27 @@ def start_stack(
     from chalicelib.service.context import reset_services
 
     reset_services()
+    # The jobs' modules are imported and the services built here, before any thread starts:
+    # a first request and the jobs thread starting together would otherwise race through the
+    # same first imports and the services' first build (Lambda never serves two at once).
+    jobs = _scheduled_jobs()
     thread = threading.Thread(
         target=app_server.server.serve_forever, name="chalice-local", daemon=True
     )
     thread.start()
     stack = LocalStack(base_url, emulator_url, state_dir, moto_server, app_server, thread)
     stack._jobs = threading.Thread(
-        target=_run_jobs, args=(stack._jobs_stop, jobs_period), name="jobs", daemon=True
+        target=_run_jobs, args=(stack._jobs_stop, jobs_period, jobs), name="jobs", daemon=True
     )
     stack._jobs.start()
     return stack
 
 
-def _run_jobs(stop: threading.Event, period: float) -> None:
-    """Run the scheduled jobs on a short period (in AWS, EventBridge schedules them)."""
+Job = tuple[str, Callable[[Any], dict[str, int]]]
+
+
+def _scheduled_jobs() -> tuple[Job, ...]:
+    """The scheduled jobs of app.py, as the local stack runs them, by name."""
     from chalicelib.service.campaign import run_campaign
     from chalicelib.service.context import Services, get_services
     from chalicelib.service.digest import run_digest_job
@@ -224,13 +232,19 @@ def _run_jobs(stop: threading.Event, period: float) -> None:
     def access_events(services: Services) -> dict[str, int]:
         return relay.relay()
 
-    jobs = (
+    return (
         ("lifecycle", run_timed_jobs),
         ("usage-policy campaign", run_campaign),
         ("delivery sweep", deliver_due),
         ("digest", digests),
         ("access events", access_events),
     )
+
+
+def _run_jobs(stop: threading.Event, period: float, jobs: tuple[Job, ...]) -> None:
+    """Run the scheduled jobs on a short period (in AWS, EventBridge schedules them)."""
+    from chalicelib.service.context import get_services
+
     while not stop.wait(period):
         for name, job in jobs:
             if stop.is_set():
