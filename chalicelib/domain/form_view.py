@@ -76,6 +76,8 @@ class FormPolicy(NamedTuple):
     usage_text_en: str
     # Before a selection: the longest duration and the smallest minimum of any route.
     bounds: Bounds
+    # The policy has an awareness module: the form offers it (a shorter path once passed).
+    awareness: bool = False
 
     def usage_policy_text(self, lang: str) -> str:
         """Return the usage policy text in a language."""
@@ -109,4 +111,5 @@ def form_view(policy: Any) -> FormPolicy:
             max(int(r.max_duration_days) for r in routes),
             min(int(r.min_justification_chars) for r in routes),
         ),
+        awareness=getattr(policy, "awareness", None) is not None,
     )

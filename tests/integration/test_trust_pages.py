@@ -166,3 +166,21 @@ def test_the_open_data_files_are_public_aggregates_under_their_licence(client: C
     rows = list(csv.DictReader(io.StringIO(table)))
     assert len(rows) == 12 and {r["filed"] for r in rows} == {"< 5"}
     assert client.http.get("/open-data/people.json").status_code == 404
+
+
+def test_the_form_offers_the_module_and_every_page_links_the_policy_and_the_figures(
+    client: Client,
+) -> None:
+    # With the gate off (the demo), the form is where people learn that the module exists.
+    for lang, offer in (("fr", "Suivre le module"), ("en", "Take the awareness module")):
+        page = html(client.http.get(f"/?lang={lang}"))
+        assert 'id="awareness-offer"' in page and offer in page
+        assert f'href="/awareness?lang={lang}"' in page
+        assert client.http.get(f"/awareness?lang={lang}").status_code == 200
+        for target in (f"/usage-policy?lang={lang}", "/open-data/requests.csv"):
+            assert f'href="{target}"' in page
+            assert client.http.get(target).status_code == 200
+    # A policy without a module offers none.
+    services = get_services()
+    services.policy = services.policy.model_copy(update={"awareness": None})
+    assert 'id="awareness-offer"' not in html(client.http.get("/"))
