@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -67,10 +68,37 @@ def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+MIN_NODE_MAJOR = 20  # package.json's "engines" (oidc-provider 9 runs on Node.js 20 and later)
+
+
+def node_major(node: str) -> int | None:
+    """The major version of a `node` executable, or None when it does not answer."""
+    try:
+        done = subprocess.run(
+            [node, "--version"], capture_output=True, text=True, check=False, timeout=30
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    found = re.match(r"v(\d+)\.", done.stdout.strip())
+    return int(found.group(1)) if found else None
+
+
 def ensure_node() -> bool:
-    """Tell whether `node` and `npm` are there, installing Debian's packages as root if not."""
-    if shutil.which("node") and shutil.which("npm"):
-        return True
+    """Tell whether `node` (20 or later) and `npm` are there, installing Debian's as root if not."""
+    if not (shutil.which("node") and shutil.which("npm")):
+        _install_debian_node()
+    node = shutil.which("node")
+    if node is None or shutil.which("npm") is None:
+        return False
+    major = node_major(node)
+    if major is None or major < MIN_NODE_MAJOR:
+        say(f"the local identity provider needs Node.js {MIN_NODE_MAJOR}+ ({node}: v{major})")
+        return False
+    return True
+
+
+def _install_debian_node() -> None:
+    """Install Debian's nodejs and npm when running as root with apt (nothing otherwise)."""
     apt = shutil.which("apt-get")
     if apt and os.geteuid() == 0:
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
@@ -78,7 +106,6 @@ def ensure_node() -> bool:
             subprocess.run(
                 command, env=env, check=False, capture_output=True, timeout=INSTALL_TIMEOUT_SECONDS
             )
-    return bool(shutil.which("node") and shutil.which("npm"))
 
 
 def installed_from_lockfile() -> bool:
