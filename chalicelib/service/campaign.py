@@ -132,7 +132,7 @@ def _act(services: Services, grant: AccessRequest, started: datetime, now: datet
             reason = f"usage policy {version} not acknowledged by the deadline"
             event, emails, action = (
                 _event(services, changed, "flagged", now, reason),
-                [],
+                [_flag_notice(services, changed, now)],
                 "campaign_flag",
             )
     services.store.apply_transition(
@@ -146,6 +146,17 @@ def _act(services: Services, grant: AccessRequest, started: datetime, now: datet
     )
     deliver(services, emails)
     return action
+
+
+def _flag_notice(services: Services, grant: AccessRequest, now: datetime) -> PendingEmail:
+    """The officers' e-mail for a grant kept open past the deadline: theirs to revoke or not."""
+    return compose(
+        services, grant, "campaign_flagged", list(services.policy.officer_emails()), ["fr", "en"],
+        now, {
+            "policy_version": services.policy.version,
+            "console_url": f"{services.settings.public_base_url}/console/requests/{grant.id}",
+        },
+    )  # fmt: skip
 
 
 def run_campaign(services: Services) -> dict[str, int]:
@@ -183,6 +194,18 @@ def run_campaign(services: Services) -> dict[str, int]:
         campaigns.close(version, now)
         services.closed_campaigns.add(version)
     return {key: done.get(key, 0) for key in KEYS}
+
+
+def flagged_grants(services: Services) -> list[AccessRequest]:
+    """The active grants flagged to the officers in the current version's campaign."""
+    version = services.policy.version
+    return [
+        grant
+        for grant in services.store.console.all_grants(RequestFilter(), services.clock())
+        if grant.ack_asked_version == version
+        and grant.ack_flagged_at is not None
+        and not has_acknowledged(services, person_ref(grant.content.email), version)
+    ]
 
 
 def campaign_progress(services: Services) -> dict[str, int]:

@@ -139,3 +139,36 @@ def test_a_holder_who_does_not_acknowledge_loses_the_grant_one_who_does_keeps_it
     # The campaign is over: later runs do nothing more.
     assert run_jobs(client, clock, at(16)) == {}
     assert run_jobs(client, clock, at(17)) == {}
+
+
+def test_with_flag_a_silent_holder_keeps_the_grant_and_the_officers_are_told(
+    client: Client, clock: Clock
+) -> None:
+    silent = granted(client, LOSER)
+    services = get_services()
+    usage = services.policy.organisation.usage_policy.model_copy(update={"version": "2027-02-01"})
+    organisation = services.policy.organisation.model_copy(update={"usage_policy": usage})
+    trust = services.policy.rules.trust.model_copy(update={"on_no_acknowledgement": "flag"})
+    rules = services.policy.rules.model_copy(update={"trust": trust})
+    services.policy = services.policy.model_copy(
+        update={"organisation": organisation, "rules": rules}
+    )
+    assert run_jobs(client, clock, at(1, 12)) == {"campaign_ask": 1}
+    officers = sorted(services.policy.officer_emails())
+    before = len(outbox())
+    assert run_jobs(client, clock, at(15, 12)) == {"campaign_flag": 1}
+    assert run_jobs(client, clock, at(16, 12)) == {}  # flagged once
+    flagged = outbox()[: len(outbox()) - before]
+    notices = [m for m in flagged if set(m.to) & set(officers)]
+    assert sorted(address for m in notices for address in m.to) == officers
+    (request,) = services.store.console.requests_of(LOSER)
+    assert request.status == RequestStatus.APPROVED  # kept open: the officers decide
+    notice = notices[0]
+    assert "2027-02-01" in notice.subject and request.reference in notice.text
+    assert f"/console/requests/{silent}" in " ".join(notice.links)
+    # The campaign page lists it, with a link to the grant the officer may revoke.
+    page = html(get(client, "/console/campaign", sign_in(client, OFFICER)))
+    assert '<dd data-count="flagged">1</dd>' in page
+    assert f'href="/console/requests/{silent}"' in page and request.reference in page
+    events = [(e["detail_type"], e["detail"]["request_id"]) for e in published_events(BUS)]
+    assert ("AccessEnded", silent) not in events

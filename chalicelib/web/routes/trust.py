@@ -22,13 +22,14 @@ if TYPE_CHECKING:
     from ...domain.models import Lang
     from ...service.acknowledge import acknowledge_policy
     from ...service.awareness import current_module, take_quiz
-    from ...service.campaign import campaign_progress
+    from ...service.campaign import campaign_progress, flagged_grants
     from ...service.open_data import open_figures_csv, open_figures_json
     from ...service.signin import current_session, valid_email
 else:
     # Imported on first use: serving the form needs none of these (cold start, issue 9).
     acknowledge_policy = lazy_function("chalicelib.service.acknowledge", "acknowledge_policy")
     campaign_progress = lazy_function("chalicelib.service.campaign", "campaign_progress")
+    flagged_grants = lazy_function("chalicelib.service.campaign", "flagged_grants")
     current_module = lazy_function("chalicelib.service.awareness", "current_module")
     take_quiz = lazy_function("chalicelib.service.awareness", "take_quiz")
     open_figures_csv = lazy_function("chalicelib.service.open_data", "open_figures_csv")
@@ -241,4 +242,5 @@ def console_campaign(visitor: Visitor) -> Response:
         section="campaign",
         policy=services.policy,
         progress=campaign_progress(services),
+        flagged=flagged_grants(services),
     )
