@@ -16,7 +16,12 @@ from moto import mock_aws
 from app import app
 from chalicelib.adapters.policy_files import load_policy
 from chalicelib.dev.outbox import SentEmail, sent_emails
-from local_stack.aws_setup import create_event_bus, create_tables, verify_sender
+from local_stack.aws_setup import (
+    create_digest_anchor,
+    create_event_bus,
+    create_tables,
+    verify_sender,
+)
 from tests.conftest import PROJECT_ROOT
 
 FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -40,6 +45,18 @@ def client(aws: None) -> Iterator[Client]:
     """Chalice's test client on the test stage."""
     with Client(app, stage_name="test", project_dir=str(PROJECT_ROOT)) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def dev_clock_anchor(aws: None) -> None:
+    """The local stack's digest key and write-once bucket: /dev/clock writes hourly digests."""
+    create_digest_anchor(
+        boto3.client("kms"),
+        boto3.client("s3"),
+        "sesame-test-audit-digests",
+        "alias/sesame-test-audit-digest",
+        1,
+    )
 
 
 def post_form(client: Client, path: str, form: dict[str, Any], **headers: str) -> Any:

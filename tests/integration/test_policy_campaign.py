@@ -172,3 +172,35 @@ def test_with_flag_a_silent_holder_keeps_the_grant_and_the_officers_are_told(
     assert f'href="/console/requests/{silent}"' in page and request.reference in page
     events = [(e["detail_type"], e["detail"]["request_id"]) for e in published_events(BUS)]
     assert ("AccessEnded", silent) not in events
+
+
+def move_clock(client: Client, hours: int) -> str:
+    """Move the stack's clock at /dev/clock as a developer does; return the page it answers."""
+    page = html(client.http.get("/dev/clock"))
+    moved = post_form(
+        client, "/dev/clock", {"form_token": hidden(page, "form_token"), "hours": str(hours)}
+    )
+    assert moved.status_code == 200, html(moved)
+    return html(moved)
+
+
+def test_a_campaign_watched_through_dev_clock_ends_the_silent_holders_grant(
+    client: Client, dev_clock_anchor: None
+) -> None:
+    # The local stack's way (README, "Watch time pass"): no frozen clock, /dev/clock moves it
+    # and runs the scheduled jobs, the campaign among them.
+    silent = granted(client, LOSER)
+    services = get_services()
+    usage = services.policy.organisation.usage_policy.model_copy(update={"version": "2027-02-01"})
+    organisation = services.policy.organisation.model_copy(update={"usage_policy": usage})
+    services.policy = services.policy.model_copy(update={"organisation": organisation})
+    before = len(outbox())
+    assert "campaign_ask" in move_clock(client, 1)
+    (asked,) = [m for m in outbox()[: len(outbox()) - before] if m.to == [LOSER]]
+    assert "2027-02-01" in asked.subject
+    # Thirty days hold ten working days whatever the holidays: past the deadline.
+    assert "campaign_end" in move_clock(client, 30 * 24)
+    (request,) = services.store.console.requests_of(LOSER)
+    assert request.status == RequestStatus.ENDED
+    events = [(e["detail_type"], e["detail"]["request_id"]) for e in published_events(BUS)]
+    assert ("AccessEnded", silent) in events

@@ -8,7 +8,6 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from chalice.test import Client
@@ -16,7 +15,6 @@ from chalice.test import Client
 from chalicelib import aws
 from chalicelib.dev.events import published_events
 from chalicelib.service.context import get_services
-from local_stack.aws_setup import create_digest_anchor
 from tests.integration.conftest import (
     BUS,
     file_request,
@@ -152,17 +150,10 @@ def delivered_request_id(mail: Any) -> str:
 
 
 def test_the_dev_clock_moves_time_and_runs_the_jobs_in_the_local_stage_only(
-    client: Client,
+    client: Client, dev_clock_anchor: None
 ) -> None:
     # The clock also writes the hourly audit digests: the test stage gets the local stack's
-    # digest key and write-once bucket.
-    create_digest_anchor(
-        boto3.client("kms"),
-        boto3.client("s3"),
-        "sesame-test-audit-digests",
-        "alias/sesame-test-audit-digest",
-        1,
-    )
+    # digest key and write-once bucket (dev_clock_anchor).
     assert file_request(client).status_code == 200
     assert press(client, link_with(outbox()[0], "confirm")).status_code == 200
     page = html(client.http.get("/dev/clock"))
