@@ -24,7 +24,9 @@ from chalicelib.service.open_data import open_figures, open_figures_csv, open_fi
 from tests.conftest import PROJECT_ROOT, valid_form
 
 pytestmark = pytest.mark.integration
-SCHEMA = json.loads((PROJECT_ROOT / "docs" / "open-data.schema.json").read_text("utf-8"))
+SCHEMA = json.loads(
+    (PROJECT_ROOT / "templates" / "static" / "open-data.schema.json").read_text("utf-8")
+)
 NOVEMBER = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)
 MANAGER, OFFICER = "jean.gestion@mcn.gouv.qc.ca", "rssi.demo@mcn.gouv.qc.ca"
 CLIENT = ClientInfo(source_ip="203.0.113.9", user_agent="pytest")

@@ -21,7 +21,9 @@ from tests.integration.conftest import AUDIT, hidden, html, post_form
 from tests.integration.people import sign_in
 
 pytestmark = pytest.mark.integration
-SCHEMA = json.loads((PROJECT_ROOT / "docs" / "open-data.schema.json").read_text("utf-8"))
+SCHEMA = json.loads(
+    (PROJECT_ROOT / "templates" / "static" / "open-data.schema.json").read_text("utf-8")
+)
 PERSON = "email:nadia.tremblay@mcn.gouv.qc.ca"
 EMAIL = "Nadia.Tremblay@mcn.gouv.qc.ca"
 
@@ -166,6 +168,13 @@ def test_the_open_data_files_are_public_aggregates_under_their_licence(client: C
     rows = list(csv.DictReader(io.StringIO(table)))
     assert len(rows) == 12 and {r["filed"] for r in rows} == {"< 5"}
     assert client.http.get("/open-data/people.json").status_code == 404
+    # The schema is published where its $id says, and the served file validates against it.
+    served = client.http.get("/open-data/requests.schema.json")
+    assert served.status_code == 200
+    assert served.headers["Content-Type"] == "application/schema+json"
+    published = json.loads(served.body)
+    assert published["$id"].endswith("/open-data/requests.schema.json")
+    jsonschema.validate(data, published)
 
 
 def test_the_form_offers_the_module_and_every_page_links_the_policy_and_the_figures(

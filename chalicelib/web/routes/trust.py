@@ -8,6 +8,7 @@ from chalice.app import Blueprint, Request, Response
 
 from ...domain.errors import NotFound
 from ...service.context import Services, get_services
+from ...settings import PROJECT_ROOT
 from ..context import client_info, page_lang
 from ..errors import handles_errors
 from ..forms import BadForm
@@ -48,7 +49,10 @@ ACK_PURPOSE, ACK_BINDING = "usage-policy", "usage-policy-form"
 OPEN_DATA_TYPES = {
     "requests.csv": "text/csv; charset=utf-8",
     "requests.json": "application/json; charset=utf-8",
+    # The JSON Schema the files are published against (its $id names this address).
+    "requests.schema.json": "application/schema+json",
 }
+OPEN_DATA_SCHEMA = PROJECT_ROOT / "templates" / "static" / "open-data.schema.json"
 
 
 def work_address(services: Services, typed: str) -> str | None:
@@ -221,7 +225,12 @@ def open_data(name: str) -> Response:
     if name not in OPEN_DATA_TYPES:
         raise NotFound("open data file")
     services = get_services()
-    body = open_figures_csv(services) if name.endswith(".csv") else open_figures_json(services)
+    if name == "requests.schema.json":
+        body = OPEN_DATA_SCHEMA.read_text(encoding="utf-8")
+    elif name.endswith(".csv"):
+        body = open_figures_csv(services)
+    else:
+        body = open_figures_json(services)
     headers: dict[str, str | list[str]] = {
         "Content-Type": OPEN_DATA_TYPES[name],
         "Cache-Control": "public, max-age=3600",
