@@ -97,7 +97,9 @@ def test_a_new_module_version_asks_everyone_again(services: tuple[Services, Cloc
     newer = found.policy.model_copy(
         update={"awareness": module.model_copy(update={"version": "2027-01"})}
     )
-    assert not has_passed_current(replace(found, policy=newer), PERSON)
+    elsewhere = replace(found)  # the same process's services under the newer module
+    elsewhere.policy = newer
+    assert not has_passed_current(elsewhere, PERSON)
 
 
 def test_an_acknowledgement_is_recorded_once_per_policy_version(
