@@ -123,6 +123,22 @@ def test_a_tampered_state_gets_a_clear_page_in_both_languages_and_no_session(
     assert len(audit_bodies("signin_refused")) == 3
 
 
+def test_a_replayed_callback_gets_a_clear_page_in_both_languages_and_no_second_session(
+    client: Client, signin_services: Services
+) -> None:
+    url, attempt = start(client)
+    _, params = signed_in(url, MARIE)
+    assert callback(client, params, attempt).status_code == 303  # the genuine one signs in
+    again = callback(client, params, attempt)
+    assert again.status_code == 400 and "sesame-session" not in str(again.headers)
+    assert "Connexion refusée" in html(again) and "déjà été utilisée" in html(again)
+    english = callback(client, {**params, "lang": "en"}, attempt)
+    assert "Sign-in refused" in html(english) and "used already" in html(english)
+    assert sessions_stored() == 1
+    refusals = audit_bodies("signin_refused")
+    assert len(refusals) == 2 and all("replayed_code" in body for body in refusals)
+
+
 def test_an_address_outside_the_allowed_domains_is_refused_and_audited(
     client: Client, signin_services: Services
 ) -> None:
