@@ -166,6 +166,19 @@ def access_event(
     return PendingEmail(entry=entry, message=None)
 
 
+def access_ended(
+    services: Services, ended: AccessRequest, now: datetime
+) -> tuple[list[LinkToken], list[PendingEmail]]:
+    """The requester's "access ended" e-mail (status and renewal links) and `AccessEnded`."""
+    status_url, status_link = issue_link(services, ended, LinkKind.STATUS, now)
+    renew_url, renew_link = issue_link(services, ended, LinkKind.RENEW, now)
+    email = compose(
+        services, ended, "access_ended", [ended.content.email], [ended.lang], now,
+        {"status_url": status_url, "renew_url": renew_url},
+    )  # fmt: skip
+    return [status_link, renew_link], [email, access_event(services, ended, "AccessEnded", now)]
+
+
 def _send(services: Services, entry: OutboxEntry, message: RenderedEmail | None) -> str:
     if entry.event is not None:
         return publish(aws.events(), entry.recipients[0], entry.event, services.clock())

@@ -31,7 +31,7 @@ from .audit import refused_attempt
 from .context import Services, work_calendar
 from .decision_identity import decisions_need_sign_in, verified_person
 from .link_views import LinkState, LinkView, resolve_link
-from .mail import PendingEmail, access_event, compose, deliver, issue_link
+from .mail import PendingEmail, access_ended, compose, deliver, issue_link
 from .steps import approver_langs
 
 SYSTEM_ACTOR = "sesame"
@@ -39,19 +39,6 @@ NO_ANSWER = "no answer to the review"
 ENDED_AT_REVIEW = "ended by the manager at the review"
 Answer = Literal["keep", "end"]
 Change = tuple[AccessRequest, AuditEvent, list[LinkToken], list[PendingEmail]]
-
-
-def _ended(
-    services: Services, ended: AccessRequest, now: datetime
-) -> tuple[list[LinkToken], list[PendingEmail]]:
-    """The requester's "access ended" e-mail (status and renewal links) and `AccessEnded`."""
-    status_url, status_link = issue_link(services, ended, LinkKind.STATUS, now)
-    renew_url, renew_link = issue_link(services, ended, LinkKind.RENEW, now)
-    email = compose(
-        services, ended, "access_ended", [ended.content.email], [ended.lang], now,
-        {"status_url": status_url, "renew_url": renew_url},
-    )  # fmt: skip
-    return [status_link, renew_link], [email, access_event(services, ended, "AccessEnded", now)]
 
 
 def ask(services: Services, request: AccessRequest, now: datetime) -> Change:
@@ -89,7 +76,7 @@ def ask(services: Services, request: AccessRequest, now: datetime) -> Change:
 def lapse(services: Services, request: AccessRequest, now: datetime) -> Change:
     """End a grant whose manager did not answer the review in time (a timed action)."""
     ended = end_grant(request, now)
-    links, emails = _ended(services, ended, now)
+    links, emails = access_ended(services, ended, now)
     event = audit_event(
         "ended",
         SYSTEM_ACTOR,
@@ -154,7 +141,7 @@ def answer_review(
         reason = f"still needed; next review in {request.review_every_days} days"
     else:
         changed = end_grant(request, now)
-        links, emails = _ended(services, changed, now)
+        links, emails = access_ended(services, changed, now)
         action, reason = "ended", ENDED_AT_REVIEW
     event = audit_event(
         action,

@@ -27,7 +27,7 @@ from ..domain.timers import (
     remind,
 )
 from .context import Services, work_calendar
-from .mail import PendingEmail, access_event, compose, deliver, issue_link
+from .mail import PendingEmail, access_ended, compose, deliver, issue_link
 from .review import ask as ask_review
 from .review import lapse as review_lapse
 from .steps import open_step
@@ -132,9 +132,8 @@ def _notice(services: Services, request: AccessRequest, now: datetime) -> Change
 
 def _end(services: Services, request: AccessRequest, now: datetime) -> Change:
     ended = end_grant(request, now)
-    links, email = _to_requester(services, ended, "access_ended", now, True)
-    published = access_event(services, ended, "AccessEnded", now)
-    return ended, _event(services, ended, "ended", now), links, [email, published]
+    links, emails = access_ended(services, ended, now)
+    return ended, _event(services, ended, "ended", now), links, emails
 
 
 ACTIONS: dict[Due, Callable[[Services, AccessRequest, datetime], Change]] = {
