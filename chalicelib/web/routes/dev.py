@@ -36,7 +36,7 @@ from .common import (
 
 if TYPE_CHECKING:
     from ...dev.events import published_events
-    from ...dev.outbox import sent_emails
+    from ...dev.outbox import SentEmail, sent_emails
     from ...service.campaign import run_campaign
     from ...service.digest import run_digest_job
     from ...service.sweep import deliver_due
@@ -71,9 +71,11 @@ def local_only(view: Callable[[], Response]) -> Callable[[], Response]:
     return guarded
 
 
-def _recipient() -> str:
+def _sent_to() -> tuple[str, list[SentEmail]]:
+    """The `?to=` filter of the outbox pages, and the sent e-mails it keeps (newest first)."""
     params = current().query_params
-    return (params.get("to") or "").strip().lower() if params else ""
+    recipient = (params.get("to") or "").strip().lower() if params else ""
+    return recipient, [e for e in sent_emails() if not recipient or recipient in e.to]
 
 
 @bp.route("/dev/outbox", methods=["GET"])
@@ -81,8 +83,7 @@ def _recipient() -> str:
 @local_only
 def dev_outbox() -> Response:
     """List the e-mails the local emulator sent, newest first (`?to=` filters)."""
-    recipient = _recipient()
-    emails = [e for e in sent_emails() if not recipient or recipient in e.to]
+    recipient, emails = _sent_to()
     return render_page(
         "dev_outbox.html",
         page_lang(current()),
@@ -97,8 +98,7 @@ def dev_outbox() -> Response:
 @local_only
 def dev_outbox_json() -> Response:
     """Return every e-mail the local emulator sent, as JSON (`?to=` filters)."""
-    recipient = _recipient()
-    emails = [e for e in sent_emails() if not recipient or recipient in e.to]
+    _, emails = _sent_to()
     body = json.dumps([e.as_json() for e in emails], ensure_ascii=False)
     return json_response(body)
 

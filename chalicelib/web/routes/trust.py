@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from chalice.app import Blueprint, Request, Response
@@ -97,9 +98,7 @@ def awareness_page(
 @handled
 def awareness() -> Response:
     """Show the awareness module and its quiz."""
-    request, services = current(), get_services()
-    signed = _signed_in_address(services, request)
-    return awareness_page(services, page_lang(request), signed_in_as=signed)
+    return _for_visitor(awareness_page)
 
 
 @bp.route("/awareness", methods=["POST"], content_types=FORM)
@@ -164,6 +163,12 @@ def _signed_in_address(services: Services, request: Request) -> str | None:
     return session.email if session is not None else None
 
 
+def _for_visitor(page: Callable[..., Response]) -> Response:
+    """A trust page as first shown: in the page's language, for whoever a session proves."""
+    request, services = current(), get_services()
+    return page(services, page_lang(request), signed_in_as=_signed_in_address(services, request))
+
+
 def _usage_policy_page(
     services: Services, lang: Lang, *, signed_in_as: str | None, error: str | None = None,
     done: bool = False, status: int = 200,
@@ -185,9 +190,7 @@ def _usage_policy_page(
 @handled
 def usage_policy() -> Response:
     """Show the usage policy in force; a signed-in person may acknowledge it."""
-    request, services = current(), get_services()
-    signed = _signed_in_address(services, request)
-    return _usage_policy_page(services, page_lang(request), signed_in_as=signed)
+    return _for_visitor(_usage_policy_page)
 
 
 @bp.route("/usage-policy", methods=["POST"], content_types=FORM)
