@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ..domain.audit_events import audit_event
 from ..domain.directory import DirectoryError, DirectoryUnavailable, GroupDirectory
 from ..domain.enforcement import (
     AccessState,
@@ -28,7 +29,7 @@ from ..domain.enforcement import (
     repairs,
 )
 from ..domain.errors import DomainError
-from ..domain.models import AccessEvent, AccessRequest, AuditEvent, RequestStatus
+from ..domain.models import AccessEvent, AccessRequest, RequestStatus
 from ..notify import metrics
 from ..store.console import RequestFilter
 from ..store.enforcement import EnforcementStore
@@ -96,13 +97,13 @@ def _audit(
     comment: str,
 ) -> None:
     services = enforcer.services
-    event = AuditEvent(
-        request_id=request_id,
+    event = audit_event(
+        action,
+        ACTOR,
+        "schedule",
         event_id=services.new_id(),
         at=services.clock(),
-        action=action,
-        actor=ACTOR,
-        via="schedule",
+        request_id=request_id,
         reason=reason[:200],
         comment=comment[:1000],
     )

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..domain.audit_events import audit_event
 from ..domain.enforcement import AccessState
 from ..domain.errors import NotFound
 from ..domain.grants_api import ApiClient
-from ..domain.models import AuditEvent, ClientInfo
+from ..domain.models import ClientInfo
 from . import grants_api
 from .console import FailedDelivery, failed_deliveries
 from .context import Services
@@ -49,15 +50,13 @@ def retry_access(request_id: str, group: str, email: str) -> AccessState:
 
 def reconcile_now(services: Services, officer: str, client: ClientInfo) -> dict[str, int]:
     """Reconcile the owned groups now, the officer's request audited before the run."""
-    event = AuditEvent(
-        request_id=None,
+    event = audit_event(
+        "reconciliation_requested",
+        officer,
+        "console",
         event_id=services.new_id(),
         at=services.clock(),
-        action="reconciliation_requested",
-        actor=officer,
-        via="console",
-        source_ip=client.source_ip,
-        user_agent=client.user_agent,
+        client=client,
     )
     services.store.audit.append(event)
     return run_reconciliation()

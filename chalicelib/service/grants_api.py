@@ -16,6 +16,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..domain.audit_events import audit_event
 from ..domain.errors import DomainError, ServiceUnavailable
 from ..domain.grants_api import (
     ApiClient,
@@ -104,13 +105,13 @@ def authenticate(store: ApiClientStore, authorization: str | None) -> ApiClient:
 
 
 def _audit(services: Services, api_client: ApiClient, what: str, request_id: str | None) -> None:
-    event = AuditEvent(
-        request_id=request_id,
+    event = audit_event(
+        "api_read",
+        f"api:{api_client.client_id}",
+        "api",
         event_id=services.new_id(),
         at=services.clock(),
-        action="api_read",
-        actor=f"api:{api_client.client_id}",
-        via="api",
+        request_id=request_id,
         reason=what[:200],
     )
     services.store.audit.append(event)
