@@ -3,14 +3,44 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Literal
 
 from ..domain.audit_events import audit_event
 from ..domain.errors import DomainError, LimitReached
-from ..domain.models import ClientInfo
+from ..domain.models import AuditAction, AuditEvent, AuditVia, ClientInfo
 from .context import Services
 
 log = logging.getLogger(__name__)
+
+
+def new_event(
+    services: Services,
+    action: AuditAction,
+    actor: str,
+    via: AuditVia,
+    *,
+    at: datetime | None = None,
+    request_id: str | None = None,
+    client: ClientInfo | None = None,
+    step: int | None = None,
+    comment: str | None = None,
+    reason: str | None = None,
+) -> AuditEvent:
+    """Build an audit event with an id the services draw, at `at` (default: their clock now)."""
+    event_id = services.new_id()
+    return audit_event(
+        action,
+        actor,
+        via,
+        event_id=event_id,
+        at=services.clock() if at is None else at,
+        request_id=request_id,
+        client=client,
+        step=step,
+        comment=comment,
+        reason=reason,
+    )
 
 
 def refused_attempt(
@@ -24,12 +54,11 @@ def refused_attempt(
     action: Literal["refused_attempt", "link_limit"] = "refused_attempt",
 ) -> None:
     """Append a refused attempt to the audit log; the refusal stands even if this fails."""
-    event = audit_event(
+    event = new_event(
+        services,
         action,
         actor[:254] or "unknown",
         "link" if request_id else "form",
-        event_id=services.new_id(),
-        at=services.clock(),
         request_id=request_id,
         client=client,
         step=step,

@@ -7,7 +7,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ..domain.audit_events import audit_event
 from ..domain.errors import Conflict, InvalidTransition, NotAnApprover, NotFound
 from ..domain.identity import VerifiedPerson
 from ..domain.lifecycle import revoke, withdraw
@@ -26,7 +25,7 @@ from ..domain.workflow import check_duties, decide, raise_if_decided
 from ..store import keys
 from ..store.audit import AuditFilter, ChainedEvent, EventPage, HeadRead
 from ..store.console import RequestFilter, RequestPage
-from .audit import refused_attempt
+from .audit import new_event, refused_attempt
 from .context import Services
 from .decide import _follow_ups
 from .mail import access_event, compose, deliver, issue_link
@@ -122,12 +121,11 @@ def _event(
     comment: str | None = None,
 ) -> AuditEvent:
     """An event of the console: now, from the officer's or requester's browser."""
-    return audit_event(
+    return new_event(
+        services,
         action,
         actor,
         "console",
-        event_id=services.new_id(),
-        at=services.clock(),
         request_id=request_id,
         client=client,
         step=step,
@@ -297,12 +295,11 @@ def link_opened(
     head: HeadRead | None = None,
 ) -> None:
     """Audit that an e-mail link was opened (GET): who it was sent to, from where."""
-    event = audit_event(
+    event = new_event(
+        services,
         "link_opened",
         person,
         "link",
-        event_id=services.new_id(),
-        at=services.clock(),
         request_id=request.id,
         client=client,
         step=step,

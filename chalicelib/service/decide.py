@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from ..domain.audit_events import audit_event
 from ..domain.delegation import Delegation
 from ..domain.errors import Conflict, NotAnApprover
 from ..domain.models import (
@@ -21,7 +20,7 @@ from ..domain.models import (
 from ..domain.sessions import Session
 from ..domain.workflow import decide, raise_if_decided
 from ..store.lang_choices import chosen
-from .audit import refused_attempt
+from .audit import new_event, refused_attempt
 from .context import Services
 from .decision_identity import link_decider
 from .link_views import open_decision
@@ -103,12 +102,11 @@ def decide_step(
         langs[decider.approver.strip().lower()] = chosen_lang
         choice = [services.store.lang_choice(decider.approver, chosen_lang)]
     links, emails = _follow_ups(services, decided, now, view.delegations, langs)
-    event = audit_event(
+    event = new_event(
+        services,
         "approved" if decision == "approve" else "refused",
         decider.approver,
         "link",
-        event_id=services.new_id(),
-        at=services.clock(),
         request_id=decided.id,
         client=client,
         step=link.step,

@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ..domain.audit_events import audit_event
 from ..domain.directory import DirectoryError, DirectoryUnavailable, GroupDirectory
 from ..domain.enforcement import (
     AccessState,
@@ -33,6 +32,7 @@ from ..domain.models import AccessEvent, AccessRequest, RequestStatus
 from ..notify import metrics
 from ..store.console import RequestFilter
 from ..store.enforcement import EnforcementStore
+from .audit import new_event
 from .context import Services
 
 log = logging.getLogger(__name__)
@@ -97,12 +97,11 @@ def _audit(
     comment: str,
 ) -> None:
     services = enforcer.services
-    event = audit_event(
+    event = new_event(
+        services,
         action,
         ACTOR,
         "schedule",
-        event_id=services.new_id(),
-        at=services.clock(),
         request_id=request_id,
         reason=reason[:200],
         comment=comment[:1000],

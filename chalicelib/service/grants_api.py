@@ -16,7 +16,6 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..domain.audit_events import audit_event
 from ..domain.errors import DomainError, ServiceUnavailable
 from ..domain.grants_api import (
     ApiClient,
@@ -31,6 +30,7 @@ from ..domain.grants_api import (
 from ..domain.models import AuditEvent
 from ..store.api_clients import ApiClientStore
 from ..store.console import RequestFilter
+from .audit import new_event
 from .context import Services
 
 log = logging.getLogger(__name__)
@@ -105,12 +105,11 @@ def authenticate(store: ApiClientStore, authorization: str | None) -> ApiClient:
 
 
 def _audit(services: Services, api_client: ApiClient, what: str, request_id: str | None) -> None:
-    event = audit_event(
+    event = new_event(
+        services,
         "api_read",
         f"api:{api_client.client_id}",
         "api",
-        event_id=services.new_id(),
-        at=services.clock(),
         request_id=request_id,
         reason=what[:200],
     )

@@ -19,7 +19,6 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from .. import aws
-from ..domain.audit_events import audit_event
 from ..domain.errors import DomainError, LimitReached, NotFound
 from ..domain.identity import (
     SignInFailure,
@@ -34,6 +33,7 @@ from ..domain.next_path import safe_next_path
 from ..domain.sessions import Session
 from ..settings import LOCAL_STAGES
 from ..store.provider_signins import ProviderSignInStore
+from .audit import new_event
 from .context import Services
 from .directory_lookup import sign_in_roles
 from .links import new_token, token_hash, well_formed
@@ -187,11 +187,11 @@ def complete_provider_signin(
     # The token's roles and the directory's groups, resolved once for every page after.
     roles = sign_in_roles(services, person.email, person.roles)
     cookie_value, session = new_session(person.email, now, roles, person)
-    event = audit_event(
+    event = new_event(
+        services,
         "signed_in",
         person.email,
         "console",
-        event_id=services.new_id(),
         at=now,
         client=client,
         reason=f"provider {person.method}",
@@ -211,11 +211,11 @@ def _audit_refusal(services: Services, refusal: SignInRefused, client: ClientInf
         return  # not counted, not audited: the refusal itself stands
     if count is None:  # past the limit: no write at all (a script cannot fill the chain)
         raise LimitReached("refused") from refusal
-    event = audit_event(
+    event = new_event(
+        services,
         "signin_refused",
         "unknown",
         "console",
-        event_id=services.new_id(),
         at=now,
         client=client,
         reason=(

@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from ..domain.audit_events import audit_event
 from ..domain.decider import NotTheLinksApprover, decider_for_link
 from ..domain.errors import Conflict, InvalidTransition, LinkExpired, LinkStale, LinkUsed
 from ..domain.models import (
@@ -27,7 +26,7 @@ from ..domain.review import answer_by, ask_review, keep_grant, question_open, re
 from ..domain.sessions import Session
 from ..domain.timers import end_grant
 from ..domain.trust import review_period_end
-from .audit import refused_attempt
+from .audit import new_event, refused_attempt
 from .context import Services, work_calendar
 from .decision_identity import decisions_need_sign_in, verified_person
 from .link_views import LinkState, LinkView, resolve_link
@@ -61,11 +60,11 @@ def ask(services: Services, request: AccessRequest, now: datetime) -> Change:
     email = compose(
         services, asked, "review_needed", [manager], approver_langs(None, manager), now, context
     )
-    event = audit_event(
+    event = new_event(
+        services,
         "review_requested",
         SYSTEM_ACTOR,
         "schedule",
-        event_id=services.new_id(),
         at=now,
         request_id=asked.id,
         reason=f"{manager} asked; answer by {deadline.isoformat()}"[:200],
@@ -77,11 +76,11 @@ def lapse(services: Services, request: AccessRequest, now: datetime) -> Change:
     """End a grant whose manager did not answer the review in time (a timed action)."""
     ended = end_grant(request, now)
     links, emails = access_ended(services, ended, now)
-    event = audit_event(
+    event = new_event(
+        services,
         "ended",
         SYSTEM_ACTOR,
         "schedule",
-        event_id=services.new_id(),
         at=now,
         request_id=ended.id,
         reason=NO_ANSWER,
@@ -143,11 +142,11 @@ def answer_review(
         changed = end_grant(request, now)
         links, emails = access_ended(services, changed, now)
         action, reason = "ended", ENDED_AT_REVIEW
-    event = audit_event(
+    event = new_event(
+        services,
         action,
         decider.approver,
         "link",
-        event_id=services.new_id(),
         at=now,
         request_id=request.id,
         client=client,

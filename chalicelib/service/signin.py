@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .. import aws
-from ..domain.audit_events import audit_event
 from ..domain.errors import Conflict, DomainError, LimitReached, LinkExpired, LinkUsed, NotFound
 from ..domain.identity import VerifiedPerson
 from ..domain.models import ClientInfo, Lang
@@ -27,7 +26,7 @@ from ..notify.messages import render_email
 from ..notify.ses import DeliveryFailed, send_email
 from ..store.limits import Kind
 from ..store.sessions import SessionStore
-from .audit import refused_attempt
+from .audit import new_event, refused_attempt
 from .context import Services
 from .directory_lookup import sign_in_roles
 from .links import link_url, new_token, token_hash, well_formed
@@ -145,9 +144,7 @@ def sign_in(
     now = services.clock()
     # The directory's groups, read once for every page after.
     cookie_value, session = new_session(link.email, now, sign_in_roles(services, link.email))
-    event = audit_event(
-        "signed_in", link.email, "link", event_id=services.new_id(), at=now, client=client
-    )
+    event = new_event(services, "signed_in", link.email, "link", at=now, client=client)
     try:
         _sessions(services).open_session(link, session, event, replaced(previous_cookie))
     except Conflict:
@@ -203,13 +200,6 @@ def current_session(services: Services, cookie_value: str | None) -> Session | N
 
 def sign_out(services: Services, session: Session, client: ClientInfo) -> None:
     """End a session server-side (its cookie no longer works anywhere) and audit it."""
-    event = audit_event(
-        "signed_out",
-        session.email,
-        "console",
-        event_id=services.new_id(),
-        at=services.clock(),
-        client=client,
-    )
+    event = new_event(services, "signed_out", session.email, "console", client=client)
     with contextlib.suppress(Conflict):  # already ended (two tabs signing out)
         _sessions(services).end_session(session.session_hash, event)

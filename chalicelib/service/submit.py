@@ -6,7 +6,6 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ..domain.audit_events import audit_event
 from ..domain.awareness import Completion, person_ref
 from ..domain.errors import Conflict, LimitReached, NoApprover
 from ..domain.models import (
@@ -20,7 +19,7 @@ from ..domain.models import (
 )
 from ..domain.submission import SubmissionResult
 from ..domain.workflow import new_request
-from .audit import braked_refusal
+from .audit import braked_refusal, new_event
 from .awareness import trained_pass
 from .context import Services
 from .directory_lookup import validate_with_directory
@@ -97,11 +96,11 @@ def submit_request(
         now,
         {"confirm_url": confirm_url, "status_url": status_url},
     )
-    event = audit_event(
+    event = new_event(
+        services,
         "submitted",
         request.content.email,
         "form",
-        event_id=services.new_id(),
         at=now,
         request_id=request.id,
         client=client,

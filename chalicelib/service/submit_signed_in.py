@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ..domain.audit_events import audit_event
 from ..domain.awareness import Completion
 from ..domain.errors import NoApprover
 from ..domain.identity import ProviderRef
 from ..domain.models import AccessRequest, ClientInfo, Lang
 from ..domain.sessions import Session
 from ..domain.workflow import confirm, new_request
+from .audit import new_event
 from .awareness import record_confirmed_pass
 from .context import Services
 from .directory_lookup import validate_with_directory
@@ -72,11 +72,11 @@ def submit_signed_in(
     confirmed = confirm(filed, now)
     links, emails = open_step(services, confirmed, 0, now)
     person = session.identity
-    event = audit_event(
+    event = new_event(
+        services,
         "submitted",
         session.email,
         "form",
-        event_id=services.new_id(),
         at=now,
         request_id=confirmed.id,
         client=client,

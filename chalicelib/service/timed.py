@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from ..domain.audit_events import audit_event
 from ..domain.errors import Conflict, DomainError
 from ..domain.models import AccessRequest, AuditAction, AuditEvent, LinkKind, LinkToken
 from ..domain.timers import (
@@ -26,6 +25,7 @@ from ..domain.timers import (
     note_ending,
     remind,
 )
+from .audit import new_event
 from .context import Services, work_calendar
 from .mail import PendingEmail, access_ended, compose, deliver, issue_link
 from .review import ask as ask_review
@@ -50,11 +50,11 @@ def _event(
     reason: str | None = None,
 ) -> AuditEvent:
     """An event of a scheduled job, acting as the system."""
-    return audit_event(
+    return new_event(
+        services,
         action,
         SYSTEM_ACTOR,
         "schedule",
-        event_id=services.new_id(),
         at=now,
         request_id=request.id,
         step=step,
