@@ -28,7 +28,7 @@ from ..store.campaign import CampaignStore
 from ..store.console import RequestFilter
 from .acknowledge import has_acknowledged
 from .context import Services, work_calendar
-from .mail import PendingEmail, access_ended, compose, deliver
+from .mail import PendingEmail, access_ended, deliver, to_requester
 
 log = logging.getLogger(__name__)
 SYSTEM_ACTOR = "sesame"
@@ -66,15 +66,7 @@ def _ask(
         "ends": services.policy.rules.trust.on_no_acknowledgement == "end",
         "acknowledge_url": f"{services.settings.public_base_url}/usage-policy",
     }
-    email = compose(
-        services,
-        asked,
-        "usage_policy_acknowledge",
-        [grant.content.email],
-        [grant.lang],
-        now,
-        context,
-    )
+    email = to_requester(services, asked, "usage_policy_acknowledge", now, context)
     reason = f"usage policy {version}: " + ("reminder" if context["reminder"] else "asked")
     return asked, _event(services, asked, "reminded", now, reason), [email]
 

@@ -28,7 +28,7 @@ from ..store.console import RequestFilter, RequestPage
 from .audit import new_event, refused_attempt
 from .context import Services
 from .decide import _follow_ups
-from .mail import access_event, compose, deliver, issue_link
+from .mail import access_event, compose, deliver, issue_link, to_requester
 
 SECURITY_ROLE = "security"
 DASHBOARD_DAYS = 90
@@ -197,15 +197,7 @@ def revoke_grant(
     now = services.clock()
     revoked = revoke(request, officer, reason, now)
     status_url, status_link = issue_link(services, revoked, LinkKind.STATUS, now)
-    email = compose(
-        services,
-        revoked,
-        "access_revoked",
-        [revoked.content.email],
-        [revoked.lang],
-        now,
-        {"status_url": status_url},
-    )
+    email = to_requester(services, revoked, "access_revoked", now, {"status_url": status_url})
     event = _event(
         services, request.id, "revoked", officer, client, comment=revoked.revocation_reason
     )

@@ -24,7 +24,7 @@ from .audit import new_event, refused_attempt
 from .context import Services
 from .decision_identity import link_decider
 from .link_views import open_decision
-from .mail import PendingEmail, access_event, compose, deliver, issue_link
+from .mail import PendingEmail, access_event, deliver, issue_link, to_requester
 from .steps import open_step
 from .trained_path import trained_path_notice
 
@@ -44,15 +44,8 @@ def _follow_ups(
     template = "request_approved" if decided.status == RequestStatus.APPROVED else "request_refused"
     status_url, status_link = issue_link(services, decided, LinkKind.STATUS, now)
     refusal = next((s for s in decided.steps if s.status == StepStatus.REFUSED), None)
-    email = compose(
-        services,
-        decided,
-        template,
-        [decided.content.email],
-        [decided.lang],
-        now,
-        {"status_url": status_url, "refusal": refusal},
-    )
+    context = {"status_url": status_url, "refusal": refusal}
+    email = to_requester(services, decided, template, now, context)
     if decided.status == RequestStatus.APPROVED:
         granted = access_event(services, decided, "AccessGranted", now)
         return [status_link], [email, granted, *trained_path_notice(services, decided, now)]

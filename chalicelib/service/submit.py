@@ -23,7 +23,7 @@ from .audit import braked_refusal, new_event
 from .awareness import trained_pass
 from .context import Services
 from .directory_lookup import validate_with_directory
-from .mail import PendingEmail, compose, deliver, issue_link
+from .mail import PendingEmail, deliver, issue_link, to_requester
 
 
 @dataclass(frozen=True)
@@ -87,15 +87,8 @@ def submit_request(
         request = request.model_copy(update={"renews": renews.id})
     confirm_url, confirm_link = issue_link(services, request, LinkKind.CONFIRM, now)
     status_url, status_link = issue_link(services, request, LinkKind.STATUS, now)
-    email = compose(
-        services,
-        request,
-        "confirm_request",
-        [request.content.email],
-        [lang],
-        now,
-        {"confirm_url": confirm_url, "status_url": status_url},
-    )
+    context = {"confirm_url": confirm_url, "status_url": status_url}
+    email = to_requester(services, request, "confirm_request", now, context)
     event = new_event(
         services,
         "submitted",

@@ -27,7 +27,7 @@ from ..domain.timers import (
 )
 from .audit import new_event
 from .context import Services, work_calendar
-from .mail import PendingEmail, access_ended, compose, deliver, issue_link
+from .mail import PendingEmail, access_ended, compose, deliver, issue_link, to_requester
 from .review import ask as ask_review
 from .review import lapse as review_lapse
 from .steps import open_step
@@ -78,9 +78,7 @@ def _to_requester(
         renew_url, renew_link = issue_link(services, request, LinkKind.RENEW, now)
         links.append(renew_link)
         context["renew_url"] = renew_url
-    email = compose(
-        services, request, template, [request.content.email], [request.lang], now, context
-    )
+    email = to_requester(services, request, template, now, context)
     return links, email
 
 
