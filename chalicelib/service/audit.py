@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Unpack
 
-from ..domain.audit_events import audit_event
+from ..domain.audit_events import EventFields, audit_event
 from ..domain.errors import DomainError, LimitReached
 from ..domain.models import AuditAction, AuditEvent, AuditVia, ClientInfo
 from .context import Services
@@ -21,25 +21,12 @@ def new_event(
     via: AuditVia,
     *,
     at: datetime | None = None,
-    request_id: str | None = None,
-    client: ClientInfo | None = None,
-    step: int | None = None,
-    comment: str | None = None,
-    reason: str | None = None,
+    **fields: Unpack[EventFields],
 ) -> AuditEvent:
     """Build an audit event with an id the services draw, at `at` (default: their clock now)."""
-    event_id = services.new_id()
+    event_id = services.new_id()  # drawn before the clock is read, as every event always was
     return audit_event(
-        action,
-        actor,
-        via,
-        event_id=event_id,
-        at=services.clock() if at is None else at,
-        request_id=request_id,
-        client=client,
-        step=step,
-        comment=comment,
-        reason=reason,
+        action, actor, via, event_id=event_id, at=services.clock() if at is None else at, **fields
     )
 
 
