@@ -13,25 +13,24 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from chalice.app import Blueprint, Response
+from chalice.app import Response
 
 from ...dev import clock as dev_clock
 from ...domain.errors import NotFound
 from ...service.context import get_services
 from ...settings import get_settings
 from ..context import page_lang
-from ..errors import handles_errors
 from ..lazy import lazy_function
 from ..pages import render_page
 from .common import (
     FORM,
+    blueprint,
     csrf_refused,
     first,
     form_key,
     form_token,
     json_response,
     read_form,
-    request_of,
 )
 
 if TYPE_CHECKING:
@@ -50,9 +49,7 @@ else:
     run_campaign = lazy_function("chalicelib.service.campaign", "run_campaign")
 
 ENABLING_VARIABLE = "SESAME_DEV_ROUTES"
-bp = Blueprint(__name__)
-current = request_of(bp)
-handled = handles_errors(current)
+bp, current, handled = blueprint(__name__)
 # The outbox page shows the newest e-mails only; the JSON lists them all.
 DEV_OUTBOX_PAGE = 10
 DEV_CLOCK_PURPOSE, DEV_CLOCK_BINDING = "dev-clock", "dev-clock-form"

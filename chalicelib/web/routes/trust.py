@@ -5,18 +5,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from chalice.app import Blueprint, Request, Response
+from chalice.app import Request, Response
 
 from ...domain.errors import NotFound
 from ...service.context import Services, get_services
 from ..context import client_info, page_lang
-from ..errors import handles_errors
 from ..forms import BadForm
 from ..lazy import lazy_function
 from ..pages import render_page
 from ..session import Visitor, read_cookie, signed_in
 from ..trust_pages import carried_form, carry_of, carry_seal, pass_proof, text_blocks
-from .common import FORM, first, form_key, form_or_empty, form_token, read_form, request_of
+from .common import (
+    FORM,
+    blueprint,
+    first,
+    form_key,
+    form_or_empty,
+    form_token,
+    read_form,
+)
 
 if TYPE_CHECKING:
     from ...domain.awareness import Grade, person_ref
@@ -39,9 +46,7 @@ else:
     # The awareness models are pydantic's: defined when a person is identified, not before.
     person_ref = lazy_function("chalicelib.domain.awareness", "person_ref")
 
-bp = Blueprint(__name__)
-current = request_of(bp)
-handled = handles_errors(current)
+bp, current, handled = blueprint(__name__)
 officer = signed_in(current, form_or_empty, officers_only=True)
 QUIZ_PURPOSE, QUIZ_BINDING = "awareness", "awareness-quiz"
 ACK_PURPOSE, ACK_BINDING = "usage-policy", "usage-policy-form"
