@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ..domain.audit_events import audit_event
 from ..domain.awareness import Acknowledgement
 from ..domain.errors import Conflict
 from ..domain.models import ClientInfo
+from .audit import new_event
 from .awareness import trust_store
 from .context import Services
 
@@ -19,11 +19,11 @@ def acknowledge_policy(services: Services, person: str, client: ClientInfo) -> A
         return already
     now = services.clock()
     ack = Acknowledgement(person=person, policy_version=version, at=now)
-    event = audit_event(
+    event = new_event(
+        services,
         "policy_acknowledged",
         person[:254],
         "form",
-        event_id=services.new_id(),
         at=now,
         client=client,
         comment=f"usage policy {version}",

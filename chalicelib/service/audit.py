@@ -3,14 +3,31 @@
 from __future__ import annotations
 
 import logging
-from typing import Literal
+from datetime import datetime
+from typing import Literal, Unpack
 
-from ..domain.audit_events import audit_event
+from ..domain.audit_events import EventFields, audit_event
 from ..domain.errors import DomainError, LimitReached
-from ..domain.models import ClientInfo
+from ..domain.models import AuditAction, AuditEvent, AuditVia, ClientInfo
 from .context import Services
 
 log = logging.getLogger(__name__)
+
+
+def new_event(
+    services: Services,
+    action: AuditAction,
+    actor: str,
+    via: AuditVia,
+    *,
+    at: datetime | None = None,
+    **fields: Unpack[EventFields],
+) -> AuditEvent:
+    """Build an audit event with an id the services draw, at `at` (default: their clock now)."""
+    event_id = services.new_id()  # drawn before the clock is read, as every event always was
+    return audit_event(
+        action, actor, via, event_id=event_id, at=services.clock() if at is None else at, **fields
+    )
 
 
 def refused_attempt(
@@ -24,12 +41,11 @@ def refused_attempt(
     action: Literal["refused_attempt", "link_limit"] = "refused_attempt",
 ) -> None:
     """Append a refused attempt to the audit log; the refusal stands even if this fails."""
-    event = audit_event(
+    event = new_event(
+        services,
         action,
         actor[:254] or "unknown",
         "link" if request_id else "form",
-        event_id=services.new_id(),
-        at=services.clock(),
         request_id=request_id,
         client=client,
         step=step,

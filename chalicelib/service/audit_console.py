@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..domain.audit_events import audit_event
 from ..domain.digest_check import AnchorVerdict
 from ..domain.models import ClientInfo
+from .audit import new_event
 from .audit_integrity import check_integrity
 from .context import Services
 from .digest import get_digest_deps
@@ -26,11 +26,11 @@ def digest_now(services: Services, officer: str, client: ClientInfo) -> Literal[
     """Write a digest now (or ask the digest function for one) and audit who asked."""
     now = services.clock()
     outcome = request_digest(services.settings.stage, now)
-    event = audit_event(
+    event = new_event(
+        services,
         "digest_requested",
         officer,
         "console",
-        event_id=services.new_id(),
         at=now,
         client=client,
         comment=outcome,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import aws
-from ..domain.audit_events import audit_event
 from ..domain.awareness import Awareness, Completion, Grade, completion_for, grade, is_trained
 from ..domain.errors import Conflict, NotFound
 from ..domain.models import ClientInfo
 from ..store.trust import TrustStore
+from .audit import new_event
 from .context import Services
 
 
@@ -44,11 +44,11 @@ def record_pass(services: Services, person: str, result: Grade, client: ClientIn
     module = current_module(services)
     now = services.clock()
     completion = completion_for(person, result, module, now)
-    event = audit_event(
+    event = new_event(
+        services,
         "awareness_passed",
         person[:254],
         "form",
-        event_id=services.new_id(),
         at=now,
         client=client,
         comment=f"version {module.version}: {result.score}/{result.out_of}",
@@ -85,12 +85,11 @@ def record_confirmed_pass(services: Services, completion: Completion, client: Cl
     latest = store.latest_pass(completion.person)
     if latest is not None and latest.passed_at >= completion.passed_at:
         return  # recorded already (a second request with it), or a newer pass is
-    event = audit_event(
+    event = new_event(
+        services,
         "awareness_passed",
         completion.person[:254],
         "link",
-        event_id=services.new_id(),
-        at=services.clock(),
         client=client,
         comment=f"version {completion.version}: {completion.score}/{completion.out_of}; "
         f"passed {completion.passed_at.isoformat()}, address confirmed",

@@ -16,7 +16,7 @@ from datetime import datetime
 from .. import aws
 from ..domain.awareness import person_ref
 from ..domain.errors import Conflict, DomainError
-from ..domain.models import AccessRequest, AuditEvent, LinkKind, LinkToken
+from ..domain.models import AccessRequest, AuditEvent, LinkToken
 from ..domain.timers import end_grant
 from ..domain.trust import (
     CampaignDue,
@@ -28,7 +28,7 @@ from ..store.campaign import CampaignStore
 from ..store.console import RequestFilter
 from .acknowledge import has_acknowledged
 from .context import Services, work_calendar
-from .mail import PendingEmail, access_event, compose, deliver, issue_link
+from .mail import PendingEmail, access_ended, deliver, to_requester
 
 log = logging.getLogger(__name__)
 SYSTEM_ACTOR = "sesame"
@@ -66,15 +66,7 @@ def _ask(
         "ends": services.policy.rules.trust.on_no_acknowledgement == "end",
         "acknowledge_url": f"{services.settings.public_base_url}/usage-policy",
     }
-    email = compose(
-        services,
-        asked,
-        "usage_policy_acknowledge",
-        [grant.content.email],
-        [grant.lang],
-        now,
-        context,
-    )
+    email = to_requester(services, asked, "usage_policy_acknowledge", now, context)
     reason = f"usage policy {version}: " + ("reminder" if context["reminder"] else "asked")
     return asked, _event(services, asked, "reminded", now, reason), [email]
 
@@ -83,20 +75,9 @@ def _end(
     services: Services, grant: AccessRequest, now: datetime
 ) -> tuple[AccessRequest, AuditEvent, list[PendingEmail], list[LinkToken]]:
     ended = end_grant(grant, now)
-    status_url, status_link = issue_link(services, ended, LinkKind.STATUS, now)
-    renew_url, renew_link = issue_link(services, ended, LinkKind.RENEW, now)
-    email = compose(
-        services, ended, "access_ended", [ended.content.email], [ended.lang], now,
-        {"status_url": status_url, "renew_url": renew_url},
-    )  # fmt: skip
-    published = access_event(services, ended, "AccessEnded", now)
+    links, emails = access_ended(services, ended, now)
     reason = f"usage policy {services.policy.version} not acknowledged"
-    return (
-        ended,
-        _event(services, ended, "ended", now, reason),
-        [email, published],
-        [status_link, renew_link],
-    )
+    return ended, _event(services, ended, "ended", now, reason), emails, links
 
 
 def _needs_acknowledgement(services: Services, grant: AccessRequest) -> bool:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ..domain.audit_events import audit_event
 from ..domain.errors import Conflict, LinkUsed
 from ..domain.models import AccessRequest, ClientInfo
 from ..domain.workflow import confirm
+from .audit import new_event
 from .awareness import record_confirmed_pass
 from .context import Services
 from .link_views import open_confirmation
@@ -21,12 +21,11 @@ def confirm_request(services: Services, token: str, client: ClientInfo) -> Acces
     links, emails = open_step(
         services, confirmed, 0, now, in_force=view.delegations, langs=view.langs
     )
-    event = audit_event(
+    event = new_event(
+        services,
         "confirmed",
         confirmed.content.email,
         "link",
-        event_id=services.new_id(),
-        at=services.clock(),
         request_id=confirmed.id,
         client=client,
     )

@@ -7,7 +7,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ..domain.audit_events import audit_event
 from ..domain.errors import Conflict, InvalidTransition, NotAnApprover, NotFound
 from ..domain.identity import VerifiedPerson
 from ..domain.lifecycle import revoke, withdraw
@@ -26,10 +25,10 @@ from ..domain.workflow import check_duties, decide, raise_if_decided
 from ..store import keys
 from ..store.audit import AuditFilter, ChainedEvent, EventPage, HeadRead
 from ..store.console import RequestFilter, RequestPage
-from .audit import refused_attempt
+from .audit import new_event, refused_attempt
 from .context import Services
 from .decide import _follow_ups
-from .mail import access_event, compose, deliver, issue_link
+from .mail import access_event, compose, deliver, issue_link, to_requester
 
 SECURITY_ROLE = "security"
 DASHBOARD_DAYS = 90
@@ -122,12 +121,11 @@ def _event(
     comment: str | None = None,
 ) -> AuditEvent:
     """An event of the console: now, from the officer's or requester's browser."""
-    return audit_event(
+    return new_event(
+        services,
         action,
         actor,
         "console",
-        event_id=services.new_id(),
-        at=services.clock(),
         request_id=request_id,
         client=client,
         step=step,
@@ -199,15 +197,7 @@ def revoke_grant(
     now = services.clock()
     revoked = revoke(request, officer, reason, now)
     status_url, status_link = issue_link(services, revoked, LinkKind.STATUS, now)
-    email = compose(
-        services,
-        revoked,
-        "access_revoked",
-        [revoked.content.email],
-        [revoked.lang],
-        now,
-        {"status_url": status_url},
-    )
+    email = to_requester(services, revoked, "access_revoked", now, {"status_url": status_url})
     event = _event(
         services, request.id, "revoked", officer, client, comment=revoked.revocation_reason
     )
@@ -297,12 +287,11 @@ def link_opened(
     head: HeadRead | None = None,
 ) -> None:
     """Audit that an e-mail link was opened (GET): who it was sent to, from where."""
-    event = audit_event(
+    event = new_event(
+        services,
         "link_opened",
         person,
         "link",
-        event_id=services.new_id(),
-        at=services.clock(),
         request_id=request.id,
         client=client,
         step=step,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from ..domain.audit_events import audit_event
 from ..domain.delegation import Delegation
 from ..domain.errors import Conflict, NotAnApprover
 from ..domain.models import (
@@ -21,11 +20,11 @@ from ..domain.models import (
 from ..domain.sessions import Session
 from ..domain.workflow import decide, raise_if_decided
 from ..store.lang_choices import chosen
-from .audit import refused_attempt
+from .audit import new_event, refused_attempt
 from .context import Services
 from .decision_identity import link_decider
 from .link_views import open_decision
-from .mail import PendingEmail, access_event, compose, deliver, issue_link
+from .mail import PendingEmail, access_event, deliver, issue_link, to_requester
 from .steps import open_step
 from .trained_path import trained_path_notice
 
@@ -45,15 +44,8 @@ def _follow_ups(
     template = "request_approved" if decided.status == RequestStatus.APPROVED else "request_refused"
     status_url, status_link = issue_link(services, decided, LinkKind.STATUS, now)
     refusal = next((s for s in decided.steps if s.status == StepStatus.REFUSED), None)
-    email = compose(
-        services,
-        decided,
-        template,
-        [decided.content.email],
-        [decided.lang],
-        now,
-        {"status_url": status_url, "refusal": refusal},
-    )
+    context = {"status_url": status_url, "refusal": refusal}
+    email = to_requester(services, decided, template, now, context)
     if decided.status == RequestStatus.APPROVED:
         granted = access_event(services, decided, "AccessGranted", now)
         return [status_link], [email, granted, *trained_path_notice(services, decided, now)]
@@ -103,12 +95,11 @@ def decide_step(
         langs[decider.approver.strip().lower()] = chosen_lang
         choice = [services.store.lang_choice(decider.approver, chosen_lang)]
     links, emails = _follow_ups(services, decided, now, view.delegations, langs)
-    event = audit_event(
+    event = new_event(
+        services,
         "approved" if decision == "approve" else "refused",
         decider.approver,
         "link",
-        event_id=services.new_id(),
-        at=services.clock(),
         request_id=decided.id,
         client=client,
         step=link.step,

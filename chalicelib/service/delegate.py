@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Literal
 
-from ..domain.audit_events import audit_event
 from ..domain.delegation import Delegation, new_delegation
 from ..domain.errors import InvalidDecision, NotAnApprover
 from ..domain.models import (
@@ -16,6 +15,7 @@ from ..domain.models import (
     LinkToken,
 )
 from ..rendering.i18n import LOCAL_ZONE
+from .audit import new_event
 from .context import Services
 from .link_views import LinkView, resolve_link, usable_decision
 from .mail import PendingEmail, compose, deliver, issue_link
@@ -103,11 +103,11 @@ def _checked(
         now,
         services.policy,
     )
-    event = audit_event(
+    event = new_event(
+        services,
         "delegated",
         approver,
         via,
-        event_id=services.new_id(),
         at=now,
         client=client,
         reason=f"deputy {delegation.deputy} from {starts} to {ends}",

@@ -28,10 +28,11 @@ from ..domain.enforcement import (
     repairs,
 )
 from ..domain.errors import DomainError
-from ..domain.models import AccessEvent, AccessRequest, AuditEvent, RequestStatus
+from ..domain.models import AccessEvent, AccessRequest, RequestStatus
 from ..notify import metrics
 from ..store.console import RequestFilter
 from ..store.enforcement import EnforcementStore
+from .audit import new_event
 from .context import Services
 
 log = logging.getLogger(__name__)
@@ -96,13 +97,12 @@ def _audit(
     comment: str,
 ) -> None:
     services = enforcer.services
-    event = AuditEvent(
+    event = new_event(
+        services,
+        action,
+        ACTOR,
+        "schedule",
         request_id=request_id,
-        event_id=services.new_id(),
-        at=services.clock(),
-        action=action,
-        actor=ACTOR,
-        via="schedule",
         reason=reason[:200],
         comment=comment[:1000],
     )

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from ..domain.enforcement import AccessState
 from ..domain.errors import NotFound
 from ..domain.grants_api import ApiClient
-from ..domain.models import AuditEvent, ClientInfo
+from ..domain.models import ClientInfo
 from . import grants_api
+from .audit import new_event
 from .console import FailedDelivery, failed_deliveries
 from .context import Services
 from .enforce import access_of, failures, retry_failure
@@ -49,16 +50,7 @@ def retry_access(request_id: str, group: str, email: str) -> AccessState:
 
 def reconcile_now(services: Services, officer: str, client: ClientInfo) -> dict[str, int]:
     """Reconcile the owned groups now, the officer's request audited before the run."""
-    event = AuditEvent(
-        request_id=None,
-        event_id=services.new_id(),
-        at=services.clock(),
-        action="reconciliation_requested",
-        actor=officer,
-        via="console",
-        source_ip=client.source_ip,
-        user_agent=client.user_agent,
-    )
+    event = new_event(services, "reconciliation_requested", officer, "console", client=client)
     services.store.audit.append(event)
     return run_reconciliation()
 

@@ -30,6 +30,7 @@ from ..domain.grants_api import (
 from ..domain.models import AuditEvent
 from ..store.api_clients import ApiClientStore
 from ..store.console import RequestFilter
+from .audit import new_event
 from .context import Services
 
 log = logging.getLogger(__name__)
@@ -104,13 +105,12 @@ def authenticate(store: ApiClientStore, authorization: str | None) -> ApiClient:
 
 
 def _audit(services: Services, api_client: ApiClient, what: str, request_id: str | None) -> None:
-    event = AuditEvent(
+    event = new_event(
+        services,
+        "api_read",
+        f"api:{api_client.client_id}",
+        "api",
         request_id=request_id,
-        event_id=services.new_id(),
-        at=services.clock(),
-        action="api_read",
-        actor=f"api:{api_client.client_id}",
-        via="api",
         reason=what[:200],
     )
     services.store.audit.append(event)

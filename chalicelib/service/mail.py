@@ -125,6 +125,19 @@ def compose(
     return PendingEmail(entry=entry, message=message)
 
 
+def to_requester(
+    services: Services,
+    request: AccessRequest,
+    template: str,
+    now: datetime,
+    context: Mapping[str, Any],
+) -> PendingEmail:
+    """Render an e-mail about a request to its requester, in the language they filed in."""
+    return compose(
+        services, request, template, [request.content.email], [request.lang], now, context
+    )
+
+
 MAX_ATTEMPTS = 8
 FIRST_RETRY_SECONDS = 60
 LONGEST_WAIT_SECONDS = 6 * 3600
@@ -164,6 +177,17 @@ def access_event(
         event=event,
     )
     return PendingEmail(entry=entry, message=None)
+
+
+def access_ended(
+    services: Services, ended: AccessRequest, now: datetime
+) -> tuple[list[LinkToken], list[PendingEmail]]:
+    """The requester's "access ended" e-mail (status and renewal links) and `AccessEnded`."""
+    status_url, status_link = issue_link(services, ended, LinkKind.STATUS, now)
+    renew_url, renew_link = issue_link(services, ended, LinkKind.RENEW, now)
+    context = {"status_url": status_url, "renew_url": renew_url}
+    email = to_requester(services, ended, "access_ended", now, context)
+    return [status_link, renew_link], [email, access_event(services, ended, "AccessEnded", now)]
 
 
 def _send(services: Services, entry: OutboxEntry, message: RenderedEmail | None) -> str:

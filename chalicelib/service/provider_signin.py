@@ -28,15 +28,16 @@ from ..domain.identity import (
     verified_person,
 )
 from ..domain.identity_policy import SignInSettings
-from ..domain.models import AuditEvent, ClientInfo, Lang
+from ..domain.models import ClientInfo, Lang
 from ..domain.next_path import safe_next_path
 from ..domain.sessions import Session
 from ..settings import LOCAL_STAGES
 from ..store.provider_signins import ProviderSignInStore
+from .audit import new_event
 from .context import Services
 from .directory_lookup import sign_in_roles
 from .links import new_token, token_hash, well_formed
-from .signin import SignedIn, sign_out
+from .signin import SignedIn, new_session, replaced, sign_out
 
 if TYPE_CHECKING:
     from ..adapters.oidc_client import OidcClient
@@ -183,32 +184,19 @@ def complete_provider_signin(
         _audit_refusal(services, refusal, client)
         raise
     now = services.clock()
-    cookie_value = new_token()
-    session = Session(
-        session_hash=token_hash(cookie_value),
-        email=person.email,
-        created_at=now,
-        last_seen_at=now,
-        identity=person,
-        # The token's roles and the directory's groups, resolved once for every page after.
-        roles=sign_in_roles(services, person.email, person.roles),
-    )
-    event = AuditEvent(
-        request_id=None,
-        event_id=services.new_id(),
+    # The token's roles and the directory's groups, resolved once for every page after.
+    roles = sign_in_roles(services, person.email, person.roles)
+    cookie_value, session = new_session(person.email, now, roles, person)
+    event = new_event(
+        services,
+        "signed_in",
+        person.email,
+        "console",
         at=now,
-        action="signed_in",
-        actor=person.email,
-        via="console",
+        client=client,
         reason=f"provider {person.method}",
-        source_ip=client.source_ip,
-        user_agent=client.user_agent,
-        identity=person,
-    )
-    replaces = (
-        token_hash(previous_cookie) if previous_cookie and well_formed(previous_cookie) else None
-    )
-    _store(services).open_session(session, event, replaces)
+    ).model_copy(update={"identity": person})
+    _store(services).open_session(session, event, replaced(previous_cookie))
     return SignedIn(cookie_value=cookie_value, session=session, next_path=next_path)
 
 
@@ -223,21 +211,19 @@ def _audit_refusal(services: Services, refusal: SignInRefused, client: ClientInf
         return  # not counted, not audited: the refusal itself stands
     if count is None:  # past the limit: no write at all (a script cannot fill the chain)
         raise LimitReached("refused") from refusal
-    event = AuditEvent(
-        request_id=None,
-        event_id=services.new_id(),
+    event = new_event(
+        services,
+        "signin_refused",
+        "unknown",
+        "console",
         at=now,
-        action="signin_refused",
-        actor="unknown",
-        via="console",
+        client=client,
         reason=(
             refusal.reason.value
             if count <= limit
             else f"{refusal.reason.value}; refused_attempts_limit:{limit}"
         ),
         comment=refusal.detail or None,
-        source_ip=client.source_ip,
-        user_agent=client.user_agent,
     )
     # The refusal stands even if its record fails (as for other refused attempts).
     with contextlib.suppress(DomainError):

@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from ..domain.audit_events import audit_event
 from ..domain.decider import NotTheLinksApprover, decider_for_link
 from ..domain.errors import Conflict, InvalidTransition, LinkExpired, LinkStale, LinkUsed
 from ..domain.models import (
@@ -27,11 +26,11 @@ from ..domain.review import answer_by, ask_review, keep_grant, question_open, re
 from ..domain.sessions import Session
 from ..domain.timers import end_grant
 from ..domain.trust import review_period_end
-from .audit import refused_attempt
+from .audit import new_event, refused_attempt
 from .context import Services, work_calendar
 from .decision_identity import decisions_need_sign_in, verified_person
 from .link_views import LinkState, LinkView, resolve_link
-from .mail import PendingEmail, access_event, compose, deliver, issue_link
+from .mail import PendingEmail, access_ended, compose, deliver, issue_link
 from .steps import approver_langs
 
 SYSTEM_ACTOR = "sesame"
@@ -39,19 +38,6 @@ NO_ANSWER = "no answer to the review"
 ENDED_AT_REVIEW = "ended by the manager at the review"
 Answer = Literal["keep", "end"]
 Change = tuple[AccessRequest, AuditEvent, list[LinkToken], list[PendingEmail]]
-
-
-def _ended(
-    services: Services, ended: AccessRequest, now: datetime
-) -> tuple[list[LinkToken], list[PendingEmail]]:
-    """The requester's "access ended" e-mail (status and renewal links) and `AccessEnded`."""
-    status_url, status_link = issue_link(services, ended, LinkKind.STATUS, now)
-    renew_url, renew_link = issue_link(services, ended, LinkKind.RENEW, now)
-    email = compose(
-        services, ended, "access_ended", [ended.content.email], [ended.lang], now,
-        {"status_url": status_url, "renew_url": renew_url},
-    )  # fmt: skip
-    return [status_link, renew_link], [email, access_event(services, ended, "AccessEnded", now)]
 
 
 def ask(services: Services, request: AccessRequest, now: datetime) -> Change:
@@ -74,11 +60,11 @@ def ask(services: Services, request: AccessRequest, now: datetime) -> Change:
     email = compose(
         services, asked, "review_needed", [manager], approver_langs(None, manager), now, context
     )
-    event = audit_event(
+    event = new_event(
+        services,
         "review_requested",
         SYSTEM_ACTOR,
         "schedule",
-        event_id=services.new_id(),
         at=now,
         request_id=asked.id,
         reason=f"{manager} asked; answer by {deadline.isoformat()}"[:200],
@@ -89,12 +75,12 @@ def ask(services: Services, request: AccessRequest, now: datetime) -> Change:
 def lapse(services: Services, request: AccessRequest, now: datetime) -> Change:
     """End a grant whose manager did not answer the review in time (a timed action)."""
     ended = end_grant(request, now)
-    links, emails = _ended(services, ended, now)
-    event = audit_event(
+    links, emails = access_ended(services, ended, now)
+    event = new_event(
+        services,
         "ended",
         SYSTEM_ACTOR,
         "schedule",
-        event_id=services.new_id(),
         at=now,
         request_id=ended.id,
         reason=NO_ANSWER,
@@ -154,13 +140,13 @@ def answer_review(
         reason = f"still needed; next review in {request.review_every_days} days"
     else:
         changed = end_grant(request, now)
-        links, emails = _ended(services, changed, now)
+        links, emails = access_ended(services, changed, now)
         action, reason = "ended", ENDED_AT_REVIEW
-    event = audit_event(
+    event = new_event(
+        services,
         action,
         decider.approver,
         "link",
-        event_id=services.new_id(),
         at=now,
         request_id=request.id,
         client=client,

@@ -6,10 +6,11 @@ import contextlib
 import logging
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from .. import aws
-from ..domain.audit_events import audit_event
 from ..domain.errors import Conflict, DomainError, LimitReached, LinkExpired, LinkUsed, NotFound
+from ..domain.identity import VerifiedPerson
 from ..domain.models import ClientInfo, Lang
 from ..domain.next_path import safe_next_path
 from ..domain.sessions import (
@@ -25,7 +26,7 @@ from ..notify.messages import render_email
 from ..notify.ses import DeliveryFailed, send_email
 from ..store.limits import Kind
 from ..store.sessions import SessionStore
-from .audit import refused_attempt
+from .audit import new_event, refused_attempt
 from .context import Services
 from .directory_lookup import sign_in_roles
 from .links import link_url, new_token, token_hash, well_formed
@@ -141,25 +142,37 @@ def sign_in(
     """Use a sign-in link once: start a new session (replacing any previous one) and audit."""
     link = open_signin(services, token)
     now = services.clock()
-    cookie_value = new_token()
-    session = Session(
-        session_hash=token_hash(cookie_value),
-        email=link.email,
-        created_at=now,
-        last_seen_at=now,
-        roles=sign_in_roles(services, link.email),  # the directory's groups, read once
-    )
-    event = audit_event(
-        "signed_in", link.email, "link", event_id=services.new_id(), at=now, client=client
-    )
-    replaces = (
-        token_hash(previous_cookie) if previous_cookie and well_formed(previous_cookie) else None
-    )
+    # The directory's groups, read once for every page after.
+    cookie_value, session = new_session(link.email, now, sign_in_roles(services, link.email))
+    event = new_event(services, "signed_in", link.email, "link", at=now, client=client)
     try:
-        _sessions(services).open_session(link, session, event, replaces)
+        _sessions(services).open_session(link, session, event, replaced(previous_cookie))
     except Conflict:
         raise LinkUsed("sign-in") from None
     return SignedIn(cookie_value=cookie_value, session=session, next_path=link.next_path)
+
+
+def new_session(
+    email: str, now: datetime, roles: tuple[str, ...], identity: VerifiedPerson | None = None
+) -> tuple[str, Session]:
+    """Draw a new session: the cookie value (given once) and the session kept under its hash."""
+    cookie_value = new_token()
+    session = Session(
+        session_hash=token_hash(cookie_value),
+        email=email,
+        created_at=now,
+        last_seen_at=now,
+        identity=identity,
+        roles=roles,
+    )
+    return cookie_value, session
+
+
+def replaced(previous_cookie: str | None) -> str | None:
+    """Return the hash of the session a new sign-in replaces (None without a well-formed cookie)."""
+    if previous_cookie and well_formed(previous_cookie):
+        return token_hash(previous_cookie)
+    return None
 
 
 def current_session(services: Services, cookie_value: str | None) -> Session | None:
@@ -187,13 +200,6 @@ def current_session(services: Services, cookie_value: str | None) -> Session | N
 
 def sign_out(services: Services, session: Session, client: ClientInfo) -> None:
     """End a session server-side (its cookie no longer works anywhere) and audit it."""
-    event = audit_event(
-        "signed_out",
-        session.email,
-        "console",
-        event_id=services.new_id(),
-        at=services.clock(),
-        client=client,
-    )
+    event = new_event(services, "signed_out", session.email, "console", client=client)
     with contextlib.suppress(Conflict):  # already ended (two tabs signing out)
         _sessions(services).end_session(session.session_hash, event)

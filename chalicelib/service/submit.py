@@ -6,17 +6,24 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ..domain.audit_events import audit_event
 from ..domain.awareness import Completion, person_ref
 from ..domain.errors import Conflict, LimitReached, NoApprover
-from ..domain.models import AccessRequest, ClientInfo, Lang, LinkKind
+from ..domain.models import (
+    AccessRequest,
+    AuditEvent,
+    ClientInfo,
+    Lang,
+    LinkKind,
+    LinkToken,
+    RequestContent,
+)
 from ..domain.submission import SubmissionResult
 from ..domain.workflow import new_request
-from .audit import braked_refusal
+from .audit import braked_refusal, new_event
 from .awareness import trained_pass
 from .context import Services
 from .directory_lookup import validate_with_directory
-from .mail import compose, deliver, issue_link
+from .mail import PendingEmail, deliver, issue_link, to_requester
 
 
 @dataclass(frozen=True)
@@ -64,12 +71,7 @@ def submit_request(
     now = services.clock()
     # Issue 17: a valid pass of the current awareness module may shorten the chain; it is
     # read only when it would (so other requests cost no extra read).
-    content, policy = result.content, services.policy
-    shorter = policy.route_for(content.platforms, content.level, trained=True)
-    could_shorten = shorter is not None and shorter.trained_path
-    if held is not None and held.person != person_ref(content.email):
-        held = None  # a pass of another address never counts for this one
-    trained = (held or trained_pass(services, person_ref(content.email))) if could_shorten else None
+    held, trained = counted_pass(services, result.content, held, result.content.email)
     try:
         request = new_request(
             request_id_for(submission_key), result.content, services.policy, lang, now, trained
@@ -85,20 +87,13 @@ def submit_request(
         request = request.model_copy(update={"renews": renews.id})
     confirm_url, confirm_link = issue_link(services, request, LinkKind.CONFIRM, now)
     status_url, status_link = issue_link(services, request, LinkKind.STATUS, now)
-    email = compose(
+    context = {"confirm_url": confirm_url, "status_url": status_url}
+    email = to_requester(services, request, "confirm_request", now, context)
+    event = new_event(
         services,
-        request,
-        "confirm_request",
-        [request.content.email],
-        [lang],
-        now,
-        {"confirm_url": confirm_url, "status_url": status_url},
-    )
-    event = audit_event(
         "submitted",
         request.content.email,
         "form",
-        event_id=services.new_id(),
         at=now,
         request_id=request.id,
         client=client,
@@ -106,12 +101,45 @@ def submit_request(
         + (f"; renews {renews.reference}" if renews else "")
         + ("; trained path" if request.trained_path else ""),
     )
+    links = [confirm_link, status_link]
+    replayed = store_new(services, request, event, links, [email], client, result)
+    if replayed is not None:
+        return replayed
+    return SubmitOutcome(request=request, result=result)
+
+
+def counted_pass(
+    services: Services, content: RequestContent, held: Completion | None, holder: str
+) -> tuple[Completion | None, Completion | None]:
+    """Return the carried pass that counts (the holder's own) and the pass that shortens the chain.
+
+    The stored pass is read only when a trained path would shorten the chain (issue 17), so
+    other requests cost no extra read.
+    """
+    shorter = services.policy.route_for(content.platforms, content.level, trained=True)
+    could_shorten = shorter is not None and shorter.trained_path
+    if held is not None and held.person != person_ref(holder):
+        held = None  # a pass of another address never counts for this one
+    trained = (held or trained_pass(services, person_ref(content.email))) if could_shorten else None
+    return held, trained
+
+
+def store_new(
+    services: Services,
+    request: AccessRequest,
+    event: AuditEvent,
+    links: list[LinkToken],
+    emails: list[PendingEmail],
+    client: ClientInfo,
+    result: SubmissionResult,
+) -> SubmitOutcome | None:
+    """Store a new request and send its e-mails; None when stored, else what a replay shows."""
     try:
         services.store.create_request(
             request,
             event,
-            [confirm_link, status_link],
-            [email.entry],
+            links,
+            [e.entry for e in emails],
             services.policy.rules.limits,
             client.source_ip,
         )
@@ -121,8 +149,8 @@ def submit_request(
             # The same one-time key with other content is not a resubmission: ask again.
             return SubmitOutcome(errors={"form": "expired"}, result=result)
         return SubmitOutcome(request=existing, duplicate=True, result=result)
-    deliver(services, [email])
-    return SubmitOutcome(request=request, result=result)
+    deliver(services, emails)
+    return None
 
 
 def _refused(

@@ -9,19 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ..domain.audit_events import audit_event
-from ..domain.awareness import Completion, person_ref
-from ..domain.errors import Conflict, NoApprover
+from ..domain.awareness import Completion
+from ..domain.errors import NoApprover
 from ..domain.identity import ProviderRef
 from ..domain.models import AccessRequest, ClientInfo, Lang
 from ..domain.sessions import Session
 from ..domain.workflow import confirm, new_request
-from .awareness import record_confirmed_pass, trained_pass
+from .audit import new_event
+from .awareness import record_confirmed_pass
 from .context import Services
 from .directory_lookup import validate_with_directory
-from .mail import deliver
 from .steps import open_step
-from .submit import SubmitOutcome, _refused, request_id_for
+from .submit import SubmitOutcome, _refused, counted_pass, request_id_for, store_new
 
 
 def proven_by_sign_in(session: Session | None) -> bool:
@@ -54,11 +53,7 @@ def submit_signed_in(
     now = services.clock()
     # As for a signed-out requester (issue 17): a pass of the awareness module may shorten it.
     content = result.content
-    shorter = services.policy.route_for(content.platforms, content.level, trained=True)
-    could_shorten = shorter is not None and shorter.trained_path
-    if held is not None and held.person != person_ref(session.email):
-        held = None  # a pass of another address never counts for this one
-    trained = (held or trained_pass(services, person_ref(content.email))) if could_shorten else None
+    held, trained = counted_pass(services, content, held, session.email)
     try:
         filed = new_request(
             request_id_for(submission_key), content, services.policy, lang, now, trained
@@ -77,11 +72,11 @@ def submit_signed_in(
     confirmed = confirm(filed, now)
     links, emails = open_step(services, confirmed, 0, now)
     person = session.identity
-    event = audit_event(
+    event = new_event(
+        services,
         "submitted",
         session.email,
         "form",
-        event_id=services.new_id(),
         at=now,
         request_id=confirmed.id,
         client=client,
@@ -91,21 +86,9 @@ def submit_signed_in(
     )
     if person is not None:
         event = event.model_copy(update={"identity": person})
-    try:
-        services.store.create_request(
-            confirmed,
-            event,
-            links,
-            [e.entry for e in emails],
-            services.policy.rules.limits,
-            client.source_ip,
-        )
-    except Conflict:
-        existing = services.store.load_request(confirmed.id)
-        if existing is None or existing.content != confirmed.content:
-            return SubmitOutcome(errors={"form": "expired"}, result=result)
-        return SubmitOutcome(request=existing, duplicate=True, result=result)
-    deliver(services, emails)
+    replayed = store_new(services, confirmed, event, links, emails, client, result)
+    if replayed is not None:
+        return replayed
     if held is not None:
         record_confirmed_pass(services, held, client)
     return SubmitOutcome(request=confirmed, result=result)

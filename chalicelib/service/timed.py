@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from ..domain.audit_events import audit_event
 from ..domain.errors import Conflict, DomainError
 from ..domain.models import AccessRequest, AuditAction, AuditEvent, LinkKind, LinkToken
 from ..domain.timers import (
@@ -26,8 +25,9 @@ from ..domain.timers import (
     note_ending,
     remind,
 )
+from .audit import new_event
 from .context import Services, work_calendar
-from .mail import PendingEmail, access_event, compose, deliver, issue_link
+from .mail import PendingEmail, access_ended, compose, deliver, issue_link, to_requester
 from .review import ask as ask_review
 from .review import lapse as review_lapse
 from .steps import open_step
@@ -50,11 +50,11 @@ def _event(
     reason: str | None = None,
 ) -> AuditEvent:
     """An event of a scheduled job, acting as the system."""
-    return audit_event(
+    return new_event(
+        services,
         action,
         SYSTEM_ACTOR,
         "schedule",
-        event_id=services.new_id(),
         at=now,
         request_id=request.id,
         step=step,
@@ -78,9 +78,7 @@ def _to_requester(
         renew_url, renew_link = issue_link(services, request, LinkKind.RENEW, now)
         links.append(renew_link)
         context["renew_url"] = renew_url
-    email = compose(
-        services, request, template, [request.content.email], [request.lang], now, context
-    )
+    email = to_requester(services, request, template, now, context)
     return links, email
 
 
@@ -132,9 +130,8 @@ def _notice(services: Services, request: AccessRequest, now: datetime) -> Change
 
 def _end(services: Services, request: AccessRequest, now: datetime) -> Change:
     ended = end_grant(request, now)
-    links, email = _to_requester(services, ended, "access_ended", now, True)
-    published = access_event(services, ended, "AccessEnded", now)
-    return ended, _event(services, ended, "ended", now), links, [email, published]
+    links, emails = access_ended(services, ended, now)
+    return ended, _event(services, ended, "ended", now), links, emails
 
 
 ACTIONS: dict[Due, Callable[[Services, AccessRequest, datetime], Change]] = {

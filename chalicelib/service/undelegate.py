@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..domain.audit_events import audit_event
 from ..domain.delegation import Delegation, cancel_delegation
 from ..domain.errors import LinkExpired, LinkUsed, NotFound
 from ..domain.models import (
@@ -19,6 +18,7 @@ from ..domain.models import (
 from ..domain.people import same_person
 from ..rendering.i18n import LOCAL_ZONE
 from ..store.audit import HeadRead
+from .audit import new_event
 from .context import Services
 from .link_views import LinkState, resolve_link
 from .mail import PendingEmail, deliver
@@ -85,11 +85,11 @@ def _cancel(
     now = services.clock()
     today = now.astimezone(LOCAL_ZONE).date()
     cancelled = cancel_delegation(delegation, today, now)
-    event = audit_event(
+    event = new_event(
+        services,
         "delegation_cancelled",
         delegation.approver,
         "link" if via == "link" else "console",
-        event_id=services.new_id(),
         at=now,
         client=client,
         reason=f"deputy {delegation.deputy} from {delegation.starts} to {delegation.ends}",

@@ -9,25 +9,17 @@ the calls; DynamoDB's TTL collects old counters (the key says which minute it co
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from ..domain.errors import Conflict
 from ..domain.grants_api import ApiClient
 from . import keys
-from .dynamo import aws_errors
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+from .dynamo import DynamoTable, aws_errors
 
 COUNTER_RETENTION_SECONDS = 600
 
 
-class ApiClientStore:
+class ApiClientStore(DynamoTable):
     """Create, read, list and revoke API clients; count their calls."""
-
-    def __init__(self, client: DynamoDBClient, main_table: str) -> None:
-        self._client = client
-        self._main = main_table
 
     def create(self, api_client: ApiClient) -> None:
         """Store a new client; Conflict if the id is taken."""

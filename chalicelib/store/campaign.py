@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..domain.errors import Conflict
 from . import keys
+from .dynamo import DynamoTable
 from .errors import translate
 
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
 
-
-class CampaignStore:
+class CampaignStore(DynamoTable):
     """One item per usage-policy version that started a campaign."""
-
-    def __init__(self, client: DynamoDBClient, main_table: str) -> None:
-        self._client = client
-        self._main = main_table
 
     def start(self, policy_version: str, now: datetime) -> tuple[datetime, bool]:
         """Return when the version's campaign started (now, the first time) and if it closed."""

@@ -9,14 +9,10 @@ failures beside the failed e-mails; applying the change again removes it from th
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from ..domain.enforcement import AccessState
 from . import keys
-from .dynamo import Item, aws_errors
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+from .dynamo import DynamoTable, Item, aws_errors
 
 FAILURES_LIMIT = 50
 
@@ -34,12 +30,8 @@ def _state_of(item: Item) -> AccessState:
     )
 
 
-class EnforcementStore:
+class EnforcementStore(DynamoTable):
     """Reads and writes the enforcement state items of the main table."""
-
-    def __init__(self, client: DynamoDBClient, main_table: str) -> None:
-        self._client = client
-        self._main = main_table
 
     def record(self, state: AccessState) -> None:
         """Store one grant's state in one group (replacing the previous one)."""

@@ -4,27 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from ..domain.models import AccessRequest
+from .dynamo import DynamoTable, Item
 from .errors import translate
 
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-
-Item = dict[str, Any]
 _MARGIN = timedelta(days=1)
 
 
-class FigureQueries:
+class FigureQueries(DynamoTable):
     """Queries on the AllRequests index (every request, sorted by filing time)."""
-
-    def __init__(self, client: DynamoDBClient, main_table: str) -> None:
-        self._client = client
-        self._main = main_table
 
     def filed_between(self, start: datetime, end: datetime) -> Iterator[AccessRequest]:
         """Yield the requests filed in [start, end), oldest first, page by page."""

@@ -18,7 +18,7 @@ from ..domain.models import AuditEvent, Lang
 from ..domain.sessions import Session
 from . import keys
 from .audit import AuditLog
-from .dynamo import aws_errors
+from .dynamo import DynamoTable, aws_errors
 from .errors import translate
 from .sessions import session_writes
 
@@ -41,12 +41,11 @@ class StoredAttempt:
     used: bool
 
 
-class ProviderSignInStore:
+class ProviderSignInStore(DynamoTable):
     """Store sign-in attempts at the provider and open the sessions they end in."""
 
     def __init__(self, client: DynamoDBClient, main_table: str, audit: AuditLog) -> None:
-        self._client = client
-        self._main = main_table
+        super().__init__(client, main_table)
         self._audit = audit
 
     def add_attempt(

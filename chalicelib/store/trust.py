@@ -11,24 +11,18 @@ from ..domain.awareness import Acknowledgement, Completion
 from ..domain.models import AuditEvent
 from . import keys
 from .audit import AuditLog
-from .dynamo import Item, aws_errors
+from .dynamo import DynamoTable, Item, aws_errors
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 
-class TrustStore:
+class TrustStore(DynamoTable):
     """What people did to be trusted: passes of the module, acknowledgements of the policy."""
 
     def __init__(self, client: DynamoDBClient, main_table: str, audit: AuditLog) -> None:
-        self._client = client
-        self._main = main_table
+        super().__init__(client, main_table)
         self._audit = audit
-
-    def _get(self, key: Item) -> Item | None:
-        with aws_errors():
-            found = self._client.get_item(TableName=self._main, Key=key, ConsistentRead=True)
-        return found.get("Item")
 
     def record_pass(self, completion: Completion, event: AuditEvent) -> None:
         """Store a pass as the person's latest and as one counted pass, with its audit event."""

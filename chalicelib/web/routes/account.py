@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalice.app import Blueprint, Response
+from chalice.app import Response
 
 from ...domain.errors import (
     InvalidDecision,
@@ -18,7 +18,6 @@ from ...domain.next_path import safe_next_path
 from ...service.context import get_services
 from ...service.links import well_formed
 from ..context import client_info, page_lang
-from ..errors import handles_errors
 from ..forms import BadForm
 from ..lazy import LazyModule, lazy_function
 from ..pages import render_page
@@ -35,6 +34,7 @@ from ..session import (
 )
 from .common import (
     FORM,
+    blueprint,
     csrf_for,
     csrf_ok,
     csrf_refused,
@@ -43,7 +43,6 @@ from .common import (
     form_or_empty,
     form_token,
     read_form,
-    request_of,
 )
 from .decisions import decide_signed_in
 
@@ -78,9 +77,7 @@ else:
     my_delegations = lazy_function("chalicelib.service.undelegate", "my_delegations")
     pages = LazyModule("chalicelib.web.console_pages")
 
-bp = Blueprint(__name__)
-current = request_of(bp)
-handled = handles_errors(current)
+bp, current, handled = blueprint(__name__)
 member = signed_in(current, form_or_empty)
 LOGIN_PURPOSE, LOGIN_BINDING, SIGNIN_PURPOSE = "login", "login-form", "signin"
 

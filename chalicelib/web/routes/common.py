@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ParamSpec, Protocol
 
 from chalice.app import Blueprint, Request, Response
 
@@ -12,6 +12,7 @@ from ...service.context import get_services
 from ...service.links import link_well_formed, token_hash
 from .. import signing
 from ..context import page_lang
+from ..errors import handles_errors
 from ..forms import BadForm, parse_form
 from ..pages import render_page
 
@@ -21,6 +22,13 @@ if TYPE_CHECKING:
 # Routes accept JSON by default: a form route lists the url-encoded type.
 FORM = ["application/x-www-form-urlencoded"]
 DECISIONS: dict[str, Decision] = {"approve": "approve", "refuse": "refuse"}
+P = ParamSpec("P")
+
+
+class ViewWrapper(Protocol):
+    """A decorator that keeps a view's signature (`handled`: every error becomes a page)."""
+
+    def __call__(self, view: Callable[P, Response], /) -> Callable[P, Response]: ...
 
 
 def request_of(blueprint: Blueprint) -> Callable[[], Request]:
@@ -33,6 +41,13 @@ def request_of(blueprint: Blueprint) -> Callable[[], Request]:
         return request
 
     return current
+
+
+def blueprint(name: str) -> tuple[Blueprint, Callable[[], Request], ViewWrapper]:
+    """Return a route module's blueprint, the request it serves, and its error-page decorator."""
+    bp = Blueprint(name)
+    current = request_of(bp)
+    return bp, current, handles_errors(current)
 
 
 def read_form(request: Request) -> dict[str, list[str]]:

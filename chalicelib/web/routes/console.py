@@ -7,17 +7,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from chalice.app import Blueprint, Response
+from chalice.app import Response
 
 from ...domain.errors import InvalidDecision
 from ...rendering.i18n import Translator
 from ...service.context import get_services
 from ..context import client_info, page_lang
-from ..errors import handles_errors
 from ..lazy import LazyModule, lazy_function
 from ..pages import render_page
 from ..session import Visitor, redirect, signed_in, site_path
-from .common import FORM, first, form_or_empty, request_of
+from .common import FORM, blueprint, first, form_or_empty
 from .decisions import decide_signed_in
 
 if TYPE_CHECKING:
@@ -33,9 +32,7 @@ else:
     pages = LazyModule("chalicelib.web.console_pages")
     dashboard_charts = lazy_function("chalicelib.web.charts", "dashboard_charts")
 
-bp = Blueprint(__name__)
-current = request_of(bp)
-handled = handles_errors(current)
+bp, current, handled = blueprint(__name__)
 officer = signed_in(current, form_or_empty, officers_only=True)
 
 

@@ -13,30 +13,29 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from chalice.app import Blueprint, Response
+from chalice.app import Response
 
 from ...dev import clock as dev_clock
 from ...domain.errors import NotFound
 from ...service.context import get_services
 from ...settings import get_settings
 from ..context import page_lang
-from ..errors import handles_errors
 from ..lazy import lazy_function
 from ..pages import render_page
 from .common import (
     FORM,
+    blueprint,
     csrf_refused,
     first,
     form_key,
     form_token,
     json_response,
     read_form,
-    request_of,
 )
 
 if TYPE_CHECKING:
     from ...dev.events import published_events
-    from ...dev.outbox import sent_emails
+    from ...dev.outbox import SentEmail, sent_emails
     from ...service.campaign import run_campaign
     from ...service.digest import run_digest_job
     from ...service.sweep import deliver_due
@@ -50,9 +49,7 @@ else:
     run_campaign = lazy_function("chalicelib.service.campaign", "run_campaign")
 
 ENABLING_VARIABLE = "SESAME_DEV_ROUTES"
-bp = Blueprint(__name__)
-current = request_of(bp)
-handled = handles_errors(current)
+bp, current, handled = blueprint(__name__)
 # The outbox page shows the newest e-mails only; the JSON lists them all.
 DEV_OUTBOX_PAGE = 10
 DEV_CLOCK_PURPOSE, DEV_CLOCK_BINDING = "dev-clock", "dev-clock-form"
@@ -71,9 +68,11 @@ def local_only(view: Callable[[], Response]) -> Callable[[], Response]:
     return guarded
 
 
-def _recipient() -> str:
+def _sent_to() -> tuple[str, list[SentEmail]]:
+    """The `?to=` filter of the outbox pages, and the sent e-mails it keeps (newest first)."""
     params = current().query_params
-    return (params.get("to") or "").strip().lower() if params else ""
+    recipient = (params.get("to") or "").strip().lower() if params else ""
+    return recipient, [e for e in sent_emails() if not recipient or recipient in e.to]
 
 
 @bp.route("/dev/outbox", methods=["GET"])
@@ -81,8 +80,7 @@ def _recipient() -> str:
 @local_only
 def dev_outbox() -> Response:
     """List the e-mails the local emulator sent, newest first (`?to=` filters)."""
-    recipient = _recipient()
-    emails = [e for e in sent_emails() if not recipient or recipient in e.to]
+    recipient, emails = _sent_to()
     return render_page(
         "dev_outbox.html",
         page_lang(current()),
@@ -97,8 +95,7 @@ def dev_outbox() -> Response:
 @local_only
 def dev_outbox_json() -> Response:
     """Return every e-mail the local emulator sent, as JSON (`?to=` filters)."""
-    recipient = _recipient()
-    emails = [e for e in sent_emails() if not recipient or recipient in e.to]
+    _, emails = _sent_to()
     body = json.dumps([e.as_json() for e in emails], ensure_ascii=False)
     return json_response(body)
 

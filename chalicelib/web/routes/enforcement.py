@@ -9,15 +9,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from chalice.app import Blueprint, Response
+from chalice.app import Response
 
 from ...service.context import get_services
 from ..context import client_info, page_lang
-from ..errors import handles_errors
 from ..lazy import LazyModule, lazy_function
 from ..pages import render_page
 from ..session import Visitor, redirect, signed_in, site_path
-from .common import FORM, first, form_or_empty, request_of
+from .common import FORM, blueprint, first, form_or_empty
 
 if TYPE_CHECKING:
     from ...service import console, enforce_console
@@ -30,9 +29,7 @@ else:
     deliver_due = lazy_function("chalicelib.service.sweep", "deliver_due")
     pages = LazyModule("chalicelib.web.console_pages")
 
-bp = Blueprint(__name__)
-current = request_of(bp)
-handled = handles_errors(current)
+bp, current, handled = blueprint(__name__)
 officer = signed_in(current, form_or_empty, officers_only=True)
 DONE = ("retried", "still_failing", "resent")
 

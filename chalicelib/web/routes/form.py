@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, TypedDict
 
-from chalice.app import Blueprint, Request, Response
+from chalice.app import Request, Response
 
 from ...domain.errors import LimitReached
 from ...service.context import Services, get_services
 from ..context import client_info, lang_chosen_explicitly, page_lang
-from ..errors import handles_errors
 from ..forms import BadForm
 from ..lazy import lazy_function
 from ..pages import render_page
@@ -25,7 +24,7 @@ from ..request_form import (
 )
 from ..session import read_cookie
 from ..trust_pages import carried_form, carry_of, held_pass
-from .common import FORM, first, form_key, json_response, read_form, request_of
+from .common import FORM, blueprint, first, form_key, json_response, read_form
 from .trust import awareness_page, work_address
 
 if TYPE_CHECKING:
@@ -52,9 +51,7 @@ else:
     # The awareness models are pydantic's: defined when a request is filed, not for the form.
     person_ref = lazy_function("chalicelib.domain.awareness", "person_ref")
 
-bp = Blueprint(__name__)
-current = request_of(bp)
-handled = handles_errors(current)
+bp, current, handled = blueprint(__name__)
 
 
 @bp.route("/", methods=["GET", "HEAD"])

@@ -10,18 +10,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from chalice.app import Blueprint, Response
+from chalice.app import Response
 
 from ...domain.errors import NotFound
 from ...domain.next_path import safe_next_path
 from ...service.context import Services, get_services
 from ...service.links import link_well_formed
 from ..context import _cookie, _query, client_info, page_lang
-from ..errors import handles_errors
 from ..lazy import LazyModule, lazy_function
 from ..pages import render_page
 from ..session import cookie_secure, held_roles, read_cookie, session_cookie, site_path
-from .common import request_of
+from .common import blueprint
 
 if TYPE_CHECKING:
     from ...domain import identity
@@ -43,9 +42,7 @@ else:
     # Its refusals are pydantic's module's: loaded by the sign-in views, not by GET /.
     identity = LazyModule("chalicelib.domain.identity")
 
-bp = Blueprint(__name__)
-current = request_of(bp)
-handled = handles_errors(current)
+bp, current, handled = blueprint(__name__)
 ATTEMPT_COOKIE = "sesame-oidc-attempt"
 ATTEMPT_PATH = "/login/oidc"
 ATTEMPT_MAX_AGE_SECONDS = 15 * 60

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalice.app import Blueprint, Response
+from chalice.app import Response
 
 from ...service.context import get_services
 from ..context import client_info, page_lang
-from ..errors import handles_errors
 from ..lazy import LazyModule
 from ..pages import render_page
 from ..session import Visitor, redirect, signed_in, site_path
-from .common import FORM, form_or_empty, request_of
+from .common import FORM, blueprint, form_or_empty
 
 if TYPE_CHECKING:
     from ...service import audit_console
@@ -20,9 +19,7 @@ else:
     # Imported on first use: the check needs the KMS and S3 clients, the form none of it.
     audit_console = LazyModule("chalicelib.service.audit_console")
 
-bp = Blueprint(__name__)
-current = request_of(bp)
-handled = handles_errors(current)
+bp, current, handled = blueprint(__name__)
 officer = signed_in(current, form_or_empty, officers_only=True)
 DONE = ("written", "asked")
 

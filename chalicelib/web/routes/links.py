@@ -9,24 +9,23 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from chalice.app import Blueprint, Response
+from chalice.app import Response
 
 from ...domain.errors import DomainError, InvalidDecision
 from ...service.context import get_services
 from ..context import chosen_lang, client_info, page_lang
-from ..errors import handles_errors
 from ..lazy import LazyModule, lazy_function
 from ..pages import render_page
 from ..session import read_cookie
 from .common import (
     DECISIONS,
     FORM,
+    blueprint,
     csrf_for,
     csrf_refused,
     first,
     link_csrf_ok,
     read_form,
-    request_of,
 )
 
 if TYPE_CHECKING:
@@ -60,9 +59,7 @@ else:
     open_cancellation = lazy_function("chalicelib.service.undelegate", "open_cancellation")
     current_session = lazy_function("chalicelib.service.signin", "current_session")
 
-bp = Blueprint(__name__)
-current = request_of(bp)
-handled = handles_errors(current)
+bp, current, handled = blueprint(__name__)
 log = logging.getLogger("sesame")
 
 

@@ -9,16 +9,23 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from chalice.app import Blueprint, Response
+from chalice.app import Response
 
 from ...domain.errors import DomainError
 from ...service.context import get_services
 from ..context import client_info, page_lang
-from ..errors import handles_errors
 from ..lazy import LazyModule, lazy_function
 from ..pages import render_page
 from ..session import read_cookie
-from .common import FORM, csrf_for, csrf_refused, first, link_csrf_ok, read_form, request_of
+from .common import (
+    FORM,
+    blueprint,
+    csrf_for,
+    csrf_refused,
+    first,
+    link_csrf_ok,
+    read_form,
+)
 
 if TYPE_CHECKING:
     from ...domain import decider
@@ -40,9 +47,7 @@ else:
     open_review = lazy_function("chalicelib.service.review", "open_review")
     current_session = lazy_function("chalicelib.service.signin", "current_session")
 
-bp = Blueprint(__name__)
-current = request_of(bp)
-handled = handles_errors(current)
+bp, current, handled = blueprint(__name__)
 log = logging.getLogger("sesame")
 ANSWERS = {"keep": "keep", "end": "end"}
 

@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from chalice.app import Blueprint, Request, Response
+from chalice.app import Request, Response
 
 from ...domain.errors import NotFound
 from ...service.context import Services, get_services
 from ...settings import PROJECT_ROOT
 from ..context import client_info, page_lang
-from ..errors import handles_errors
 from ..forms import BadForm
 from ..lazy import lazy_function
 from ..pages import render_page
 from ..session import Visitor, read_cookie, signed_in
 from ..trust_pages import carried_form, carry_of, carry_seal, pass_proof, text_blocks
-from .common import FORM, first, form_key, form_or_empty, form_token, read_form, request_of
+from .common import (
+    FORM,
+    blueprint,
+    first,
+    form_key,
+    form_or_empty,
+    form_token,
+    read_form,
+)
 
 if TYPE_CHECKING:
     from ...domain.awareness import Grade, person_ref
@@ -40,9 +48,7 @@ else:
     # The awareness models are pydantic's: defined when a person is identified, not before.
     person_ref = lazy_function("chalicelib.domain.awareness", "person_ref")
 
-bp = Blueprint(__name__)
-current = request_of(bp)
-handled = handles_errors(current)
+bp, current, handled = blueprint(__name__)
 officer = signed_in(current, form_or_empty, officers_only=True)
 QUIZ_PURPOSE, QUIZ_BINDING = "awareness", "awareness-quiz"
 ACK_PURPOSE, ACK_BINDING = "usage-policy", "usage-policy-form"
@@ -102,9 +108,7 @@ def awareness_page(
 @handled
 def awareness() -> Response:
     """Show the awareness module and its quiz."""
-    request, services = current(), get_services()
-    signed = _signed_in_address(services, request)
-    return awareness_page(services, page_lang(request), signed_in_as=signed)
+    return _for_visitor(awareness_page)
 
 
 @bp.route("/awareness", methods=["POST"], content_types=FORM)
@@ -169,6 +173,12 @@ def _signed_in_address(services: Services, request: Request) -> str | None:
     return session.email if session is not None else None
 
 
+def _for_visitor(page: Callable[..., Response]) -> Response:
+    """A trust page as first shown: in the page's language, for whoever a session proves."""
+    request, services = current(), get_services()
+    return page(services, page_lang(request), signed_in_as=_signed_in_address(services, request))
+
+
 def _usage_policy_page(
     services: Services, lang: Lang, *, signed_in_as: str | None, error: str | None = None,
     done: bool = False, status: int = 200,
@@ -190,9 +200,7 @@ def _usage_policy_page(
 @handled
 def usage_policy() -> Response:
     """Show the usage policy in force; a signed-in person may acknowledge it."""
-    request, services = current(), get_services()
-    signed = _signed_in_address(services, request)
-    return _usage_policy_page(services, page_lang(request), signed_in_as=signed)
+    return _for_visitor(_usage_policy_page)
 
 
 @bp.route("/usage-policy", methods=["POST"], content_types=FORM)
