@@ -28,7 +28,7 @@ from ..store.campaign import CampaignStore
 from ..store.console import RequestFilter
 from .acknowledge import has_acknowledged
 from .context import Services, work_calendar
-from .mail import PendingEmail, access_ended, deliver, to_requester
+from .mail import PendingEmail, access_ended, compose, deliver, to_requester
 
 log = logging.getLogger(__name__)
 SYSTEM_ACTOR = "sesame"
