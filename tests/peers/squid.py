@@ -156,16 +156,22 @@ http_access deny all
         raise RuntimeError(f"Squid did not start; see {self.folder}/cache.log")
 
     def _wait_listening(self, deadline_s: float = 30.0) -> bool:
+        # Our Squid's own log must say it bound the port: a connection alone could reach
+        # another process that took the same free port (a second test run on the machine).
+        bound = "Accepting HTTP Socket connections at"
+        ours = f" local=127.0.0.1:{self.port} "
         started = time.monotonic()
         while time.monotonic() - started < deadline_s:
             assert self.process is not None
             if self.process.poll() is not None:
                 return False
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return True
-            except OSError:
-                time.sleep(0.1)
+            if any(bound in line and ours in line for line in self.cache_log().splitlines()):
+                try:
+                    with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                        return True
+                except OSError:
+                    pass
+            time.sleep(0.1)
         return False
 
     def stop(self) -> None:
