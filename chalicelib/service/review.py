@@ -31,7 +31,7 @@ from .context import Services, work_calendar
 from .decision_identity import decisions_need_sign_in, verified_person
 from .link_views import LinkState, LinkView, resolve_link
 from .mail import PendingEmail, access_ended, compose, deliver, issue_link
-from .steps import approver_langs
+from .steps import approver_langs, deputy_for, end_of_day
 
 SYSTEM_ACTOR = "sesame"
 NO_ANSWER = "no answer to the review"
@@ -56,10 +56,30 @@ def ask(services: Services, request: AccessRequest, now: datetime) -> Change:
         "answer_by": deadline,
         "period_ends": review_period_end(granted, asked.review_kept_at, asked.review_every_days),
         "every_days": asked.review_every_days,
+        "on_behalf_of": None,  # the manager's own question
     }
     email = compose(
         services, asked, "review_needed", [manager], approver_langs(None, manager), now, context
     )
+    links, emails, asked_whom = [link], [email], manager
+    # A manager away with a deputy in force (as for approvals): the deputy gets a link of
+    # their own, valid while the delegation is, so the grant does not lapse for the absence.
+    delegation = deputy_for(services, manager, now)
+    if delegation is not None:
+        until = min(deadline, end_of_day(delegation.ends))
+        deputy_url, deputy_link = issue_link(
+            services, asked, LinkKind.REVIEW, now,
+            approver=delegation.deputy, on_behalf_of=manager, not_after=until,
+        )  # fmt: skip
+        links.append(deputy_link.model_copy(update={"expires_at": until}))
+        deputy_context = {**context, "review_url": deputy_url, "on_behalf_of": manager}
+        deputy_langs = approver_langs(None, delegation.deputy)
+        to_deputy = compose(
+            services, asked, "review_needed", [delegation.deputy], deputy_langs, now,
+            deputy_context,
+        )  # fmt: skip
+        emails.append(to_deputy)
+        asked_whom = f"{manager} and deputy {delegation.deputy}"
     event = new_event(
         services,
         "review_requested",
@@ -67,9 +87,9 @@ def ask(services: Services, request: AccessRequest, now: datetime) -> Change:
         "schedule",
         at=now,
         request_id=asked.id,
-        reason=f"{manager} asked; answer by {deadline.isoformat()}"[:200],
+        reason=f"{asked_whom} asked; answer by {deadline.isoformat()}"[:200],
     )
-    return asked, event, [link], [email]
+    return asked, event, links, emails
 
 
 def lapse(services: Services, request: AccessRequest, now: datetime) -> Change:
@@ -123,7 +143,7 @@ def answer_review(
     try:
         decider = decider_for_link(
             link.approver,
-            None,
+            link.on_behalf_of,
             verified_person(services, session) if required else None,
             deputy=None,
             required=required,
@@ -142,6 +162,8 @@ def answer_review(
         changed = end_grant(request, now)
         links, emails = access_ended(services, changed, now)
         action, reason = "ended", ENDED_AT_REVIEW
+    if decider.on_behalf_of:
+        reason = f"{reason} (deputy, on behalf of {decider.on_behalf_of})"
     event = new_event(
         services,
         action,

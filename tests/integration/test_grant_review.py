@@ -259,3 +259,37 @@ def test_a_group_steps_pages_name_the_group(client: Client, clock: Clock) -> Non
     assert step.status_code == 200 and "Direction des communications" in html(step)
     console = get(client, f"/console/requests/{request.id}", sign_in(client, OFFICER))
     assert console.status_code == 200 and "Direction des communications" in html(console)
+
+
+def test_a_manager_away_has_the_deputy_asked_too_and_the_deputys_keep_counts(
+    client: Client, clock: Clock
+) -> None:
+    deputy = "suppleante.demo@mcn.gouv.qc.ca"
+    filed = file_request(
+        client, email=KEEPER, name="Agnès Garde", level="publish", justification=PUBLISH,
+        duration_days="90",
+    )  # fmt: skip
+    assert filed.status_code == 200, html(filed)
+    assert press(client, link_with(outbox()[0], "confirm")).status_code == 200
+    # The manager, from the approval e-mail, names a deputy for the weeks of the review.
+    delegate_path = decide_link(MANAGER).replace("/decide/", "/delegate/")
+    page = html(client.http.get(delegate_path))
+    form = {"csrf": hidden(page, "csrf"), "deputy": deputy}
+    named = post_form(client, delegate_path, {**form, "starts": "2027-02-20", "ends": "2027-03-05"})
+    assert named.status_code == 200, html(named)
+    for approver in (MANAGER, COMMUNICATIONS, OFFICER):
+        assert press(client, decide_link(approver), decision="approve").status_code == 200
+    (grant,) = get_services().store.console.requests_of(KEEPER)
+
+    assert run_jobs(client, clock, at(2, 24, 10, 1)) == {"review_ask": 1}
+    to_manager = review_mail_about("Agnès Garde")
+    (to_deputy,) = [m for m in outbox() if m.to == [deputy] and "Agnès Garde" in m.subject]
+    assert MANAGER in to_deputy.text and "suppléant" in to_deputy.text
+    assert link_with(to_deputy, "review") != link_with(to_manager, "review")
+    kept = press(client, link_with(to_deputy, "review"), answer="keep")
+    assert kept.status_code == 200 and 'id="kept"' in html(kept)
+    assert load(grant.id).review_kept_at == at(2, 24, 10, 1)
+    (event,) = [e for e in get_services().store.events_for(grant.id) if e.action == "review_kept"]
+    assert event.actor == deputy and f"on behalf of {MANAGER}" in (event.reason or "")
+    # The first answer counts: the manager's own link is no longer current.
+    assert client.http.get(link_with(to_manager, "review")).status_code == 409
