@@ -200,18 +200,15 @@ def test_the_grant_opens_squid_and_the_group_within_a_minute_and_the_revocation_
         officer.get_by_role("button", name="Approuver").click()
         expect(officer.locator("p.status strong")).to_have_text("Approuvée")
         opened = wait_for(lambda: proxy.status(person.email, PLATFORM) == 200, 60.0, 0.25)
-        joined = opened + wait_for(lambda: slapd.groups_holding(dn) == set(GROUPS), 60 - opened)
+        # Within the same minute, the person is in the groups (wait_for fails past it).
+        wait_for(lambda: slapd.groups_holding(dn) == set(GROUPS), 60 - opened)
 
         officer.get_by_label("Motif de la révocation").fill("Fin du mandat.")
         officer.get_by_role("button", name="Révoquer l'accès maintenant").click()
         expect(officer.locator("p.status strong")).to_have_text("Accès révoqué")
         closed = wait_for(lambda: proxy.status(person.email, PLATFORM) == 403, 60.0, 0.25)
-        left = closed + wait_for(lambda: slapd.groups_holding(dn) == set(), 60 - closed)
+        wait_for(lambda: slapd.groups_holding(dn) == set(), 60 - closed)
         assert not relay.handed.get("failed"), relay.handed
-        print(
-            f"approval -> 200 in {opened:.1f} s, -> in the groups in {joined:.1f} s; "
-            f"revocation -> 403 in {closed:.1f} s, -> out of the groups in {left:.1f} s"
-        )
     finally:
         proxy.stop()
         squid_peer.USERS.remove(person.email)

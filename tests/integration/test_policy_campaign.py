@@ -14,7 +14,7 @@ from chalice.test import Client
 from chalicelib.dev.events import published_events
 from chalicelib.domain.models import RequestStatus
 from chalicelib.service.campaign import campaign_progress
-from chalicelib.service.context import get_services
+from chalicelib.service.context import Services, get_services
 from tests.integration.conftest import (
     BUS,
     file_request,
@@ -73,6 +73,15 @@ def granted(client: Client, email: str) -> str:
     return request.id
 
 
+def new_usage_policy_version(version: str) -> Services:
+    """Put a new usage-policy version in force (as a reviewed policy change would)."""
+    services = get_services()
+    usage = services.policy.organisation.usage_policy.model_copy(update={"version": version})
+    organisation = services.policy.organisation.model_copy(update={"usage_policy": usage})
+    services.policy = services.policy.model_copy(update={"organisation": organisation})
+    return services
+
+
 def at(day: int, hour: int = 10) -> datetime:
     return datetime(2027, 2, day, hour, 0, tzinfo=QUEBEC)
 
@@ -84,10 +93,7 @@ def test_a_holder_who_does_not_acknowledge_loses_the_grant_one_who_does_keeps_it
     # Nothing to ask while the version is the one both accepted on the form.
     assert run_jobs(client, clock, at(1, 11)) == {}
 
-    services = get_services()
-    usage = services.policy.organisation.usage_policy.model_copy(update={"version": "2027-02-01"})
-    organisation = services.policy.organisation.model_copy(update={"usage_policy": usage})
-    services.policy = services.policy.model_copy(update={"organisation": organisation})
+    services = new_usage_policy_version("2027-02-01")
 
     before = len(outbox())
     assert run_jobs(client, clock, at(1, 12)) == {"campaign_ask": 2}
@@ -145,14 +151,10 @@ def test_with_flag_a_silent_holder_keeps_the_grant_and_the_officers_are_told(
     client: Client, clock: Clock
 ) -> None:
     silent = granted(client, LOSER)
-    services = get_services()
-    usage = services.policy.organisation.usage_policy.model_copy(update={"version": "2027-02-01"})
-    organisation = services.policy.organisation.model_copy(update={"usage_policy": usage})
+    services = new_usage_policy_version("2027-02-01")
     trust = services.policy.rules.trust.model_copy(update={"on_no_acknowledgement": "flag"})
     rules = services.policy.rules.model_copy(update={"trust": trust})
-    services.policy = services.policy.model_copy(
-        update={"organisation": organisation, "rules": rules}
-    )
+    services.policy = services.policy.model_copy(update={"rules": rules})
     assert run_jobs(client, clock, at(1, 12)) == {"campaign_ask": 1}
     officers = sorted(services.policy.officer_emails())
     before = len(outbox())
@@ -190,10 +192,7 @@ def test_a_campaign_watched_through_dev_clock_ends_the_silent_holders_grant(
     # The local stack's way (README, "Watch time pass"): no frozen clock, /dev/clock moves it
     # and runs the scheduled jobs, the campaign among them.
     silent = granted(client, LOSER)
-    services = get_services()
-    usage = services.policy.organisation.usage_policy.model_copy(update={"version": "2027-02-01"})
-    organisation = services.policy.organisation.model_copy(update={"usage_policy": usage})
-    services.policy = services.policy.model_copy(update={"organisation": organisation})
+    services = new_usage_policy_version("2027-02-01")
     before = len(outbox())
     assert "campaign_ask" in move_clock(client, 1)
     (asked,) = [m for m in outbox()[: len(outbox()) - before] if m.to == [LOSER]]
