@@ -195,18 +195,16 @@ def logout() -> Response:
     if session is not None:
         if not session_csrf_ok(services, session, form_or_empty(request)):
             return csrf_refused(request)
+        # Signed in with the provider: its session ends too (RP-initiated logout), reached by
+        # the page's refresh and link (a 303 would be stopped by the CSP's form-action).
         elsewhere = provider_sign_out(services, session, client_info(request))
-        if elsewhere:
-            # Signed in with the provider: end its session too (RP-initiated logout).
-            return Response(
-                body="",
-                status_code=303,
-                headers={"Location": elsewhere, "Set-Cookie": cleared_cookie(services.settings)},
-            )
+    else:
+        elsewhere = None
     return render_page(
         "logged_out.html",
         page_lang(request),
         headers={"Set-Cookie": cleared_cookie(services.settings)},
+        provider_logout=elsewhere or None,
     )
 
 

@@ -128,6 +128,7 @@ def _decision_page(
         status=status,
         token=token,
         sign_in_first=sign_in_first,
+        pressed=status == 403,  # a decision pressed before the sign-in: say why nothing changed
         request=view.request,
         step_index=view.link.step,
         approver=view.link.approver,

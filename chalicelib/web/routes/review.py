@@ -64,6 +64,7 @@ def _page(
         status=400 if error else status,
         token=token,
         sign_in_first=sign_in_first,
+        pressed=status == 403,  # an answer pressed before the sign-in: say why nothing changed
         request=view.request,
         manager=view.link.approver,
         answer_by=view.link.expires_at,

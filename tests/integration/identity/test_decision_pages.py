@@ -57,6 +57,9 @@ def test_jean_presses_approve_signs_in_and_decides_under_his_verified_identity(
     # form-action would stop a form's redirect to the provider).
     assert pressed.status_code == 403
     assert f'href="{path}/sign-in?lang=fr"' in html(pressed)
+    # ... and says why nothing happened (the same page again would read as a dead button).
+    assert 'id="sign-in-pressed"' in html(pressed) and "pas encore enregistrée" in html(pressed)
+    assert 'id="sign-in-pressed"' not in page
     assert state_counts() == before
     session, back = through_provider(client, f"{path}/sign-in?lang=fr", JEAN)
     assert back == path  # back to the link's page, the token never stored

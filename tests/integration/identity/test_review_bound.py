@@ -88,6 +88,7 @@ def test_the_review_page_sends_the_manager_to_sign_in_and_back(
     assert f'href="{path}/sign-in?lang=fr"' in page
     pressed = post_form(client, path, {"csrf": hidden(page, "csrf"), "answer": "keep"})
     assert pressed.status_code == 403 and f'href="{path}/sign-in?lang=fr"' in html(pressed)
+    assert 'id="sign-in-pressed"' in html(pressed) and 'id="sign-in-pressed"' not in page
     session, back = through_provider(client, f"{path}/sign-in?lang=fr", JEAN)
     assert back == path  # back to the link's page
     page = html(client.http.get(path, headers={"Cookie": session}))
