@@ -48,9 +48,11 @@ def provider(stack: LocalStack, tmp_path: Path) -> Iterator[RunningProvider]:
     if running is None:
         pytest.fail("the local OpenID Provider could not start")
     os.environ[LOCAL_SECRET_VARIABLE] = LOCAL_CLIENT.client_secret
-    os.environ[NO_PROVIDER_VARIABLE] = ""
     services = get_services()
+    # Read before the switch: the policy restored after is the stack's own, without the
+    # provider, even when this test is the session's first to load it.
     policy = services.policy
+    os.environ[NO_PROVIDER_VARIABLE] = ""
     shipped = cached_policy(services.settings.policy_dir).identity
     assert shipped.decisions_require_sign_in("local")  # the demo's default, not set here
     services.policy = policy.model_copy(update={"identity": shipped})
