@@ -26,14 +26,13 @@ from ..domain.review import answer_by, ask_review, keep_grant, question_open, re
 from ..domain.sessions import Session
 from ..domain.timers import end_grant
 from ..domain.trust import review_period_end
-from .audit import new_event, refused_attempt
+from .audit import new_event, refused_attempt, scheduled_event
 from .context import Services, work_calendar
 from .decision_identity import decisions_need_sign_in, verified_person
 from .link_views import LinkState, LinkView, resolve_link
 from .mail import PendingEmail, access_ended, compose, deliver, issue_link
 from .steps import approver_langs, deputy_for, end_of_day
 
-SYSTEM_ACTOR = "sesame"
 NO_ANSWER = "no answer to the review"
 ENDED_AT_REVIEW = "ended by the manager at the review"
 Answer = Literal["keep", "end"]
@@ -80,12 +79,10 @@ def ask(services: Services, request: AccessRequest, now: datetime) -> Change:
         )  # fmt: skip
         emails.append(to_deputy)
         asked_whom = f"{manager} and deputy {delegation.deputy}"
-    event = new_event(
+    event = scheduled_event(
         services,
         "review_requested",
-        SYSTEM_ACTOR,
-        "schedule",
-        at=now,
+        now,
         request_id=asked.id,
         reason=f"{asked_whom} asked; answer by {deadline.isoformat()}"[:200],
     )
@@ -96,15 +93,7 @@ def lapse(services: Services, request: AccessRequest, now: datetime) -> Change:
     """End a grant whose manager did not answer the review in time (a timed action)."""
     ended = end_grant(request, now)
     links, emails = access_ended(services, ended, now)
-    event = new_event(
-        services,
-        "ended",
-        SYSTEM_ACTOR,
-        "schedule",
-        at=now,
-        request_id=ended.id,
-        reason=NO_ANSWER,
-    )
+    event = scheduled_event(services, "ended", now, request_id=ended.id, reason=NO_ANSWER)
     return ended, event, links, emails
 
 
