@@ -11,23 +11,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ..domain.awareness import Completion, person_ref
+from ..domain.awareness import Completion
 from ..domain.errors import Conflict, LimitReached, NoApprover
 from ..domain.identity import ProviderRef
-from ..domain.models import (
-    AccessRequest,
-    AuditEvent,
-    ClientInfo,
-    Lang,
-    LinkKind,
-    LinkToken,
-    RequestContent,
-)
+from ..domain.models import AccessRequest, AuditEvent, ClientInfo, Lang, LinkKind, LinkToken
 from ..domain.sessions import Session
 from ..domain.submission import SubmissionResult
 from ..domain.workflow import confirm, new_request
 from .audit import braked_refusal, new_event
-from .awareness import record_confirmed_pass, trained_pass
+from .awareness import counted_pass, record_confirmed_pass
 from .context import Services
 from .directory_lookup import validate_with_directory
 from .mail import PendingEmail, deliver, issue_link, to_requester
@@ -149,22 +141,6 @@ def _first_mails(
     confirmed = confirm(request, now)
     links, emails = open_step(services, confirmed, 0, now)
     return confirmed, links, emails, "; address proven by sign-in"
-
-
-def counted_pass(
-    services: Services, content: RequestContent, held: Completion | None, holder: str
-) -> tuple[Completion | None, Completion | None]:
-    """Return the carried pass that counts (the holder's own) and the pass that shortens the chain.
-
-    The stored pass is read only when a trained path would shorten the chain (issue 17), so
-    other requests cost no extra read.
-    """
-    shorter = services.policy.route_for(content.platforms, content.level, trained=True)
-    could_shorten = shorter is not None and shorter.trained_path
-    if held is not None and held.person != person_ref(holder):
-        held = None  # a pass of another address never counts for this one
-    trained = (held or trained_pass(services, person_ref(content.email))) if could_shorten else None
-    return held, trained
 
 
 def store_new(
