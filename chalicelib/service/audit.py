@@ -12,6 +12,8 @@ from ..domain.models import AuditAction, AuditEvent, AuditVia, ClientInfo
 from .context import Services
 
 log = logging.getLogger(__name__)
+# Who the scheduled jobs act as in the audit log.
+SYSTEM_ACTOR = "sesame"
 
 
 def new_event(
@@ -28,6 +30,13 @@ def new_event(
     return audit_event(
         action, actor, via, event_id=event_id, at=services.clock() if at is None else at, **fields
     )
+
+
+def scheduled_event(
+    services: Services, action: AuditAction, now: datetime, **fields: Unpack[EventFields]
+) -> AuditEvent:
+    """Build an audit event of a scheduled job, acting as the system at the run's instant."""
+    return new_event(services, action, SYSTEM_ACTOR, "schedule", at=now, **fields)
 
 
 def refused_attempt(

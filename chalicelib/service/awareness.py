@@ -5,9 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import aws
-from ..domain.awareness import Awareness, Completion, Grade, completion_for, grade, is_trained
+from ..domain.awareness import (
+    Awareness,
+    Completion,
+    Grade,
+    completion_for,
+    grade,
+    is_trained,
+    person_ref,
+)
 from ..domain.errors import Conflict, NotFound
-from ..domain.models import ClientInfo
+from ..domain.models import ClientInfo, RequestContent
 from ..store.trust import TrustStore
 from .audit import new_event
 from .context import Services
@@ -106,6 +114,22 @@ def trained_pass(services: Services, person: str) -> Completion | None:
     if is_trained(completion, services.policy.awareness, services.clock()):
         return completion
     return None
+
+
+def counted_pass(
+    services: Services, content: RequestContent, held: Completion | None, holder: str
+) -> tuple[Completion | None, Completion | None]:
+    """Return the carried pass that counts (the holder's own) and the pass that shortens the chain.
+
+    The stored pass is read only when a trained path would shorten the chain (issue 17), so
+    other requests cost no extra read.
+    """
+    shorter = services.policy.route_for(content.platforms, content.level, trained=True)
+    could_shorten = shorter is not None and shorter.trained_path
+    if held is not None and held.person != person_ref(holder):
+        held = None  # a pass of another address never counts for this one
+    trained = (held or trained_pass(services, person_ref(content.email))) if could_shorten else None
+    return held, trained
 
 
 def has_passed_current(services: Services, person: str) -> bool:

@@ -27,11 +27,11 @@ from ..domain.trust import (
 from ..store.campaign import CampaignStore
 from ..store.console import RequestFilter
 from .acknowledge import has_acknowledged
+from .audit import SYSTEM_ACTOR
 from .context import Services, work_calendar
 from .mail import PendingEmail, access_ended, compose, deliver, to_requester
 
 log = logging.getLogger(__name__)
-SYSTEM_ACTOR = "sesame"
 KEYS = ("campaign_ask", "campaign_remind", "campaign_end", "campaign_flag")
 
 

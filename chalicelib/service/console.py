@@ -12,8 +12,6 @@ from ..domain.identity import VerifiedPerson
 from ..domain.lifecycle import revoke, withdraw
 from ..domain.models import (
     AccessRequest,
-    AuditAction,
-    AuditEvent,
     ClientInfo,
     Decision,
     Lang,
@@ -110,29 +108,6 @@ def request_detail(services: Services, request_id: str) -> tuple[AccessRequest, 
     return request, services.store.audit.events_for_request(request.id)
 
 
-def _event(
-    services: Services,
-    request_id: str | None,
-    action: AuditAction,
-    actor: str,
-    client: ClientInfo,
-    *,
-    step: int | None = None,
-    comment: str | None = None,
-) -> AuditEvent:
-    """An event of the console: now, from the officer's or requester's browser."""
-    return new_event(
-        services,
-        action,
-        actor,
-        "console",
-        request_id=request_id,
-        client=client,
-        step=step,
-        comment=comment,
-    )
-
-
 def decide_in_console(
     services: Services,
     request_id: str,
@@ -166,12 +141,13 @@ def decide_in_console(
         refused_attempt(services, request.id, person, refused.reason, client, step=step_index)
         raise
     links, emails = _follow_ups(services, decided, now)
-    event = _event(
+    event = new_event(
         services,
-        request.id,
         "approved" if decision == "approve" else "refused",
         person,
-        client,
+        "console",
+        request_id=request.id,
+        client=client,
         step=step_index,
         comment=comment.strip() or None,
     ).model_copy(update={"identity": identity})
@@ -198,8 +174,14 @@ def revoke_grant(
     revoked = revoke(request, officer, reason, now)
     status_url, status_link = issue_link(services, revoked, LinkKind.STATUS, now)
     email = to_requester(services, revoked, "access_revoked", now, {"status_url": status_url})
-    event = _event(
-        services, request.id, "revoked", officer, client, comment=revoked.revocation_reason
+    event = new_event(
+        services,
+        "revoked",
+        officer,
+        "console",
+        request_id=request.id,
+        client=client,
+        comment=revoked.revocation_reason,
     )
     published = access_event(services, revoked, "AccessRevoked", now)
     services.store.apply_transition(
@@ -218,7 +200,9 @@ def withdraw_request(
         raise NotAnApprover("not the requester")  # same answer as a request of someone else
     now = services.clock()
     withdrawn = withdraw(request, person, now)
-    event = _event(services, request.id, "withdrawn", person, client)
+    event = new_event(
+        services, "withdrawn", person, "console", request_id=request.id, client=client
+    )
     # Whoever was asked to decide is told the links no longer do anything.
     waiting = request.current_step_index()
     emails = (
@@ -257,9 +241,7 @@ def export_grants(
 ) -> list[AccessRequest]:
     """Every active grant matching the filters; the export itself is audited."""
     grants = list(services.store.console.all_grants(wanted, services.clock()))
-    services.store.audit.append(
-        _event(services, None, "exported", officer, client, comment=f"{what}: {len(grants)}")
-    )
+    _audit_export(services, officer, client, f"{what}: {len(grants)}")
     return grants
 
 
@@ -268,10 +250,14 @@ def export_audit(
 ) -> list[ChainedEvent]:
     """Every audit event matching the filters; the export itself is audited (afterwards)."""
     events = list(_all(services, wanted))
-    services.store.audit.append(
-        _event(services, None, "exported", officer, client, comment=f"{what}: {len(events)}")
-    )
+    _audit_export(services, officer, client, f"{what}: {len(events)}")
     return events
+
+
+def _audit_export(services: Services, officer: str, client: ClientInfo, what: str) -> None:
+    services.store.audit.append(
+        new_event(services, "exported", officer, "console", client=client, comment=what)
+    )
 
 
 def _all(services: Services, wanted: AuditFilter) -> Iterator[ChainedEvent]:
@@ -331,5 +317,13 @@ def retry_delivery(services: Services, outbox_id: str, officer: str, client: Cli
         raise NotFound("delivery")
     now = services.clock()
     what = f"{entry.template} to {', '.join(entry.recipients)}"[:200]
-    event = _event(services, entry.request_id, "delivery_retried", officer, client, comment=what)
+    event = new_event(
+        services,
+        "delivery_retried",
+        officer,
+        "console",
+        request_id=entry.request_id,
+        client=client,
+        comment=what,
+    )
     services.store.retry_outbox(outbox_id, event, now)

@@ -29,16 +29,18 @@ def verified_person(services: Services, session: Session | None) -> VerifiedPers
 def link_decider(
     services: Services, view: LinkView, session: Session | None, client: ClientInfo
 ) -> Decider:
-    """Return who decides from this link; refuse (and audit) a session of someone else.
+    """Return who decides (or answers a review) from this link; refuse and audit someone else.
 
     Raises SignInRequired when a provider session is needed and there is none (nothing
     audited: the view sends the person to sign in and back), NotTheLinksApprover otherwise.
     """
     link = view.link
-    assert link.step is not None and link.approver is not None
+    assert link.approver is not None
     required = decisions_need_sign_in(services)
     deputy = None
-    if required and link.on_behalf_of is None:
+    # A deputy in force may sign in on an approver's decision link; a review link (no step)
+    # is answered by whom it was sent to, as a deputy in force gets a review link of their own.
+    if required and link.on_behalf_of is None and link.step is not None:
         delegation = deputy_for(services, link.approver, services.clock(), view.delegations)
         if delegation and deputy_may_decide(view.request, link.step, delegation):
             deputy = delegation.deputy

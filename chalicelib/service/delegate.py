@@ -19,7 +19,7 @@ from .audit import new_event
 from .context import Services
 from .link_views import LinkView, resolve_link, usable_decision
 from .mail import PendingEmail, compose, deliver, issue_link
-from .steps import ask_deputy, deputy_may_decide, end_of_day, waiting_steps
+from .steps import AskedStep, ask_deputy, deputy_may_decide, end_of_day, waiting_steps
 
 
 def open_delegation(services: Services, token: str, client: ClientInfo) -> LinkView:
@@ -134,7 +134,7 @@ def _hand_over(services: Services, delegation: Delegation) -> int:
     for request, step_index in waiting_steps(services, delegation.approver):
         if not deputy_may_decide(request, step_index, delegation):
             continue
-        link, emails = ask_deputy(services, request, step_index, delegation, now)
+        link, emails = ask_deputy(services, AskedStep(request, step_index, now), delegation)
         services.store.add_links([link], [e.entry for e in emails])
         deliver(services, emails)
         moved += 1

@@ -6,20 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from ..domain import errors
 from ..domain.delegation import Delegation
-from ..domain.errors import (
-    Delegated,
-    DomainError,
-    Escalated,
-    InvalidTransition,
-    LimitReached,
-    LinkExpired,
-    LinkStale,
-    LinkUsed,
-    NotFound,
-    RequestExpired,
-    Withdrawn,
-)
 from ..domain.models import (
     AccessRequest,
     AuditEvent,
@@ -77,7 +65,7 @@ class LinkView:
     langs: Mapping[str, Lang] = field(default_factory=dict)
 
 
-def _unknown_link(services: Services, client: ClientInfo, tried: int) -> DomainError:
+def _unknown_link(services: Services, client: ClientInfo, tried: int) -> errors.DomainError:
     """Count an unknown or forged link against its source, and audit it.
 
     `tried` is the source's count read with the link. Every attempt up to the source's hourly
@@ -87,10 +75,10 @@ def _unknown_link(services: Services, client: ClientInfo, tried: int) -> DomainE
     """
     limit = services.policy.rules.limits.max_invalid_links_per_hour
     if tried > limit:
-        return LimitReached("links")
+        return errors.LimitReached("links")
     count = services.store.count_invalid_link(client.source_ip, services.clock(), limit)
     if count is None:  # another attempt crossed the limit meanwhile
-        return LimitReached("links")
+        return errors.LimitReached("links")
     if count <= limit:
         refused_attempt(services, None, client.source_ip or "unknown", "unknown_link", client)
     if count == limit + 1:
@@ -102,7 +90,7 @@ def _unknown_link(services: Services, client: ClientInfo, tried: int) -> DomainE
             client,
             action="link_limit",
         )
-    return NotFound("link")
+    return errors.NotFound("link")
 
 
 def resolve_link(
@@ -134,7 +122,7 @@ def resolve_link(
         raise _unknown_link(services, client, read.invalid_links)
     request = read.request
     if request is None:
-        raise NotFound("request")
+        raise errors.NotFound("request")
     if link.used_at is not None:
         state = LinkState.USED
     elif link.expires_at is not None and now > link.expires_at:
@@ -166,27 +154,27 @@ def open_confirmation(services: Services, token: str, client: ClientInfo) -> Lin
     """Return a confirmation link that can still be used, or raise why it cannot."""
     view = resolve_link(services, token, LinkKind.CONFIRM, client)
     if view.request.status == RequestStatus.WITHDRAWN:
-        raise Withdrawn("confirm")
+        raise errors.Withdrawn("confirm")
     if view.request.status == RequestStatus.EXPIRED:
-        raise RequestExpired("confirm")
+        raise errors.RequestExpired("confirm")
     if view.state == LinkState.USED:
-        raise LinkUsed("confirm")
+        raise errors.LinkUsed("confirm")
     if view.state == LinkState.EXPIRED:
-        raise LinkExpired("confirm")
+        raise errors.LinkExpired("confirm")
     if view.request.status != RequestStatus.PENDING_CONFIRMATION:
-        raise InvalidTransition("the request was withdrawn")
+        raise errors.InvalidTransition("the request was withdrawn")
     return view
 
 
 def _raise_if_closed(request: AccessRequest, link: LinkToken) -> None:
     """Refuse a decision link of an expired request, or of an approver a step was taken from."""
     if request.status == RequestStatus.EXPIRED:
-        raise RequestExpired("decide")
+        raise errors.RequestExpired("decide")
     assert link.step is not None and link.approver is not None
     step = request.steps[link.step]
     entitled = link.on_behalf_of or link.approver
     if step.escalated_to and not any(same_person(entitled, a) for a in step.approvers):
-        raise Escalated(step.escalated_to)
+        raise errors.Escalated(step.escalated_to)
 
 
 def open_decision(services: Services, token: str, client: ClientInfo) -> LinkView:
@@ -207,21 +195,21 @@ def usable_decision(services: Services, view: LinkView) -> LinkView:
         # A deputy's link works only while their delegation is in force (not cancelled).
         held = deputy_for(services, view.link.on_behalf_of, services.clock(), view.delegations)
         if held is None or not same_person(held.deputy, view.link.approver):
-            raise LinkExpired("decide")
+            raise errors.LinkExpired("decide")
     else:
         delegation = deputy_for(services, view.link.approver, services.clock(), view.delegations)
         # A deputy the duty rules exclude from this step was never handed it: the approver
         # keeps deciding it from their own link.
         if delegation is not None and deputy_may_decide(view.request, view.link.step, delegation):
-            raise Delegated(delegation.deputy, delegation.ends)
+            raise errors.Delegated(delegation.deputy, delegation.ends)
     if view.state == LinkState.EXPIRED:
-        raise LinkExpired("decide")
+        raise errors.LinkExpired("decide")
     if view.request.status == RequestStatus.WITHDRAWN:
-        raise Withdrawn("decide")
+        raise errors.Withdrawn("decide")
     if view.request.status != RequestStatus.PENDING_APPROVAL:
-        raise InvalidTransition("the request is no longer being approved")
+        raise errors.InvalidTransition("the request is no longer being approved")
     if view.state != LinkState.OPEN:
-        raise LinkStale("decide")
+        raise errors.LinkStale("decide")
     return view
 
 
@@ -229,5 +217,5 @@ def open_renewal(services: Services, token: str, client: ClientInfo) -> AccessRe
     """Return the request a renewal link was sent for (its content fills a new form)."""
     view = resolve_link(services, token, LinkKind.RENEW, client)
     if view.state == LinkState.EXPIRED:
-        raise LinkExpired("renew")
+        raise errors.LinkExpired("renew")
     return view.request

@@ -7,7 +7,7 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 
 from .. import aws
 from ..domain.errors import DomainError
@@ -52,16 +52,22 @@ class PendingEmail:
     message: RenderedEmail | None
 
 
+class LinkHolder(TypedDict, total=False):
+    """Whom a link is for, when not the requester: the step and who decides it (absent: None)."""
+
+    step: int | None
+    approver: str | None
+    on_behalf_of: str | None
+
+
 def issue_link(
     services: Services,
     request: AccessRequest,
     kind: LinkKind,
     now: datetime,
     *,
-    step: int | None = None,
-    approver: str | None = None,
-    on_behalf_of: str | None = None,
     not_after: datetime | None = None,
+    **holder: Unpack[LinkHolder],
 ) -> tuple[str, LinkToken]:
     """Draw a link for a request; return its URL (with a placeholder) and the record to store.
 
@@ -80,12 +86,10 @@ def issue_link(
         token_hash=token_hash(token),
         kind=kind,
         request_id=request.id,
-        step=step,
-        approver=approver,
-        on_behalf_of=on_behalf_of,
         content_hash=content_hash(request),
         created_at=now,
         expires_at=expires_at,
+        **holder,
     )
     url = link_url(
         services.settings.public_base_url, kind.value, link_placeholder(request.id, link_id)

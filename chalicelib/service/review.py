@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from ..domain.decider import NotTheLinksApprover, decider_for_link
 from ..domain.errors import Conflict, InvalidTransition, LinkExpired, LinkStale, LinkUsed
 from ..domain.models import (
     AccessRequest,
@@ -26,14 +25,13 @@ from ..domain.review import answer_by, ask_review, keep_grant, question_open, re
 from ..domain.sessions import Session
 from ..domain.timers import end_grant
 from ..domain.trust import review_period_end
-from .audit import new_event, refused_attempt
+from .audit import new_event, scheduled_event
 from .context import Services, work_calendar
-from .decision_identity import decisions_need_sign_in, verified_person
+from .decision_identity import link_decider
 from .link_views import LinkState, LinkView, resolve_link
 from .mail import PendingEmail, access_ended, compose, deliver, issue_link
 from .steps import approver_langs, deputy_for, end_of_day
 
-SYSTEM_ACTOR = "sesame"
 NO_ANSWER = "no answer to the review"
 ENDED_AT_REVIEW = "ended by the manager at the review"
 Answer = Literal["keep", "end"]
@@ -80,12 +78,10 @@ def ask(services: Services, request: AccessRequest, now: datetime) -> Change:
         )  # fmt: skip
         emails.append(to_deputy)
         asked_whom = f"{manager} and deputy {delegation.deputy}"
-    event = new_event(
+    event = scheduled_event(
         services,
         "review_requested",
-        SYSTEM_ACTOR,
-        "schedule",
-        at=now,
+        now,
         request_id=asked.id,
         reason=f"{asked_whom} asked; answer by {deadline.isoformat()}"[:200],
     )
@@ -96,15 +92,7 @@ def lapse(services: Services, request: AccessRequest, now: datetime) -> Change:
     """End a grant whose manager did not answer the review in time (a timed action)."""
     ended = end_grant(request, now)
     links, emails = access_ended(services, ended, now)
-    event = new_event(
-        services,
-        "ended",
-        SYSTEM_ACTOR,
-        "schedule",
-        at=now,
-        request_id=ended.id,
-        reason=NO_ANSWER,
-    )
+    event = scheduled_event(services, "ended", now, request_id=ended.id, reason=NO_ANSWER)
     return ended, event, links, emails
 
 
@@ -138,19 +126,7 @@ def answer_review(
     """
     view = open_review(services, token, client)
     link, request = view.link, view.request
-    assert link.approver is not None
-    required = decisions_need_sign_in(services)
-    try:
-        decider = decider_for_link(
-            link.approver,
-            link.on_behalf_of,
-            verified_person(services, session) if required else None,
-            deputy=None,
-            required=required,
-        )
-    except NotTheLinksApprover as refused:
-        refused_attempt(services, request.id, refused.signed_in_as, refused.reason, client)
-        raise
+    decider = link_decider(services, view, session, client)
     now = services.clock()
     links: list[LinkToken] = []
     emails: list[PendingEmail] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -56,44 +57,78 @@ def deputy_may_decide(request: AccessRequest, step_index: int, delegation: Deleg
     return True
 
 
+@dataclass(frozen=True)
+class AskedStep:
+    """A step of a request its approvers (or their deputies) are asked to decide, now.
+
+    `nudge` says why a waiting step is asked again (a reminder, an escalation); `langs` are the
+    people's chosen languages if the caller read them (an approver who chose English gets
+    English alone).
+    """
+
+    request: AccessRequest
+    index: int
+    now: datetime
+    nudge: Mapping[str, Any] | None = None
+    langs: Mapping[str, Lang] | None = None
+
+    @property
+    def role(self) -> str:
+        """Return the role of the step asked."""
+        return self.request.steps[self.index].role
+
+    def email(
+        self, services: Services, template: str, to: str, context: Mapping[str, Any]
+    ) -> PendingEmail:
+        """Render an e-mail about the step's request to one person, in their languages."""
+        langs = approver_langs(self.langs, to)
+        return compose(services, self.request, template, [to], langs, self.now, context)
+
+
 def ask_deputy(
-    services: Services,
-    request: AccessRequest,
-    step_index: int,
-    delegation: Delegation,
-    now: datetime,
-    nudge: Mapping[str, Any] | None = None,
-    langs: Mapping[str, Lang] | None = None,
+    services: Services, asked: AskedStep, delegation: Delegation
 ) -> tuple[LinkToken, list[PendingEmail]]:
     """Give a deputy a link valid until the delegation ends; tell the approver for information."""
-    step = request.steps[step_index]
+    link, to_deputy = _ask(services, asked, delegation.deputy, delegation)
+    if asked.nudge is not None:
+        return link, [to_deputy]  # the approver had their copy when the step first opened
+    context = {"step_role": asked.role, "delegation": delegation}
+    copy = asked.email(services, "delegation_copy", delegation.approver, context)
+    return link, [to_deputy, copy]
+
+
+def ask_approver(
+    services: Services, asked: AskedStep, approver: str
+) -> tuple[LinkToken, PendingEmail]:
+    """Give an approver a decision link for a step, and the e-mail that carries it."""
+    return _ask(services, asked, approver, None)
+
+
+def _ask(
+    services: Services, asked: AskedStep, person: str, delegation: Delegation | None
+) -> tuple[LinkToken, PendingEmail]:
+    """A decision link for the person asked, and the e-mail that carries it.
+
+    A deputy's link (`delegation`) is on the approver's behalf and ends with the delegation.
+    """
     url, link = issue_link(
         services,
-        request,
+        asked.request,
         LinkKind.DECIDE,
-        now,
-        step=step_index,
-        approver=delegation.deputy,
-        on_behalf_of=delegation.approver,
-        not_after=end_of_day(delegation.ends),
+        asked.now,
+        step=asked.index,
+        approver=person,
+        on_behalf_of=delegation.approver if delegation else None,
+        not_after=end_of_day(delegation.ends) if delegation else None,
     )
-    context = {"step_role": step.role, "delegation": delegation}
-    to_deputy = compose(
-        services,
-        request,
-        "approval_needed",
-        [delegation.deputy],
-        approver_langs(langs, delegation.deputy),
-        now,
-        {**context, "decide_url": url, "link_expires_at": link.expires_at, "nudge": nudge},
-    )
-    if nudge is not None:
-        return link, [to_deputy]  # the approver had their copy when the step first opened
-    to = delegation.approver
-    copy = compose(
-        services, request, "delegation_copy", [to], approver_langs(langs, to), now, context
-    )
-    return link, [to_deputy, copy]
+    context = {
+        "decide_url": url,
+        "step_role": asked.role,
+        "link_expires_at": link.expires_at,
+        "delegation": delegation,
+        "nudge": asked.nudge,
+    }
+    return link, asked.email(services, "approval_needed", person, context)
 
 
 def open_step(
@@ -123,52 +158,20 @@ def open_step(
     # a Query cannot.
     if in_force is None:
         in_force = services.store.delegations_in_force()
+    asked = AskedStep(request, step_index, now, nudge, langs)
     for approver in step.approvers:
         if any(same_person(approver, d) for d in deciders):
             continue
         delegation = deputy_for(services, approver, now, in_force)
         if delegation and deputy_may_decide(request, step_index, delegation):
-            link, messages = ask_deputy(
-                services, request, step_index, delegation, now, nudge, langs
-            )
+            link, messages = ask_deputy(services, asked, delegation)
             links.append(link)
             emails.extend(messages)
             continue
-        link, email = ask_approver(services, request, step_index, approver, now, nudge, langs)
+        link, email = ask_approver(services, asked, approver)
         links.append(link)
         emails.append(email)
     return links, emails
-
-
-def ask_approver(
-    services: Services,
-    request: AccessRequest,
-    step_index: int,
-    approver: str,
-    now: datetime,
-    nudge: Mapping[str, Any] | None = None,
-    langs: Mapping[str, Lang] | None = None,
-) -> tuple[LinkToken, PendingEmail]:
-    """Give an approver a decision link for a step, and the e-mail that carries it."""
-    url, link = issue_link(
-        services, request, LinkKind.DECIDE, now, step=step_index, approver=approver
-    )
-    email = compose(
-        services,
-        request,
-        "approval_needed",
-        [approver],
-        approver_langs(langs, approver),
-        now,
-        {
-            "decide_url": url,
-            "step_role": request.steps[step_index].role,
-            "link_expires_at": link.expires_at,
-            "delegation": None,
-            "nudge": nudge,
-        },
-    )
-    return link, email
 
 
 def waiting_steps(services: Services, approver: str) -> Iterator[tuple[AccessRequest, int]]:

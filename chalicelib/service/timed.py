@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from ..domain.errors import Conflict, DomainError
-from ..domain.models import AccessRequest, AuditAction, AuditEvent, LinkKind, LinkToken
+from ..domain.models import AccessRequest, AuditEvent, LinkKind, LinkToken
 from ..domain.timers import (
     Due,
     due_action,
@@ -25,7 +25,7 @@ from ..domain.timers import (
     note_ending,
     remind,
 )
-from .audit import new_event
+from .audit import scheduled_event
 from .context import Services, work_calendar
 from .mail import PendingEmail, access_ended, compose, deliver, issue_link, to_requester
 from .review import ask as ask_review
@@ -36,30 +36,7 @@ log = logging.getLogger(__name__)
 BATCH = 100
 # A run stops after this many pages; what is left is due again at the next run.
 MAX_PAGES = 10
-SYSTEM_ACTOR = "sesame"
 Change = tuple[AccessRequest, AuditEvent, list[LinkToken], list[PendingEmail]]
-
-
-def _event(
-    services: Services,
-    request: AccessRequest,
-    action: AuditAction,
-    now: datetime,
-    *,
-    step: int | None = None,
-    reason: str | None = None,
-) -> AuditEvent:
-    """An event of a scheduled job, acting as the system."""
-    return new_event(
-        services,
-        action,
-        SYSTEM_ACTOR,
-        "schedule",
-        at=now,
-        request_id=request.id,
-        step=step,
-        reason=reason,
-    )
 
 
 def _to_requester(
@@ -87,8 +64,13 @@ def _remind(services: Services, request: AccessRequest, now: datetime) -> Change
     step = reminded.steps[index]
     nudge = {"kind": "reminder", "count": step.reminders, "since": step.opened_at}
     links, emails = open_step(services, reminded, index, now, nudge=nudge)
-    event = _event(
-        services, reminded, "reminded", now, step=index, reason=f"reminder {step.reminders}"
+    event = scheduled_event(
+        services,
+        "reminded",
+        now,
+        request_id=reminded.id,
+        step=index,
+        reason=f"reminder {step.reminders}",
     )
     return reminded, event, links, emails
 
@@ -105,11 +87,11 @@ def _escalate(services: Services, request: AccessRequest, now: datetime) -> Chan
     status_links, to_requester = _to_requester(
         services, escalated, "request_escalated", now, False, context
     )
-    event = _event(
+    event = scheduled_event(
         services,
-        escalated,
         "escalated",
         now,
+        request_id=escalated.id,
         step=index,
         reason=f"{step.role} to {step.escalated_to}: {', '.join(previous)}"[:200],
     )
@@ -119,19 +101,22 @@ def _escalate(services: Services, request: AccessRequest, now: datetime) -> Chan
 def _expire(services: Services, request: AccessRequest, now: datetime) -> Change:
     expired = expire(request, now)
     links, email = _to_requester(services, expired, "request_expired", now, True)
-    return expired, _event(services, expired, "expired", now), links, [email]
+    event = scheduled_event(services, "expired", now, request_id=expired.id)
+    return expired, event, links, [email]
 
 
 def _notice(services: Services, request: AccessRequest, now: datetime) -> Change:
     noticed = note_ending(request, now)
     links, email = _to_requester(services, noticed, "access_ending", now, True)
-    return noticed, _event(services, noticed, "ending_notice", now), links, [email]
+    event = scheduled_event(services, "ending_notice", now, request_id=noticed.id)
+    return noticed, event, links, [email]
 
 
 def _end(services: Services, request: AccessRequest, now: datetime) -> Change:
     ended = end_grant(request, now)
     links, emails = access_ended(services, ended, now)
-    return ended, _event(services, ended, "ended", now), links, emails
+    event = scheduled_event(services, "ended", now, request_id=ended.id)
+    return ended, event, links, emails
 
 
 ACTIONS: dict[Due, Callable[[Services, AccessRequest, datetime], Change]] = {

@@ -22,7 +22,7 @@ from .audit import new_event
 from .context import Services
 from .link_views import LinkState, resolve_link
 from .mail import PendingEmail, deliver
-from .steps import ask_approver, deputy_for, waiting_steps
+from .steps import AskedStep, ask_approver, deputy_for, waiting_steps
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,8 @@ def _give_back(services: Services, cancelled: Delegation) -> int:
     for request, step_index in waiting_steps(services, cancelled.approver):
         if any(same_person(s.decided_by or "", cancelled.approver) for s in request.steps):
             continue
-        link, email = ask_approver(services, request, step_index, cancelled.approver, now)
+        asked = AskedStep(request, step_index, now)
+        link, email = ask_approver(services, asked, cancelled.approver)
         services.store.add_links([link], [email.entry])
         given.append(email)
     deliver(services, given)

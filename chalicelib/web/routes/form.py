@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from ...service.preview import preview_submission
     from ...service.signin import current_session
     from ...service.submit import submit_request
-    from ...service.submit_signed_in import submit_signed_in
 else:
     # Imported on first use: serving the empty form needs none of these (cold start, issue 9).
     trained_pass = lazy_function("chalicelib.service.awareness", "trained_pass")
@@ -46,7 +45,6 @@ else:
     submit_request = lazy_function("chalicelib.service.submit", "submit_request")
     # A session is read only when the request carries its cookie (issue 15).
     current_session = lazy_function("chalicelib.service.signin", "current_session")
-    submit_signed_in = lazy_function("chalicelib.service.submit_signed_in", "submit_signed_in")
     manager_for = lazy_function("chalicelib.service.directory_lookup", "manager_for")
     # The awareness models are pydantic's: defined when a request is filed, not for the form.
     person_ref = lazy_function("chalicelib.domain.awareness", "person_ref")
@@ -156,13 +154,10 @@ def _submit(
     # Signed in, the pass must be of the session's address, whatever the form says.
     held = _held(services, {**form, "email": [session.email]} if session else form)
     try:
-        if session is not None:
-            # The sign-in proved the address: filed confirmed, no e-mail round trip (issue 15).
-            outcome = submit_signed_in(
-                services, form, key, lang, client_info(request), session, renews, held
-            )
-        else:
-            outcome = submit_request(services, form, key, lang, client_info(request), renews, held)
+        # With a session the sign-in proved the address: filed confirmed, no e-mail round trip.
+        outcome = submit_request(
+            services, form, key, lang, client_info(request), renews, held, session
+        )
     except LimitReached as limit:
         # The per-source limit's message lives in the [limits] table of the catalogues.
         code = "limits.submit_source" if limit.limit == "source" else f"limit_{limit.limit}"
