@@ -17,7 +17,7 @@ from .errors import translate
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+    from mypy_boto3_dynamodb.type_defs import QueryOutputTypeDef, TransactWriteItemTypeDef
 
 Item = dict[str, Any]
 # BatchGetItem leaves keys unread only when DynamoDB throttles: this many tries, backing off.
@@ -63,16 +63,25 @@ class DynamoTable:
             )
         )
 
-    def _query_pages(self, query: Item) -> Iterator[Item]:
-        """Yield every item a query returns, following LastEvaluatedKey."""
+    def _pages(self, query: Item) -> Iterator[QueryOutputTypeDef]:
+        """Yield every page a query returns, following LastEvaluatedKey."""
         kwargs = dict(query)
         with aws_errors():
             while True:
                 page = self._client.query(**kwargs)
-                yield from page.get("Items", [])
+                yield page
                 if "LastEvaluatedKey" not in page:
                     return
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _query_pages(self, query: Item) -> Iterator[Item]:
+        """Yield every item a query returns, page by page."""
+        for page in self._pages(query):
+            yield from page.get("Items", [])
+
+    def _count(self, query: Item) -> int:
+        """Count the items a query matches (Select COUNT), page by page."""
+        return sum(page.get("Count", 0) for page in self._pages({**query, "Select": "COUNT"}))
 
     def _query_page(self, query: Item, start: Item | None = None) -> tuple[list[Item], Item | None]:
         """Run one query (one page from `start`); return its items and the next page's key."""
