@@ -115,6 +115,13 @@ class DynamoTable:
             start,
         )
 
+    def _put_new(self, item: Item) -> None:
+        """Put an item of the main table that must not exist yet (Conflict when its key does)."""
+        with aws_errors():
+            self._client.put_item(
+                TableName=self._main, Item=item, ConditionExpression="attribute_not_exists(PK)"
+            )
+
     def _batch_get(self, wanted: Sequence[Item]) -> dict[tuple[str, str], Item]:
         """Read items of the main table by key in one BatchGetItem (strongly consistent)."""
         found: dict[tuple[str, str], Item] = {}
