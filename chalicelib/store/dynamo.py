@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -36,6 +38,31 @@ def aws_errors() -> Iterator[None]:
 def key_of(item: Item) -> tuple[str, str]:
     """Return an item's (PK, SK) pair, to match items read back with the keys asked for."""
     return item["PK"]["S"], item["SK"]["S"]
+
+
+@dataclass(frozen=True)
+class Period:
+    """The period a listing asks for; `until` is exclusive. An empty end does not bound it."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def key_condition(self, sort_key: str, values: Item, text: Callable[[datetime], str]) -> str:
+        """Return the part of a key condition that bounds `sort_key`; add the values it names.
+
+        `text` writes an instant as the sort key holds it. Empty when neither end is set.
+        """
+        if self.since:
+            values[":since"] = {"S": text(self.since)}
+        if self.until:
+            values[":until"] = {"S": text(self.until)}
+        if self.since and self.until:
+            return f" AND {sort_key} BETWEEN :since AND :until"
+        if self.since:
+            return f" AND {sort_key} >= :since"
+        if self.until:
+            return f" AND {sort_key} < :until"
+        return ""
 
 
 class DynamoTable:
