@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -40,53 +41,21 @@ def _region() -> str:
 
 
 @functools.cache
-def dynamodb() -> DynamoDBClient:
-    """Return the process's DynamoDB client."""
-    return boto3.client("dynamodb", region_name=_region(), config=_config())
+def _client(service: str) -> Any:
+    """Return the process's client of one AWS service, by boto3's name for it."""
+    return boto3.client(service, region_name=_region(), config=_config())  # type: ignore[call-overload]
 
 
-@functools.cache
-def ses() -> SESClient:
-    """Return the process's SES client."""
-    return boto3.client("ses", region_name=_region(), config=_config())
-
-
-@functools.cache
-def ssm() -> SSMClient:
-    """Return the process's SSM client (read once per cold start, for the signing secret)."""
-    return boto3.client("ssm", region_name=_region(), config=_config())
-
-
-@functools.cache
-def events() -> EventBridgeClient:
-    """Return the process's EventBridge client (access granted, revoked, ended)."""
-    return boto3.client("events", region_name=_region(), config=_config())
-
-
-@functools.cache
-def kms() -> KMSClient:
-    """Return the process's KMS client (the digest function signs; verification reads the key)."""
-    return boto3.client("kms", region_name=_region(), config=_config())
-
-
-@functools.cache
-def s3() -> S3Client:
-    """Return the process's S3 client (the write-once bucket of audit digests)."""
-    return boto3.client("s3", region_name=_region(), config=_config())
-
-
-@functools.cache
-def lambda_client() -> Any:
-    """Return the process's Lambda client (the console asks the digest function for a digest)."""
-    return boto3.client("lambda", region_name=_region(), config=_config())
+# One accessor per service the code calls, typed as boto3-stubs types that service's client.
+dynamodb: Callable[[], DynamoDBClient] = functools.partial(_client, "dynamodb")
+ses: Callable[[], SESClient] = functools.partial(_client, "ses")
+ssm: Callable[[], SSMClient] = functools.partial(_client, "ssm")  # the signing secret
+events: Callable[[], EventBridgeClient] = functools.partial(_client, "events")  # grants' changes
+kms: Callable[[], KMSClient] = functools.partial(_client, "kms")  # audit digests' signing key
+s3: Callable[[], S3Client] = functools.partial(_client, "s3")  # the write-once digest bucket
+lambda_client: Callable[[], Any] = functools.partial(_client, "lambda")  # the digest function
 
 
 def reset_clients() -> None:
     """Forget cached clients (tests switch emulators between cases)."""
-    dynamodb.cache_clear()
-    ses.cache_clear()
-    ssm.cache_clear()
-    events.cache_clear()
-    kms.cache_clear()
-    s3.cache_clear()
-    lambda_client.cache_clear()
+    _client.cache_clear()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any, ClassVar
 
 
 class DomainError(Exception):
@@ -23,36 +24,45 @@ class AlreadyDecided(DomainError):
         self.outcome = outcome
 
 
-class InvalidDecision(DomainError):
+class _OneDetail(DomainError):
+    """An error that says one thing, its message, kept under the attribute its class names.
+
+    `class NoApprover(_OneDetail, detail="role")` gives `NoApprover("security").role`.
+    """
+
+    _detail_name: ClassVar[str]
+
+    def __init_subclass__(cls, detail: str, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._detail_name = detail
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        setattr(self, self._detail_name, detail)
+
+
+class InvalidDecision(_OneDetail, detail="code"):
     """The decision itself is malformed (e.g. a refusal without a comment)."""
 
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
+    code: str
 
 
-class NotAnApprover(DomainError):
+class NotAnApprover(_OneDetail, detail="reason"):
     """The person may not decide this step; `reason` says which duty rule refused them."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    reason: str
 
 
-class NoApprover(DomainError):
+class NoApprover(_OneDetail, detail="role"):
     """A step of the chain has nobody left who may decide it (after the duty rules)."""
 
-    def __init__(self, role: str) -> None:
-        super().__init__(role)
-        self.role = role
+    role: str
 
 
-class LimitReached(DomainError):
+class LimitReached(_OneDetail, detail="limit"):
     """A per-address limit of the policy is reached; nothing was stored or sent."""
 
-    def __init__(self, limit: str) -> None:
-        super().__init__(limit)
-        self.limit = limit
+    limit: str
 
 
 class Delegated(DomainError):
@@ -106,9 +116,7 @@ class RequestExpired(DomainError):
     """Nobody decided the request in time: its links no longer do anything."""
 
 
-class Escalated(DomainError):
+class Escalated(_OneDetail, detail="role"):
     """The step waited too long and was handed to others; this approver's link is closed."""
 
-    def __init__(self, role: str) -> None:
-        super().__init__(role)
-        self.role = role
+    role: str

@@ -14,7 +14,7 @@ from datetime import datetime
 from .calendar import WorkCalendar
 from .errors import InvalidTransition
 from .models import AccessRequest, RequestStatus
-from .trust import ReviewDue, TrustRules, review_moments, review_period_end
+from .trust import ReviewDue, ReviewPeriod, TrustRules, review_moments, review_period_end
 
 MANAGER_ROLE = "manager"
 
@@ -55,12 +55,12 @@ def review_schedule(
         return {}
     if request.access_until is None:
         return {}
-    kept = request.review_kept_at
-    if not question_open(request) and review_period_end(granted, kept, every) >= (
+    period = ReviewPeriod(granted, request.review_kept_at, request.review_asked_at, every)
+    if not question_open(request) and review_period_end(granted, period.kept_at, every) >= (
         request.access_until
     ):
         return {}
-    return review_moments(granted, kept, request.review_asked_at, every, rules, calendar)
+    return review_moments(period, rules, calendar)
 
 
 def answer_by(request: AccessRequest, rules: TrustRules, calendar: WorkCalendar) -> datetime:

@@ -27,24 +27,6 @@ class SubmissionResult:
     pinned_manager: str | None = None
 
 
-def _single(form: Mapping[str, Sequence[str]], name: str) -> str:
-    values = form.get(name) or [""]
-    return normalise_text(values[0]).strip()
-
-
-def _text(
-    form: Mapping[str, Sequence[str]], name: str, errors: dict[str, str], max_len: int
-) -> str:
-    value = _single(form, name)
-    if not value:
-        errors[name] = "required"
-    elif len(value) > max_len:
-        errors[name] = "too_long"
-    elif unsafe_text(value, multiline=False):
-        errors[name] = "invalid_characters"
-    return value
-
-
 def address_well_formed(value: str) -> bool:
     """Tell whether text is exactly one bare address (no display name, list or control char)."""
     return len(value) <= MAX_EMAIL and EMAIL_RE.fullmatch(value) is not None
@@ -66,73 +48,83 @@ def check_address(raw: str, policy: Policy) -> tuple[str, str | None]:
     return value, None
 
 
-def _email(
-    form: Mapping[str, Sequence[str]], name: str, errors: dict[str, str], policy: Policy
-) -> str:
-    value, problem = check_address((form.get(name) or [""])[0], policy)
-    if problem:
-        errors[name] = problem
-    return value
+@dataclass
+class _FormCheck:
+    """One filed form checked field by field against the policy, one error code per field."""
 
+    form: Mapping[str, Sequence[str]]
+    policy: Policy
+    errors: dict[str, str] = field(default_factory=dict)
 
-def _choices(
-    form: Mapping[str, Sequence[str]], policy: Policy, errors: dict[str, str]
-) -> tuple[list[str], str, str]:
-    catalogue = policy.catalogue
-    platform_ids = {p.id for p in catalogue.platforms}
-    chosen = list(dict.fromkeys(v.strip() for v in form.get("platforms", []) if v.strip()))
-    if not chosen:
-        errors["platforms"] = "required"
-    elif len(chosen) > len(platform_ids) or any(p not in platform_ids for p in chosen):
-        errors["platforms"] = "unknown_choice"
-    picked = {}
-    for name, entries in (("purpose", catalogue.purposes), ("level", catalogue.levels)):
-        picked[name] = _single(form, name)
-        if not picked[name]:
-            errors[name] = "required"
-        elif picked[name] not in {entry.id for entry in entries}:
-            errors[name] = "unknown_choice"
-    return chosen, picked["purpose"], picked["level"]
+    def single(self, name: str) -> str:
+        """Return a field's first value, normalised and trimmed ("" when absent)."""
+        values = self.form.get(name) or [""]
+        return normalise_text(values[0]).strip()
 
+    def text(self, name: str, max_len: int) -> str:
+        """Return a required one-line text field."""
+        value = self.single(name)
+        if not value:
+            self.errors[name] = "required"
+        elif len(value) > max_len:
+            self.errors[name] = "too_long"
+        elif unsafe_text(value, multiline=False):
+            self.errors[name] = "invalid_characters"
+        return value
 
-def _justification(
-    form: Mapping[str, Sequence[str]],
-    policy: Policy,
-    routing: Routing | None,
-    errors: dict[str, str],
-) -> str:
-    rules = policy.rules
-    value = _single(form, "justification")
-    minimum = routing.min_justification_chars if routing else min_justification(policy)
-    if not value:
-        errors["justification"] = "required"
-    elif len(value) < minimum:
-        errors["justification"] = "too_short"
-    elif len(value) > rules.max_justification_chars:
-        errors["justification"] = "too_long"
-    elif unsafe_text(value, multiline=True):
-        errors["justification"] = "invalid_characters"
-    return value
+    def email(self, name: str) -> str:
+        """Return a required address field, as stored."""
+        value, problem = check_address((self.form.get(name) or [""])[0], self.policy)
+        if problem:
+            self.errors[name] = problem
+        return value
 
+    def choices(self) -> tuple[list[str], str, str]:
+        """Return the chosen platforms, purpose and level, each one of the catalogue's."""
+        catalogue = self.policy.catalogue
+        platform_ids = {p.id for p in catalogue.platforms}
+        chosen = list(dict.fromkeys(v.strip() for v in self.form.get("platforms", []) if v.strip()))
+        if not chosen:
+            self.errors["platforms"] = "required"
+        elif len(chosen) > len(platform_ids) or any(p not in platform_ids for p in chosen):
+            self.errors["platforms"] = "unknown_choice"
+        picked = {}
+        for name, entries in (("purpose", catalogue.purposes), ("level", catalogue.levels)):
+            picked[name] = self.single(name)
+            if not picked[name]:
+                self.errors[name] = "required"
+            elif picked[name] not in {entry.id for entry in entries}:
+                self.errors[name] = "unknown_choice"
+        return chosen, picked["purpose"], picked["level"]
 
-def _duration(
-    form: Mapping[str, Sequence[str]],
-    policy: Policy,
-    routing: Routing | None,
-    errors: dict[str, str],
-) -> int:
-    raw = _single(form, "duration_days")
-    if not raw:
-        errors["duration_days"] = "required"
-        return 0
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 4:
-        errors["duration_days"] = "not_a_number"
-        return 0
-    duration = int(raw)
-    maximum = routing.max_duration_days if routing else max_duration(policy)
-    if not 1 <= duration <= maximum:
-        errors["duration_days"] = "out_of_range"
-    return duration
+    def justification(self, routing: Routing | None) -> str:
+        """Return the justification, as long as the route (or, unknown, any route) asks."""
+        value = self.single("justification")
+        minimum = routing.min_justification_chars if routing else min_justification(self.policy)
+        if not value:
+            self.errors["justification"] = "required"
+        elif len(value) < minimum:
+            self.errors["justification"] = "too_short"
+        elif len(value) > self.policy.rules.max_justification_chars:
+            self.errors["justification"] = "too_long"
+        elif unsafe_text(value, multiline=True):
+            self.errors["justification"] = "invalid_characters"
+        return value
+
+    def duration(self, routing: Routing | None) -> int:
+        """Return the days of access asked for, within the route's (or any route's) maximum."""
+        raw = self.single("duration_days")
+        if not raw:
+            self.errors["duration_days"] = "required"
+            return 0
+        if not raw.isascii() or not raw.isdigit() or len(raw) > 4:
+            self.errors["duration_days"] = "not_a_number"
+            return 0
+        duration = int(raw)
+        maximum = routing.max_duration_days if routing else max_duration(self.policy)
+        if not 1 <= duration <= maximum:
+            self.errors["duration_days"] = "out_of_range"
+        return duration
 
 
 def validate_submission(
@@ -143,29 +135,30 @@ def validate_submission(
     `pinned_manager` is the manager the directory names for the requester (issue 15); it
     replaces a typed one, as directory.toml's does.
     """
-    errors: dict[str, str] = {}
-    name = _text(form, "name", errors, MAX_SHORT_TEXT)
-    email = _email(form, "email", errors, policy)
-    organization = _text(form, "organization", errors, MAX_ORGANIZATION)
+    check = _FormCheck(form, policy)
+    errors = check.errors
+    name = check.text("name", MAX_SHORT_TEXT)
+    email = check.email("email")
+    organization = check.text("organization", MAX_ORGANIZATION)
     pinned = (pinned_manager or policy.pinned_manager(email)) if "email" not in errors else None
-    manager_email = pinned or _email(form, "manager_email", errors, policy)
+    manager_email = pinned or check.email("manager_email")
     if (
         "email" not in errors
         and "manager_email" not in errors
         and same_person(email, manager_email)
     ):
         errors["manager_email"] = "same_as_requester"
-    platforms, purpose, level = _choices(form, policy, errors)
+    platforms, purpose, level = check.choices()
     routing = (
         policy.route_for(tuple(platforms), level)
         if "platforms" not in errors and "level" not in errors
         else None
     )
-    justification = _justification(form, policy, routing, errors)
-    duration = _duration(form, policy, routing, errors)
-    if _single(form, "accept_policy") not in {"yes", "on"}:
+    justification = check.justification(routing)
+    duration = check.duration(routing)
+    if check.single("accept_policy") not in {"yes", "on"}:
         errors["accept_policy"] = "required"
-    elif _single(form, "policy_version") not in {"", policy.version}:
+    elif check.single("policy_version") not in {"", policy.version}:
         errors["accept_policy"] = "policy_changed"
 
     if errors:

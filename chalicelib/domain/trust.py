@@ -6,6 +6,7 @@ the review moments by the grant's next due instant (domain/timers.py, domain/rev
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
@@ -76,13 +77,12 @@ def campaign_due(
     now: datetime,
 ) -> CampaignDue | None:
     """Return what is due for one grant of the campaign at `now` (None: nothing)."""
-    if acknowledged:
+    due_at = campaign_next_due(started_at, acknowledged, reminders_sent, rules, calendar)
+    if due_at is None or now < due_at:
         return None
     if now >= acknowledgement_deadline(started_at, rules, calendar):
         return CampaignDue.END if rules.on_no_acknowledgement == "end" else CampaignDue.FLAG
-    reminders = campaign_reminders(started_at, rules, calendar)
-    due = sum(moment <= now for moment in reminders)
-    return CampaignDue.REMIND if due > reminders_sent else None
+    return CampaignDue.REMIND  # the next reminder's moment has come
 
 
 def campaign_next_due(
@@ -111,20 +111,26 @@ def review_period_end(granted_at: datetime, kept_at: datetime | None, every_days
     return (kept_at or granted_at) + timedelta(days=every_days)
 
 
+@dataclass(frozen=True)
+class ReviewPeriod:
+    """Where a grant's recertification stands: granted, last kept and asked, every N days."""
+
+    granted_at: datetime
+    kept_at: datetime | None
+    asked_at: datetime | None
+    every_days: int
+
+
 def review_moments(
-    granted_at: datetime,
-    kept_at: datetime | None,
-    asked_at: datetime | None,
-    every_days: int,
-    rules: TrustRules,
-    calendar: WorkCalendar,
+    period: ReviewPeriod, rules: TrustRules, calendar: WorkCalendar
 ) -> dict[ReviewDue, datetime]:
     """Return when the manager is asked, and when an unanswered question ends the grant."""
+    asked_at, kept_at = period.asked_at, period.kept_at
     if asked_at is not None and (kept_at is None or asked_at > kept_at):
         lapse = calendar.add_working_days(asked_at, rules.review_answer_within_working_days)
         return {ReviewDue.LAPSE: lapse}
-    ends = review_period_end(granted_at, kept_at, every_days)
-    ask = max(ends - timedelta(days=rules.review_notice_days), kept_at or granted_at)
+    ends = review_period_end(period.granted_at, kept_at, period.every_days)
+    ask = max(ends - timedelta(days=rules.review_notice_days), kept_at or period.granted_at)
     return {ReviewDue.ASK: ask}
 
 
@@ -138,5 +144,6 @@ def review_due(
     now: datetime,
 ) -> ReviewDue | None:
     """Return what recertification must do at `now`, if anything."""
-    moments = review_moments(granted_at, kept_at, asked_at, every_days, rules, calendar)
+    period = ReviewPeriod(granted_at, kept_at, asked_at, every_days)
+    moments = review_moments(period, rules, calendar)
     return next((due for due in ReviewDue if due in moments and moments[due] <= now), None)

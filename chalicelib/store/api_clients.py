@@ -23,23 +23,16 @@ class ApiClientStore(DynamoTable):
 
     def create(self, api_client: ApiClient) -> None:
         """Store a new client; Conflict if the id is taken."""
-        with aws_errors():
-            self._client.put_item(
-                TableName=self._main,
-                Item={
-                    **keys.api_client_key(api_client.client_id),
-                    "body": {"S": api_client.model_dump_json()},
-                },
-                ConditionExpression="attribute_not_exists(PK)",
-            )
+        self._put_new(
+            {
+                **keys.api_client_key(api_client.client_id),
+                "body": {"S": api_client.model_dump_json()},
+            }
+        )
 
     def get(self, client_id: str) -> ApiClient | None:
         """Return a client by id (consistent: a revocation counts from the next call)."""
-        with aws_errors():
-            response = self._client.get_item(
-                TableName=self._main, Key=keys.api_client_key(client_id), ConsistentRead=True
-            )
-        item = response.get("Item")
+        item = self._get(keys.api_client_key(client_id))
         return ApiClient.model_validate_json(item["body"]["S"]) if item else None
 
     def all(self) -> list[ApiClient]:

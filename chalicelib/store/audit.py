@@ -29,7 +29,7 @@ from ..domain.errors import Conflict, DomainError, ServiceUnavailable
 from ..domain.models import AuditEvent
 from . import keys
 from .audit_check import AuditCheck
-from .dynamo import Item
+from .dynamo import Item, Period
 from .errors import translate
 from .state_stamp import with_state
 
@@ -63,11 +63,9 @@ class HeadRead:
 
 
 @dataclass(frozen=True)
-class AuditFilter:
-    """What the audit page asks for; `until` is exclusive. Empty fields do not filter."""
+class AuditFilter(Period):
+    """What the audit page asks for: a period and these fields. Empty fields do not filter."""
 
-    since: datetime | None = None
-    until: datetime | None = None
     actor: str | None = None
     action: str | None = None
     request_id: str | None = None
@@ -261,16 +259,7 @@ class AuditLog(AuditCheck):
 
     def _page_query(self, wanted: AuditFilter, limit: int) -> Item:
         index, key, values = self._page_key(wanted)
-        if wanted.since:
-            values[":since"] = {"S": keys.stamp(wanted.since)}
-        if wanted.until:
-            values[":until"] = {"S": keys.stamp(wanted.until)}
-        if wanted.since and wanted.until:
-            key += " AND GSISK BETWEEN :since AND :until"
-        elif wanted.since:
-            key += " AND GSISK >= :since"
-        elif wanted.until:
-            key += " AND GSISK < :until"
+        key += wanted.key_condition("GSISK", values, keys.stamp)
         query: Item = {
             "TableName": self._audit,
             "IndexName": index,

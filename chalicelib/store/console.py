@@ -15,22 +15,20 @@ from datetime import datetime
 
 from ..domain.models import AccessRequest, RequestStatus
 from . import keys
-from .dynamo import DynamoTable, Item
+from .dynamo import DynamoTable, Item, Period
 
 QUEUE_LIMIT = 200
 
 
 @dataclass(frozen=True)
-class RequestFilter:
-    """Filters of the requests and grants pages; empty fields do not filter."""
+class RequestFilter(Period):
+    """Filters of the requests and grants pages: a period and these fields; empty ones do not."""
 
     status: RequestStatus | None = None
     platform: str | None = None
     level: str | None = None
     organisation: str | None = None
     requester: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None  # exclusive
 
 
 @dataclass(frozen=True)
@@ -98,16 +96,7 @@ class ConsoleQueries(DynamoTable):
         else:
             index, key, keyed = "AllRequests", "GSI4PK = :pk", {"created"}
             values = {":pk": {"S": keys.ALL_REQUESTS}}
-        if wanted.since and wanted.until:
-            key += " AND GSI1SK BETWEEN :since AND :until"
-        elif wanted.since:
-            key += " AND GSI1SK >= :since"
-        elif wanted.until:
-            key += " AND GSI1SK < :until"
-        if wanted.since:
-            values[":since"] = {"S": wanted.since.isoformat()}
-        if wanted.until:
-            values[":until"] = {"S": wanted.until.isoformat()}
+        key += wanted.key_condition("GSI1SK", values, datetime.isoformat)
         query: Item = {
             "TableName": self._main,
             "IndexName": index,

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -17,7 +19,7 @@ from .errors import translate
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+    from mypy_boto3_dynamodb.type_defs import QueryOutputTypeDef, TransactWriteItemTypeDef
 
 Item = dict[str, Any]
 # BatchGetItem leaves keys unread only when DynamoDB throttles: this many tries, backing off.
@@ -36,6 +38,31 @@ def aws_errors() -> Iterator[None]:
 def key_of(item: Item) -> tuple[str, str]:
     """Return an item's (PK, SK) pair, to match items read back with the keys asked for."""
     return item["PK"]["S"], item["SK"]["S"]
+
+
+@dataclass(frozen=True)
+class Period:
+    """The period a listing asks for; `until` is exclusive. An empty end does not bound it."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def key_condition(self, sort_key: str, values: Item, text: Callable[[datetime], str]) -> str:
+        """Return the part of a key condition that bounds `sort_key`; add the values it names.
+
+        `text` writes an instant as the sort key holds it. Empty when neither end is set.
+        """
+        if self.since:
+            values[":since"] = {"S": text(self.since)}
+        if self.until:
+            values[":until"] = {"S": text(self.until)}
+        if self.since and self.until:
+            return f" AND {sort_key} BETWEEN :since AND :until"
+        if self.since:
+            return f" AND {sort_key} >= :since"
+        if self.until:
+            return f" AND {sort_key} < :until"
+        return ""
 
 
 class DynamoTable:
@@ -63,16 +90,25 @@ class DynamoTable:
             )
         )
 
-    def _query_pages(self, query: Item) -> Iterator[Item]:
-        """Yield every item a query returns, following LastEvaluatedKey."""
+    def _pages(self, query: Item) -> Iterator[QueryOutputTypeDef]:
+        """Yield every page a query returns, following LastEvaluatedKey."""
         kwargs = dict(query)
         with aws_errors():
             while True:
                 page = self._client.query(**kwargs)
-                yield from page.get("Items", [])
+                yield page
                 if "LastEvaluatedKey" not in page:
                     return
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _query_pages(self, query: Item) -> Iterator[Item]:
+        """Yield every item a query returns, page by page."""
+        for page in self._pages(query):
+            yield from page.get("Items", [])
+
+    def _count(self, query: Item) -> int:
+        """Count the items a query matches (Select COUNT), page by page."""
+        return sum(page.get("Count", 0) for page in self._pages({**query, "Select": "COUNT"}))
 
     def _query_page(self, query: Item, start: Item | None = None) -> tuple[list[Item], Item | None]:
         """Run one query (one page from `start`); return its items and the next page's key."""
@@ -105,6 +141,13 @@ class DynamoTable:
             },
             start,
         )
+
+    def _put_new(self, item: Item) -> None:
+        """Put an item of the main table that must not exist yet (Conflict when its key does)."""
+        with aws_errors():
+            self._client.put_item(
+                TableName=self._main, Item=item, ConditionExpression="attribute_not_exists(PK)"
+            )
 
     def _batch_get(self, wanted: Sequence[Item]) -> dict[tuple[str, str], Item]:
         """Read items of the main table by key in one BatchGetItem (strongly consistent)."""

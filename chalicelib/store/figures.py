@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from ..domain.models import AccessRequest
 from .dynamo import DynamoTable, Item
-from .errors import translate
 
 _MARGIN = timedelta(days=1)
 
@@ -32,18 +30,10 @@ class FigureQueries(DynamoTable):
                 ":b": {"S": (end + _MARGIN).isoformat()},
             },
         }
-        while True:
+        for item in self._query_pages(request):
             try:
-                page = self._client.query(**request)
-            except (ClientError, BotoCoreError) as error:
-                raise translate(error) from error
-            for item in page.get("Items", []):
-                try:
-                    found = AccessRequest.model_validate_json(item["body"]["S"])
-                except (KeyError, ValidationError):
-                    continue  # unreadable: not counted (the console shows it)
-                if start <= found.created_at < end:
-                    yield found
-            if "LastEvaluatedKey" not in page:
-                return
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+                found = AccessRequest.model_validate_json(item["body"]["S"])
+            except (KeyError, ValidationError):
+                continue  # unreadable: not counted (the console shows it)
+            if start <= found.created_at < end:
+                yield found

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +17,9 @@ ALL_REQUESTS = "REQUESTS"  # AllRequests
 GRANTS = "GRANTS"  # Grants: approved requests by end of access
 # Sorts after any id in "<instant>#<id>" sort keys, so "<= now#~" includes all of `now`.
 AFTER_ANY_ID = "~"
+
+Key = dict[str, dict[str, str]]  # an item's PK and SK
+Attributes = dict[str, dict[str, str]]  # index attributes an item is written with
 
 
 # Partition prefixes: a partition is `<prefix>#<id>` (see `partition`).
@@ -39,32 +44,38 @@ def sorted_by(moment: str, item_id: str) -> str:
     return f"{moment}#{item_id}"
 
 
-def request_key(request_id: str) -> dict[str, dict[str, str]]:
-    """Key of a request item."""
-    return {"PK": {"S": partition(REQUEST, request_id)}, "SK": {"S": "REQUEST"}}
+def item_key(pk: str, sk: str) -> Key:
+    """Key of an item of either table: its partition and sort key."""
+    return {"PK": {"S": pk}, "SK": {"S": sk}}
 
 
-def reference_key(reference: str) -> dict[str, dict[str, str]]:
+def own_partition_key(kind: str, value: str) -> Key:
+    """Key of an item alone in its partition: `<kind>#<value>`, sorted under `<kind>`."""
+    return item_key(partition(kind, value), kind)
+
+
+def _hour(at: datetime) -> str:
+    """Sort key of a counter of one clock hour (UTC)."""
+    return f"HOUR#{at:%Y-%m-%dT%H}"
+
+
+# Items alone in their partition: a request, a link token (by the token's SHA-256), an outbox entry.
+request_key: Callable[[str], Key] = functools.partial(own_partition_key, REQUEST)
+link_key: Callable[[str], Key] = functools.partial(own_partition_key, "LINK")
+outbox_key: Callable[[str], Key] = functools.partial(own_partition_key, "OUTBOX")
+
+
+def reference_key(reference: str) -> Key:
     """Key of the item that turns a request's 8-character reference into its id."""
-    return {"PK": {"S": f"REF#{reference.upper()}"}, "SK": {"S": "REF"}}
+    return own_partition_key("REF", reference.upper())
 
 
-def link_key(token_hash: str) -> dict[str, dict[str, str]]:
-    """Key of a link-token item (by the token's SHA-256)."""
-    return {"PK": {"S": f"LINK#{token_hash}"}, "SK": {"S": "LINK"}}
-
-
-def outbox_key(outbox_id: str) -> dict[str, dict[str, str]]:
-    """Key of an outbox entry."""
-    return {"PK": {"S": f"OUTBOX#{outbox_id}"}, "SK": {"S": "OUTBOX"}}
-
-
-def due_attributes(due: datetime, request_id: str) -> dict[str, dict[str, str]]:
+def due_attributes(due: datetime, request_id: str) -> Attributes:
     """DueRequests index attributes of a request a scheduled job must look at by `due`."""
     return {"GSI7PK": {"S": DUE}, "GSI7SK": {"S": sorted_by(stamp(due), request_id)}}
 
 
-def requester_index(email: str, created_at: datetime, request_id: str) -> dict[str, dict[str, str]]:
+def requester_index(email: str, created_at: datetime, request_id: str) -> Attributes:
     """Index attributes listing a requester's requests, newest last."""
     return {
         "GSI1PK": {"S": partition(REQUESTER, email)},
@@ -72,55 +83,45 @@ def requester_index(email: str, created_at: datetime, request_id: str) -> dict[s
     }
 
 
-def open_requests_key(person: str) -> dict[str, dict[str, str]]:
+def open_requests_key(person: str) -> Key:
     """Key of the counter of a requester's open requests."""
-    return {"PK": {"S": f"LIMIT#{person}"}, "SK": {"S": "OPEN"}}
+    return item_key(f"LIMIT#{person}", "OPEN")
 
 
-def hourly_submissions_key(person: str, at: datetime) -> dict[str, dict[str, str]]:
+def hourly_submissions_key(person: str, at: datetime) -> Key:
     """Key of the counter of a requester's submissions in one clock hour (UTC)."""
-    return {"PK": {"S": f"LIMIT#{person}"}, "SK": {"S": f"HOUR#{at:%Y-%m-%dT%H}"}}
+    return item_key(f"LIMIT#{person}", _hour(at))
 
 
-def invalid_links_key(source: str, at: datetime) -> dict[str, dict[str, str]]:
+def invalid_links_key(source: str, at: datetime) -> Key:
     """Key of the counter of unknown or forged links tried from one source in one hour."""
-    return {"PK": {"S": f"BADLINK#{source or 'unknown'}"}, "SK": {"S": f"HOUR#{at:%Y-%m-%dT%H}"}}
+    return item_key(f"BADLINK#{source or 'unknown'}", _hour(at))
 
 
-def source_counter_key(kind: str, source: str, at: datetime) -> dict[str, dict[str, str]]:
+def source_counter_key(kind: str, source: str, at: datetime) -> Key:
     """Key of a per-source counter of one kind (refused attempts, sign-ins...) in one hour."""
-    return {
-        "PK": {"S": f"RATE#{kind}#{source or 'unknown'}"},
-        "SK": {"S": f"HOUR#{at:%Y-%m-%dT%H}"},
-    }
+    return item_key(f"RATE#{kind}#{source or 'unknown'}", _hour(at))
 
 
-def signin_address_key(person: str, at: datetime) -> dict[str, dict[str, str]]:
+def signin_address_key(person: str, at: datetime) -> Key:
     """Key of the counter of sign-in e-mails asked for one address in one hour."""
-    return {"PK": {"S": f"LIMIT#{person}"}, "SK": {"S": f"SIGNIN#{at:%Y-%m-%dT%H}"}}
+    return item_key(f"LIMIT#{person}", f"SIGNIN#{at:%Y-%m-%dT%H}")
 
 
-def assignment_key(person: str, request_id: str, step: int) -> dict[str, dict[str, str]]:
+def assignment_key(person: str, request_id: str, step: int) -> Key:
     """Key of "this step waits for this approver" (a Query lists an approver's pending steps)."""
-    return {"PK": {"S": partition(ASSIGN, person)}, "SK": {"S": f"{request_id}#{step:02d}"}}
+    return item_key(partition(ASSIGN, person), f"{request_id}#{step:02d}")
 
 
-def delegation_key(person: str, starts: str, delegation_id: str) -> dict[str, dict[str, str]]:
+def delegation_key(person: str, starts: str, delegation_id: str) -> Key:
     """Key of a delegation (a Query lists an approver's delegations)."""
-    return {
-        "PK": {"S": partition(DELEGATION, person)},
-        "SK": {"S": sorted_by(starts, delegation_id)},
-    }
+    return item_key(partition(DELEGATION, person), sorted_by(starts, delegation_id))
 
 
-def delegations_in_force_key() -> dict[str, dict[str, str]]:
-    """Key of the one item holding every delegation not over yet (one attribute each)."""
-    return {"PK": {"S": "DELEGATIONS"}, "SK": {"S": "IN_FORCE"}}
-
-
-def language_choices_key() -> dict[str, dict[str, str]]:
-    """Key of the one item holding each person's chosen language (one attribute each)."""
-    return {"PK": {"S": "LANGUAGES"}, "SK": {"S": "CHOSEN"}}
+# The one item holding every delegation not over yet, and the one holding each person's
+# chosen language (one attribute each).
+delegations_in_force_key: Callable[[], Key] = functools.partial(item_key, "DELEGATIONS", "IN_FORCE")
+language_choices_key: Callable[[], Key] = functools.partial(item_key, "LANGUAGES", "CHOSEN")
 
 
 def language_attribute(person: str) -> str:
@@ -144,9 +145,9 @@ def chain_partition(chain: str) -> str:
     return f"CHAIN#{chain}"
 
 
-def audit_event_key(chain: str, seq: int) -> dict[str, dict[str, str]]:
+def audit_event_key(chain: str, seq: int) -> Key:
     """Key of the audit event at one position of a chain."""
-    return {"PK": {"S": chain_partition(chain)}, "SK": {"S": f"SEQ#{seq:012d}"}}
+    return item_key(chain_partition(chain), f"SEQ#{seq:012d}")
 
 
 def seq_of(sort_key: str) -> int | None:
@@ -159,7 +160,7 @@ def seq_of(sort_key: str) -> int | None:
 
 def audit_event_index(
     seq: int, at: datetime, action: str, actor: str, request_id: str | None
-) -> dict[str, dict[str, str]]:
+) -> Attributes:
     """Index attributes of an audit event: by request, actor, action; all sorted by time."""
     attributes = {
         "GSISK": {"S": f"{stamp(at)}#{seq:012d}"},
@@ -175,9 +176,9 @@ def audit_event_index(
     return attributes
 
 
-def audit_head_key(chain: str) -> dict[str, dict[str, str]]:
+def audit_head_key(chain: str) -> Key:
     """Key of a chain's head (last position and hash), kept in the main table."""
-    return {"PK": {"S": f"AUDIT#{chain}"}, "SK": {"S": "HEAD"}}
+    return item_key(f"AUDIT#{chain}", "HEAD")
 
 
 # ----- console listings ---------------------------------------------------------------------
@@ -210,25 +211,17 @@ def request_listing(request: AccessRequest) -> dict[str, dict[str, Any]]:
 
 
 # ----- sign-in and sessions -----------------------------------------------------------------
-def signin_key(token_hash: str) -> dict[str, dict[str, str]]:
-    """Key of a sign-in link (by the token's SHA-256)."""
-    return {"PK": {"S": f"SIGNIN#{token_hash}"}, "SK": {"S": "SIGNIN"}}
-
-
-def session_key(session_hash: str) -> dict[str, dict[str, str]]:
-    """Key of a session (by the SHA-256 of the cookie's value)."""
-    return {"PK": {"S": f"SESSION#{session_hash}"}, "SK": {"S": "SESSION"}}
-
-
-def policy_seen_key(version: str) -> dict[str, dict[str, str]]:
-    """Key of the marker saying a policy version was seen (its first use is audited)."""
-    return {"PK": {"S": f"POLICY#{version}"}, "SK": {"S": "POLICY"}}
+# A sign-in link by the token's SHA-256; a session by the SHA-256 of the cookie's value; the
+# marker saying a policy version was seen (its first use is audited).
+signin_key: Callable[[str], Key] = functools.partial(own_partition_key, "SIGNIN")
+session_key: Callable[[str], Key] = functools.partial(own_partition_key, "SESSION")
+policy_seen_key: Callable[[str], Key] = functools.partial(own_partition_key, "POLICY")
 
 
 # ----- enforcement (issue 16) ---------------------------------------------------------------
-def access_state_key(request_id: str, group: str, email: str) -> dict[str, dict[str, str]]:
+def access_state_key(request_id: str, group: str, email: str) -> Key:
     """Key of whether one grant's change reached one group (a Query lists a grant's groups)."""
-    return {"PK": {"S": f"ENFORCEMENT#{request_id}"}, "SK": {"S": f"GROUP#{group}#{email}"}}
+    return item_key(f"ENFORCEMENT#{request_id}", f"GROUP#{group}#{email}")
 
 
 def failed_enforcement_index(failed_at: datetime, request_id: str) -> dict[str, Any]:
@@ -239,43 +232,41 @@ def failed_enforcement_index(failed_at: datetime, request_id: str) -> dict[str, 
     }
 
 
-def api_client_key(client_id: str) -> dict[str, dict[str, str]]:
+def api_client_key(client_id: str) -> Key:
     """Key of a machine client of the grants API; all clients share one partition (a few)."""
-    return {"PK": {"S": "APICLIENTS"}, "SK": {"S": f"CLIENT#{client_id}"}}
+    return item_key("APICLIENTS", f"CLIENT#{client_id}")
 
 
-def api_rate_key(client_id: str, at: datetime) -> dict[str, dict[str, str]]:
+def api_rate_key(client_id: str, at: datetime) -> Key:
     """Key of the counter of one API client's calls in one clock minute (UTC)."""
-    return {"PK": {"S": f"RATE#API#{client_id}"}, "SK": {"S": f"MINUTE#{at:%Y-%m-%dT%H:%M}"}}
+    return item_key(f"RATE#API#{client_id}", f"MINUTE#{at:%Y-%m-%dT%H:%M}")
 
 
 # ----- sign-in with the organisation's provider (issue 15) ----------------------------------
-def provider_signin_key(attempt_hash: str) -> dict[str, dict[str, str]]:
-    """Key of a sign-in sent to the provider (by the SHA-256 of the browser's attempt cookie)."""
-    return {"PK": {"S": f"OIDC#{attempt_hash}"}, "SK": {"S": "OIDC"}}
+# A sign-in sent to the provider, by the SHA-256 of the browser's attempt cookie.
+provider_signin_key: Callable[[str], Key] = functools.partial(own_partition_key, "OIDC")
 
 
 # ----- trust: awareness passes and usage-policy acknowledgements (issue 17) -------------------
-def awareness_key(person: str) -> dict[str, dict[str, str]]:
+def awareness_key(person: str) -> Key:
     """Key of a person's latest awareness pass (overwritten by each new pass)."""
-    return {"PK": {"S": f"PERSON#{person}"}, "SK": {"S": "AWARENESS"}}
+    return item_key(f"PERSON#{person}", "AWARENESS")
 
 
-def awareness_pass_key(person: str, at: datetime) -> dict[str, dict[str, str]]:
+def awareness_pass_key(person: str, at: datetime) -> Key:
     """Key of one awareness pass kept for the figures (one item per pass)."""
-    return {"PK": {"S": f"PERSON#{person}"}, "SK": {"S": f"AWARENESS#{stamp(at)}"}}
+    return item_key(f"PERSON#{person}", f"AWARENESS#{stamp(at)}")
 
 
-def awareness_pass_index(person: str, at: datetime) -> dict[str, dict[str, str]]:
+def awareness_pass_index(person: str, at: datetime) -> Attributes:
     """ByRequester-index attributes listing every pass by time (open figures count them)."""
     return {"GSI1PK": {"S": "AWARENESS_PASSES"}, "GSI1SK": {"S": f"{stamp(at)}#{person}"}}
 
 
-def acknowledgement_key(person: str, policy_version: str) -> dict[str, dict[str, str]]:
+def acknowledgement_key(person: str, policy_version: str) -> Key:
     """Key of a person's acknowledgement of one usage-policy version."""
-    return {"PK": {"S": f"PERSON#{person}"}, "SK": {"S": f"ACK#{policy_version}"}}
+    return item_key(f"PERSON#{person}", f"ACK#{policy_version}")
 
 
-def campaign_key(policy_version: str) -> dict[str, dict[str, str]]:
-    """Key of the usage-policy campaign of one version (when it started, whether it closed)."""
-    return {"PK": {"S": f"CAMPAIGN#{policy_version}"}, "SK": {"S": "CAMPAIGN"}}
+# The usage-policy campaign of one version (when it started, whether it closed).
+campaign_key: Callable[[str], Key] = functools.partial(own_partition_key, "CAMPAIGN")

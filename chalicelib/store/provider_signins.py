@@ -11,15 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from ..domain.identity import PendingSignIn
 from ..domain.models import AuditEvent, Lang
 from ..domain.sessions import Session
 from . import keys
 from .audit import AuditLog
-from .dynamo import DynamoTable, aws_errors
-from .errors import translate
+from .dynamo import DynamoTable
 from .sessions import session_writes
 
 if TYPE_CHECKING:
@@ -52,26 +49,18 @@ class ProviderSignInStore(DynamoTable):
         self, attempt_hash: str, pending: PendingSignIn, lang: Lang, expires_at: datetime
     ) -> None:
         """Store a new attempt (never over another one)."""
-        with aws_errors():
-            self._client.put_item(
-                TableName=self._main,
-                Item={
-                    **keys.provider_signin_key(attempt_hash),
-                    "body": {"S": pending.model_dump_json()},
-                    "lang": {"S": lang},
-                    "expires_ttl": _ttl(expires_at),
-                },
-                ConditionExpression="attribute_not_exists(PK)",
-            )
+        self._put_new(
+            {
+                **keys.provider_signin_key(attempt_hash),
+                "body": {"S": pending.model_dump_json()},
+                "lang": {"S": lang},
+                "expires_ttl": _ttl(expires_at),
+            }
+        )
 
     def load_attempt(self, attempt_hash: str) -> StoredAttempt | None:
         """Return an attempt and whether it was used, or None."""
-        with aws_errors():
-            item = self._client.get_item(
-                TableName=self._main,
-                Key=keys.provider_signin_key(attempt_hash),
-                ConsistentRead=True,
-            ).get("Item")
+        item = self._get(keys.provider_signin_key(attempt_hash))
         if item is None:
             return None
         lang: Lang = "en" if item["lang"]["S"] == "en" else "fr"
@@ -83,21 +72,12 @@ class ProviderSignInStore(DynamoTable):
 
     def use_attempt(self, attempt_hash: str, now: datetime) -> bool:
         """Mark an attempt used; False when it was used already (or is gone): one winner."""
-        try:
-            self._client.update_item(
-                TableName=self._main,
-                Key=keys.provider_signin_key(attempt_hash),
-                UpdateExpression="SET used_at = :now",
-                ConditionExpression="attribute_exists(PK) AND attribute_not_exists(used_at)",
-                ExpressionAttributeValues={":now": {"S": now.isoformat()}},
-            )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise translate(error) from error
-        except BotoCoreError as error:
-            raise translate(error) from error
-        return True
+        return self._conditional_update(
+            Key=keys.provider_signin_key(attempt_hash),
+            UpdateExpression="SET used_at = :now",
+            ConditionExpression="attribute_exists(PK) AND attribute_not_exists(used_at)",
+            ExpressionAttributeValues={":now": {"S": now.isoformat()}},
+        )
 
     def open_session(self, session: Session, event: AuditEvent, replaces: str | None) -> None:
         """Start the session (the same item as an e-mail link's), end the one it replaces, audit."""

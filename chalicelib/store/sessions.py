@@ -52,16 +52,13 @@ class SessionStore(DynamoTable):
 
     def add_signin_link(self, link: SigninLink) -> None:
         """Store a new sign-in link."""
-        with aws_errors():
-            self._client.put_item(
-                TableName=self._main,
-                Item={
-                    **keys.signin_key(link.token_hash),
-                    "body": {"S": link.model_dump_json()},
-                    "expires_ttl": _ttl(link.expires_at),
-                },
-                ConditionExpression="attribute_not_exists(PK)",
-            )
+        self._put_new(
+            {
+                **keys.signin_key(link.token_hash),
+                "body": {"S": link.model_dump_json()},
+                "expires_ttl": _ttl(link.expires_at),
+            }
+        )
 
     def load_signin_link(self, token_hash: str) -> SigninLink | None:
         """Return a sign-in link (with its use, if burnt), or None."""

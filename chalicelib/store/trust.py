@@ -11,7 +11,7 @@ from ..domain.awareness import Acknowledgement, Completion
 from ..domain.models import AuditEvent
 from . import keys
 from .audit import AuditLog
-from .dynamo import DynamoTable, Item, aws_errors
+from .dynamo import DynamoTable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -56,25 +56,18 @@ class TrustStore(DynamoTable):
 
     def passes_between(self, start: datetime, end: datetime) -> int:
         """Count the passes recorded in [start, end) (a Query on the ByRequester index)."""
-        count = 0
-        request: Item = {
-            "TableName": self._main,
-            "IndexName": "ByRequester",
-            "KeyConditionExpression": "GSI1PK = :pk AND GSI1SK BETWEEN :a AND :b",
-            "ExpressionAttributeValues": {
-                ":pk": {"S": "AWARENESS_PASSES"},
-                ":a": {"S": keys.stamp(start)},
-                ":b": {"S": f"{keys.stamp(end)}"},
-            },
-            "Select": "COUNT",
-        }
-        while True:
-            with aws_errors():
-                page = self._client.query(**request)
-            count += page.get("Count", 0)
-            if "LastEvaluatedKey" not in page:
-                return count
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return self._count(
+            {
+                "TableName": self._main,
+                "IndexName": "ByRequester",
+                "KeyConditionExpression": "GSI1PK = :pk AND GSI1SK BETWEEN :a AND :b",
+                "ExpressionAttributeValues": {
+                    ":pk": {"S": "AWARENESS_PASSES"},
+                    ":a": {"S": keys.stamp(start)},
+                    ":b": {"S": keys.stamp(end)},
+                },
+            }
+        )
 
     def record_acknowledgement(self, ack: Acknowledgement, event: AuditEvent) -> None:
         """Store an acknowledgement of one policy version with its audit event (once: Conflict)."""
