@@ -34,14 +34,6 @@ def current_module(services: Services) -> Awareness:
     return module
 
 
-@dataclass(frozen=True)
-class QuizOutcome:
-    """What the quiz page shows after an attempt: the grade, and the pass when recorded."""
-
-    grade: Grade
-    completion: Completion | None
-
-
 def grade_attempt(services: Services, answers: dict[str, str]) -> Grade:
     """Grade answers (question id -> choice id) against the current module; records nothing."""
     return grade(current_module(services), answers)
@@ -63,6 +55,14 @@ def record_pass(services: Services, person: str, result: Grade, client: ClientIn
     )
     trust_store(services).record_pass(completion, event)
     return completion
+
+
+@dataclass(frozen=True)
+class QuizOutcome:
+    """What the quiz page shows after an attempt: the grade, and the pass when recorded."""
+
+    grade: Grade
+    completion: Completion | None
 
 
 def take_quiz(
