@@ -35,8 +35,8 @@ _PROBLEMS: tuple[tuple[type[Exception], int, str], ...] = (
     (domain_errors.NotAnApprover, 403, "forbidden"),
     (domain_errors.ServiceUnavailable, 503, "unavailable"),
     (domain_errors.LimitReached, 429, "too_many"),
-    (BadForm, 400, "bad_form"),
     (domain_errors.Delegated, 409, "delegated"),
+    (BadForm, 400, "bad_form"),  # the web's own: a body that is not a form
 )
 
 
