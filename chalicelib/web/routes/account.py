@@ -33,7 +33,6 @@ from ..session import (
     site_path,
 )
 from .common import (
-    FORM,
     blueprint,
     csrf_for,
     csrf_ok,
@@ -77,7 +76,7 @@ else:
     my_delegations = lazy_function("chalicelib.service.undelegate", "my_delegations")
     pages = LazyModule("chalicelib.web.console_pages")
 
-bp, current, handled = blueprint(__name__)
+bp, current, route = blueprint(__name__)
 member = signed_in(current, form_or_empty)
 LOGIN_PURPOSE, LOGIN_BINDING, SIGNIN_PURPOSE = "login", "login-form", "signin"
 
@@ -107,8 +106,7 @@ def _login_page(
     )
 
 
-@bp.route("/login", methods=["GET"])
-@handled
+@route("/login")
 def login_form() -> Response:
     """Ask for a work e-mail address to send a sign-in link to."""
     request = current()
@@ -120,8 +118,7 @@ def login_form() -> Response:
     )
 
 
-@bp.route("/login", methods=["POST"], content_types=FORM)
-@handled
+@route("/login", "POST")
 def login() -> Response:
     """Send a sign-in link; the answer is the same whether the address is known or not."""
     request = current()
@@ -151,8 +148,7 @@ def login() -> Response:
     return render_page("login_sent.html", lang, email=email)
 
 
-@bp.route("/login/{token}", methods=["GET", "HEAD"])
-@handled
+@route("/login/{token}", "GET", "HEAD")
 def show_signin(token: str) -> Response:
     """Show who is about to sign in, with a button; never signs in by itself."""
     link = open_signin(get_services(), token)
@@ -160,8 +156,7 @@ def show_signin(token: str) -> Response:
     return render_page("login_confirm.html", lang, link=link, csrf=csrf_for(token, SIGNIN_PURPOSE))
 
 
-@bp.route("/login/{token}", methods=["POST"], content_types=FORM)
-@handled
+@route("/login/{token}", "POST")
 def signin(token: str) -> Response:
     """Use the sign-in link once: a new session (the previous one ends), then go on."""
     request = current()
@@ -185,8 +180,7 @@ def signin(token: str) -> Response:
     )
 
 
-@bp.route("/logout", methods=["POST"], content_types=FORM)
-@handled
+@route("/logout", "POST")
 def logout() -> Response:
     """End the session on the server and in the browser."""
     request = current()
@@ -208,8 +202,7 @@ def logout() -> Response:
     )
 
 
-@bp.route("/me", methods=["GET"])
-@handled
+@route("/me")
 @member
 def my_requests(visitor: Visitor) -> Response:
     """The person's requests (status, withdraw) and the steps waiting for their decision."""
@@ -240,8 +233,7 @@ def _me_page(
     )
 
 
-@bp.route("/me/requests/{request_id}/withdraw", methods=["POST"], content_types=FORM)
-@handled
+@route("/me/requests/{request_id}/withdraw", "POST")
 @member
 def withdraw(visitor: Visitor, request_id: str) -> Response:
     """Withdraw one's own request that is not decided yet."""
@@ -250,8 +242,7 @@ def withdraw(visitor: Visitor, request_id: str) -> Response:
     return redirect(site_path(services, "/me?done=withdrawn"))
 
 
-@bp.route("/me/delegations", methods=["POST"], content_types=FORM)
-@handled
+@route("/me/delegations", "POST")
 @member
 def name_my_deputy(visitor: Visitor) -> Response:
     """Record a deputy for the signed-in person's own steps, for a range of days."""
@@ -272,8 +263,7 @@ def name_my_deputy(visitor: Visitor) -> Response:
     return redirect(site_path(get_services(), "/me?done=delegated"))
 
 
-@bp.route("/me/delegations/{delegation_id}/cancel", methods=["POST"], content_types=FORM)
-@handled
+@route("/me/delegations/{delegation_id}/cancel", "POST")
 @member
 def cancel_my_delegation(visitor: Visitor, delegation_id: str) -> Response:
     """Cancel one of the person's own delegations; their links come back."""
@@ -282,8 +272,7 @@ def cancel_my_delegation(visitor: Visitor, delegation_id: str) -> Response:
     return redirect(site_path(services, "/me?done=undelegated"))
 
 
-@bp.route("/me/steps/{request_id}", methods=["GET"])
-@handled
+@route("/me/steps/{request_id}")
 @member
 def my_step(visitor: Visitor, request_id: str) -> Response:
     """Show a request waiting for this person's decision, with Approve and Refuse."""
@@ -315,8 +304,7 @@ def _step_page(
     )
 
 
-@bp.route("/me/steps/{request_id}", methods=["POST"], content_types=FORM)
-@handled
+@route("/me/steps/{request_id}", "POST")
 @member
 def my_decision(visitor: Visitor, request_id: str) -> Response:
     """Record the manager's decision made signed in (same rules as from the e-mail)."""

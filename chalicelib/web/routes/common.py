@@ -31,6 +31,12 @@ class ViewWrapper(Protocol):
     def __call__(self, view: Callable[P, Response], /) -> Callable[P, Response]: ...
 
 
+class Route(Protocol):
+    """Register a view at a path for some methods (GET when none is named)."""
+
+    def __call__(self, path: str, /, *methods: str) -> ViewWrapper: ...
+
+
 def request_of(blueprint: Blueprint) -> Callable[[], Request]:
     """Return a function giving the request a blueprint's view is serving."""
 
@@ -43,11 +49,29 @@ def request_of(blueprint: Blueprint) -> Callable[[], Request]:
     return current
 
 
-def blueprint(name: str) -> tuple[Blueprint, Callable[[], Request], ViewWrapper]:
-    """Return a route module's blueprint, the request it serves, and its error-page decorator."""
+def blueprint(name: str) -> tuple[Blueprint, Callable[[], Request], Route]:
+    """Return a route module's blueprint, the request it serves, and its `route` decorator.
+
+    `route(path, *methods)` registers a view whose every error becomes a page; a POST is a
+    form's (url-encoded), since routes accept only JSON unless told otherwise.
+    """
     bp = Blueprint(name)
     current = request_of(bp)
-    return bp, current, handles_errors(current)
+    handled = handles_errors(current)
+
+    def route(path: str, /, *methods: str) -> ViewWrapper:
+        chosen = list(methods or ("GET",))
+        options = {"content_types": FORM} if "POST" in chosen else {}
+
+        def register(view: Callable[P, Response]) -> Callable[P, Response]:
+            registered: Callable[P, Response] = bp.route(path, methods=chosen, **options)(
+                handled(view)
+            )
+            return registered
+
+        return register
+
+    return bp, current, route
 
 
 def read_form(request: Request) -> dict[str, list[str]]:

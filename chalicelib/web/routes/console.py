@@ -16,7 +16,7 @@ from ..context import client_info, page_lang
 from ..lazy import LazyModule, lazy_function
 from ..pages import render_page
 from ..session import Visitor, redirect, signed_in, site_path
-from .common import FORM, blueprint, first, form_or_empty
+from .common import blueprint, first, form_or_empty
 from .decisions import decide_signed_in
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ else:
     pages = LazyModule("chalicelib.web.console_pages")
     dashboard_charts = lazy_function("chalicelib.web.charts", "dashboard_charts")
 
-bp, current, handled = blueprint(__name__)
+bp, current, route = blueprint(__name__)
 officer = signed_in(current, form_or_empty, officers_only=True)
 
 
@@ -70,8 +70,7 @@ def _next_cursor(key: dict[str, Any] | None) -> str:
     return pages.encode_cursor(get_services().settings.signing_secret, key)
 
 
-@bp.route("/console", methods=["GET"])
-@handled
+@route("/console")
 @officer
 def console_queue(visitor: Visitor) -> Response:
     """Security steps waiting for an officer, oldest first, with their age."""
@@ -80,8 +79,7 @@ def console_queue(visitor: Visitor) -> Response:
     return _page("console/queue.html", visitor, "queue", queue=queue, policy=services.policy)
 
 
-@bp.route("/console/requests", methods=["GET"])
-@handled
+@route("/console/requests")
 @officer
 def console_requests(visitor: Visitor) -> Response:
     """Every request, filtered, newest first; one Query per page."""
@@ -129,16 +127,14 @@ def _detail_page(
     )
 
 
-@bp.route("/console/requests/{request_id}", methods=["GET"])
-@handled
+@route("/console/requests/{request_id}")
 @officer
 def console_request(visitor: Visitor, request_id: str) -> Response:
     """A request's whole story: content, steps, every audit event; decide or revoke here."""
     return _detail_page(visitor, request_id, page_lang(current()))
 
 
-@bp.route("/console/requests/{request_id}/decide", methods=["POST"], content_types=FORM)
-@handled
+@route("/console/requests/{request_id}/decide", "POST")
 @officer
 def console_decide(visitor: Visitor, request_id: str) -> Response:
     """Record an officer's decision on the security step, made in the console."""
@@ -146,8 +142,7 @@ def console_decide(visitor: Visitor, request_id: str) -> Response:
     return decide_signed_in(current(), visitor, request_id, back, _detail_page)
 
 
-@bp.route("/console/requests/{request_id}/revoke", methods=["POST"], content_types=FORM)
-@handled
+@route("/console/requests/{request_id}/revoke", "POST")
 @officer
 def console_revoke(visitor: Visitor, request_id: str) -> Response:
     """End an active grant now, with a reason the requester is told."""
@@ -163,8 +158,7 @@ def console_revoke(visitor: Visitor, request_id: str) -> Response:
     return redirect(site_path(services, f"/console/requests/{request_id}?done=revoked"))
 
 
-@bp.route("/console/grants", methods=["GET"])
-@handled
+@route("/console/grants")
 @officer
 def console_grants(visitor: Visitor) -> Response:
     """Who may reach which platform until when, filtered; one Query per page."""
@@ -200,24 +194,21 @@ def _export(kind: str, extension: str, visitor: Visitor) -> Response:
     return pages.csv_response(name, header, ([r[h] for h in header] for r in rows))
 
 
-@bp.route("/console/grants.csv", methods=["GET"])
-@handled
+@route("/console/grants.csv")
 @officer
 def console_grants_csv(visitor: Visitor) -> Response:
     """Active grants as CSV (UTF-8, safe to open in a spreadsheet); the export is audited."""
     return _export("grants", "csv", visitor)
 
 
-@bp.route("/console/grants.json", methods=["GET"])
-@handled
+@route("/console/grants.json")
 @officer
 def console_grants_json(visitor: Visitor) -> Response:
     """Active grants as JSON; the export is audited."""
     return _export("grants", "json", visitor)
 
 
-@bp.route("/console/dashboard", methods=["GET"])
-@handled
+@route("/console/dashboard")
 @officer
 def console_dashboard(visitor: Visitor) -> Response:
     """Requests by status and platform, median time to decision per step, as inline SVG."""
@@ -234,8 +225,7 @@ def console_dashboard(visitor: Visitor) -> Response:
     )
 
 
-@bp.route("/console/audit", methods=["GET"])
-@handled
+@route("/console/audit")
 @officer
 def console_audit(visitor: Visitor) -> Response:
     """The audit log, filtered, newest first; one Query per page."""
@@ -253,16 +243,14 @@ def console_audit(visitor: Visitor) -> Response:
     )
 
 
-@bp.route("/console/audit.csv", methods=["GET"])
-@handled
+@route("/console/audit.csv")
 @officer
 def console_audit_csv(visitor: Visitor) -> Response:
     """The filtered audit log as CSV (formulas neutralised); the export is itself audited."""
     return _export("audit", "csv", visitor)
 
 
-@bp.route("/console/audit.json", methods=["GET"])
-@handled
+@route("/console/audit.json")
 @officer
 def console_audit_json(visitor: Visitor) -> Response:
     """The filtered audit log as JSON; the export is itself audited."""

@@ -19,7 +19,6 @@ from ..pages import render_page
 from ..session import read_cookie
 from .common import (
     DECISIONS,
-    FORM,
     blueprint,
     csrf_for,
     csrf_refused,
@@ -59,7 +58,7 @@ else:
     open_cancellation = lazy_function("chalicelib.service.undelegate", "open_cancellation")
     current_session = lazy_function("chalicelib.service.signin", "current_session")
 
-bp, current, handled = blueprint(__name__)
+bp, current, route = blueprint(__name__)
 log = logging.getLogger("sesame")
 
 
@@ -69,8 +68,7 @@ def _checked_form(token: str) -> dict[str, list[str]] | None:
     return form if link_csrf_ok(form, token) else None
 
 
-@bp.route("/confirm/{token}", methods=["GET", "HEAD"])
-@handled
+@route("/confirm/{token}", "GET", "HEAD")
 def show_confirmation(token: str) -> Response:
     """Show what will be confirmed, with a button; never confirms by itself."""
     view = open_confirmation(get_services(), token, client_info(current()))
@@ -84,8 +82,7 @@ def show_confirmation(token: str) -> Response:
     )
 
 
-@bp.route("/confirm/{token}", methods=["POST"], content_types=FORM)
-@handled
+@route("/confirm/{token}", "POST")
 def confirm(token: str) -> Response:
     """Confirm the request (the requester pressed the button)."""
     request = current()
@@ -95,8 +92,7 @@ def confirm(token: str) -> Response:
     return render_page("confirmed.html", page_lang(request), request=confirmed)
 
 
-@bp.route("/decide/{token}", methods=["GET", "HEAD"])
-@handled
+@route("/decide/{token}", "GET", "HEAD")
 def show_decision(token: str) -> Response:
     """Show the request exactly as it will be decided, with Approve and Refuse."""
     request = current()
@@ -139,8 +135,7 @@ def _decision_page(
     )
 
 
-@bp.route("/decide/{token}", methods=["POST"], content_types=FORM)
-@handled
+@route("/decide/{token}", "POST")
 def decide(token: str) -> Response:
     """Record the approver's decision (the approver pressed a button)."""
     request, form = current(), _checked_form(token)
@@ -177,8 +172,7 @@ def decide(token: str) -> Response:
     return render_page("decided.html", lang, request=decided, decision=decision)
 
 
-@bp.route("/delegate/{token}", methods=["GET", "HEAD"])
-@handled
+@route("/delegate/{token}", "GET", "HEAD")
 def show_delegation(token: str) -> Response:
     """Show the form naming a deputy (from an approval link; changes nothing)."""
     return _delegation_page(token, page_lang(current()), {}, None, 200)
@@ -199,8 +193,7 @@ def _delegation_page(
     )
 
 
-@bp.route("/delegate/{token}", methods=["POST"], content_types=FORM)
-@handled
+@route("/delegate/{token}", "POST")
 def name_deputy(token: str) -> Response:
     """Record a deputy for a range of days (the approver pressed the button)."""
     request, form = current(), _checked_form(token)
@@ -222,8 +215,7 @@ def name_deputy(token: str) -> Response:
     return render_page("delegated.html", lang, delegation=delegation, moved=moved)
 
 
-@bp.route("/undelegate/{token}", methods=["GET", "HEAD"])
-@handled
+@route("/undelegate/{token}", "GET", "HEAD")
 def show_cancellation(token: str) -> Response:
     """Show the delegation the approver's e-mailed link cancels, with a button (changes nothing)."""
     request = current()
@@ -233,8 +225,7 @@ def show_cancellation(token: str) -> Response:
     )
 
 
-@bp.route("/undelegate/{token}", methods=["POST"], content_types=FORM)
-@handled
+@route("/undelegate/{token}", "POST")
 def cancel_delegation(token: str) -> Response:
     """Cancel the delegation once (the approver pressed the button); their links come back."""
     request = current()
@@ -246,8 +237,7 @@ def cancel_delegation(token: str) -> Response:
     )
 
 
-@bp.route("/status/{token}", methods=["GET", "HEAD"])
-@handled
+@route("/status/{token}", "GET", "HEAD")
 def status(token: str) -> Response:
     """Show a request's status and timeline to its requester (read-only)."""
     request = current()

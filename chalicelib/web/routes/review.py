@@ -18,7 +18,6 @@ from ..lazy import LazyModule, lazy_function
 from ..pages import render_page
 from ..session import read_cookie
 from .common import (
-    FORM,
     blueprint,
     csrf_for,
     csrf_refused,
@@ -47,7 +46,7 @@ else:
     open_review = lazy_function("chalicelib.service.review", "open_review")
     current_session = lazy_function("chalicelib.service.signin", "current_session")
 
-bp, current, handled = blueprint(__name__)
+bp, current, route = blueprint(__name__)
 log = logging.getLogger("sesame")
 ANSWERS = {"keep": "keep", "end": "end"}
 
@@ -74,8 +73,7 @@ def _page(
     )
 
 
-@bp.route("/review/{token}", methods=["GET", "HEAD"])
-@handled
+@route("/review/{token}", "GET", "HEAD")
 def show_review(token: str) -> Response:
     """Show the grant under review with Keep and End; never answers by itself."""
     http = current()
@@ -93,8 +91,7 @@ def show_review(token: str) -> Response:
     return response
 
 
-@bp.route("/review/{token}", methods=["POST"], content_types=FORM)
-@handled
+@route("/review/{token}", "POST")
 def answer(token: str) -> Response:
     """Record the manager's Keep or End (the manager pressed a button)."""
     http = current()

@@ -17,7 +17,6 @@ from ..pages import render_page
 from ..session import Visitor, read_cookie, signed_in
 from ..trust_pages import carried_form, carry_of, carry_seal, pass_proof, text_blocks
 from .common import (
-    FORM,
     blueprint,
     first,
     form_key,
@@ -48,7 +47,7 @@ else:
     # The awareness models are pydantic's: defined when a person is identified, not before.
     person_ref = lazy_function("chalicelib.domain.awareness", "person_ref")
 
-bp, current, handled = blueprint(__name__)
+bp, current, route = blueprint(__name__)
 officer = signed_in(current, form_or_empty, officers_only=True)
 QUIZ_PURPOSE, QUIZ_BINDING = "awareness", "awareness-quiz"
 ACK_PURPOSE, ACK_BINDING = "usage-policy", "usage-policy-form"
@@ -104,15 +103,13 @@ def awareness_page(
     )
 
 
-@bp.route("/awareness", methods=["GET", "HEAD"])
-@handled
+@route("/awareness", "GET", "HEAD")
 def awareness() -> Response:
     """Show the awareness module and its quiz."""
     return _for_visitor(awareness_page)
 
 
-@bp.route("/awareness", methods=["POST"], content_types=FORM)
-@handled
+@route("/awareness", "POST")
 def answer_quiz() -> Response:
     """Grade the quiz: a pass is recorded; a fail shows why each wrong answer was wrong."""
     request = current()
@@ -196,15 +193,13 @@ def _usage_policy_page(
     )
 
 
-@bp.route("/usage-policy", methods=["GET", "HEAD"])
-@handled
+@route("/usage-policy", "GET", "HEAD")
 def usage_policy() -> Response:
     """Show the usage policy in force; a signed-in person may acknowledge it."""
     return _for_visitor(_usage_policy_page)
 
 
-@bp.route("/usage-policy", methods=["POST"], content_types=FORM)
-@handled
+@route("/usage-policy", "POST")
 def acknowledge() -> Response:
     """Record that a signed-in person read the usage policy in force (once per version)."""
     request = current()
@@ -226,8 +221,7 @@ def acknowledge() -> Response:
     return _usage_policy_page(services, lang, signed_in_as=signed, done=True)
 
 
-@bp.route("/open-data/{name}", methods=["GET", "HEAD"])
-@handled
+@route("/open-data/{name}", "GET", "HEAD")
 def open_data(name: str) -> Response:
     """Publish the monthly aggregates (no person; counts below 5 withheld), CC BY 4.0."""
     if name not in OPEN_DATA_TYPES:
@@ -246,8 +240,7 @@ def open_data(name: str) -> Response:
     return Response(body=body, headers=headers)
 
 
-@bp.route("/console/campaign", methods=["GET"])
-@handled
+@route("/console/campaign")
 @officer
 def console_campaign(visitor: Visitor) -> Response:
     """Show where the active grants stand in the current usage policy's campaign."""
