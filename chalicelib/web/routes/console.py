@@ -5,7 +5,7 @@ Failed deliveries are listed with the access failures in "Échecs" (routes/enfor
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from chalice.app import Response
 
@@ -34,20 +34,21 @@ else:
 
 bp, current, route = blueprint(__name__)
 officer = signed_in(current, form_or_empty, officers_only=True)
+# The exports, one view each: /console/grants.csv, …/grants.json, …/audit.csv, …/audit.json.
+EXPORTS = (("grants", "csv"), ("grants", "json"), ("audit", "csv"), ("audit", "json"))
 
 
-def _page(template: str, visitor: Visitor, section: str, **context: Any) -> Response:
-    """Render a console page in the visitor's language, its section highlighted."""
+def _page(visitor: Visitor, section: str, **context: Any) -> Response:
+    """Render a section's console page in the visitor's language, the section highlighted."""
     lang = page_lang(current())
-    return render_page(template, lang, visitor=visitor, section=section, **context)
+    return render_page(f"console/{section}.html", lang, visitor=visitor, section=section, **context)
 
 
 def _listing(
-    template: str, visitor: Visitor, section: str, next_key: dict[str, Any] | None, **rows: Any
+    visitor: Visitor, section: str, next_key: dict[str, Any] | None, **rows: Any
 ) -> Response:
     """Render one page of a listing: its rows, the links to the next and the first page."""
     return _page(
-        template,
         visitor,
         section,
         next_page=_next_cursor(next_key),
@@ -55,6 +56,15 @@ def _listing(
         policy=get_services().policy,
         **rows,
     )
+
+
+def _requests_listing(visitor: Visitor, section: Literal["requests", "grants"]) -> Response:
+    """One page of every request, or of the active grants, filtered; one Query per page."""
+    page_of = console.requests_page if section == "requests" else console.grants_page
+    filters = _filters()
+    found = page_of(get_services(), filters.requests, pages.PAGE_SIZE, _cursor())
+    # Each template names its rows after its section ("requests", "grants").
+    return _listing(visitor, section, found.next_key, filters=filters, **{section: found.requests})
 
 
 def _filters() -> pages.FilterForm:
@@ -76,24 +86,14 @@ def console_queue(visitor: Visitor) -> Response:
     """Security steps waiting for an officer, oldest first, with their age."""
     services = get_services()
     queue = console.security_queue(services)
-    return _page("console/queue.html", visitor, "queue", queue=queue, policy=services.policy)
+    return _page(visitor, "queue", queue=queue, policy=services.policy)
 
 
 @route("/console/requests")
 @officer
 def console_requests(visitor: Visitor) -> Response:
     """Every request, filtered, newest first; one Query per page."""
-    services = get_services()
-    filters = _filters()
-    found = console.requests_page(services, filters.requests, pages.PAGE_SIZE, _cursor())
-    return _listing(
-        "console/requests.html",
-        visitor,
-        "requests",
-        found.next_key,
-        filters=filters,
-        requests=found.requests,
-    )
+    return _requests_listing(visitor, "requests")
 
 
 def _detail_page(
@@ -162,17 +162,7 @@ def console_revoke(visitor: Visitor, request_id: str) -> Response:
 @officer
 def console_grants(visitor: Visitor) -> Response:
     """Who may reach which platform until when, filtered; one Query per page."""
-    services = get_services()
-    filters = _filters()
-    found = console.grants_page(services, filters.requests, pages.PAGE_SIZE, _cursor())
-    return _listing(
-        "console/grants.html",
-        visitor,
-        "grants",
-        found.next_key,
-        filters=filters,
-        grants=found.requests,
-    )
+    return _requests_listing(visitor, "grants")
 
 
 def _export(kind: str, extension: str, visitor: Visitor) -> Response:
@@ -194,20 +184,6 @@ def _export(kind: str, extension: str, visitor: Visitor) -> Response:
     return pages.csv_response(name, header, ([r[h] for h in header] for r in rows))
 
 
-@route("/console/grants.csv")
-@officer
-def console_grants_csv(visitor: Visitor) -> Response:
-    """Active grants as CSV (UTF-8, safe to open in a spreadsheet); the export is audited."""
-    return _export("grants", "csv", visitor)
-
-
-@route("/console/grants.json")
-@officer
-def console_grants_json(visitor: Visitor) -> Response:
-    """Active grants as JSON; the export is audited."""
-    return _export("grants", "json", visitor)
-
-
 @route("/console/dashboard")
 @officer
 def console_dashboard(visitor: Visitor) -> Response:
@@ -216,7 +192,6 @@ def console_dashboard(visitor: Visitor) -> Response:
     figures = console.dashboard_figures(services)
     charts = dashboard_charts(figures, Translator(page_lang(current())), services.policy)
     return _page(
-        "console/dashboard.html",
         visitor,
         "dashboard",
         figures=figures,
@@ -233,7 +208,6 @@ def console_audit(visitor: Visitor) -> Response:
     filters = _filters()
     found = console.audit_page(services, filters.audit, pages.PAGE_SIZE, _cursor())
     return _listing(
-        "console/audit.html",
         visitor,
         "audit",
         found.next_key,
@@ -243,15 +217,15 @@ def console_audit(visitor: Visitor) -> Response:
     )
 
 
-@route("/console/audit.csv")
-@officer
-def console_audit_csv(visitor: Visitor) -> Response:
-    """The filtered audit log as CSV (formulas neutralised); the export is itself audited."""
-    return _export("audit", "csv", visitor)
+def _serve_export(kind: str, extension: str) -> None:
+    """Serve the filtered `kind` (grants, audit) as `extension` at /console/{kind}.{extension}."""
+
+    @route(f"/console/{kind}.{extension}")
+    @officer
+    def console_export(visitor: Visitor) -> Response:
+        """CSV in UTF-8, formulas neutralised (safe in a spreadsheet), or JSON; audited."""
+        return _export(kind, extension, visitor)
 
 
-@route("/console/audit.json")
-@officer
-def console_audit_json(visitor: Visitor) -> Response:
-    """The filtered audit log as JSON; the export is itself audited."""
-    return _export("audit", "json", visitor)
+for export in EXPORTS:
+    _serve_export(*export)
