@@ -33,14 +33,13 @@ from ..session import (
     site_path,
 )
 from .common import (
+    SignedForm,
     blueprint,
     csrf_for,
     csrf_ok,
     csrf_refused,
     first,
-    form_key,
     form_or_empty,
-    form_token,
     read_form,
 )
 from .decisions import decide_signed_in
@@ -78,7 +77,7 @@ else:
 
 bp, current, route = blueprint(__name__)
 member = signed_in(current, form_or_empty)
-LOGIN_PURPOSE, LOGIN_BINDING, SIGNIN_PURPOSE = "login", "login-form", "signin"
+LOGIN_FORM, SIGNIN_PURPOSE = SignedForm("login", "login-form"), "signin"
 
 
 def _login_page(
@@ -98,7 +97,7 @@ def _login_page(
         # The organisation's sign-in first where a provider serves the stage (issue 15).
         provider=services.policy.identity.sign_in_for(services.settings.stage) is not None,
         email_links=services.policy.identity.email_links_allowed(services.settings.stage),
-        form_token=form_token(LOGIN_PURPOSE, LOGIN_BINDING),
+        form_token=LOGIN_FORM.token(),
         email=email,
         next_path=next_path,
         error=error,
@@ -135,7 +134,7 @@ def login() -> Response:
         return _login_page(
             lang, next_path=next_path, error="identity_pages.email_links_off", status=403
         )
-    key = form_key(form, LOGIN_PURPOSE, LOGIN_BINDING)
+    key = LOGIN_FORM.key(form)
     if key is None or not valid_email(email):
         problem = "expired" if key is None else "invalid_email"
         return _login_page(lang, email=email, next_path=next_path, error=problem, status=400)

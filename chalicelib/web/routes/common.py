@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ParamSpec, Protocol
 
 from chalice.app import Blueprint, Request, Response
@@ -112,6 +113,22 @@ def form_token(purpose: str, binding: str) -> str:
     return signing.issue(services.settings.signing_secret, purpose, binding, services.clock())
 
 
+@dataclass(frozen=True)
+class SignedForm:
+    """A form no e-mail link identifies: its token is signed for a purpose, bound to the form."""
+
+    purpose: str
+    binding: str
+
+    def token(self) -> str:
+        """Issue the token the form's page carries."""
+        return form_token(self.purpose, self.binding)
+
+    def key(self, form: dict[str, list[str]]) -> str | None:
+        """Return the one-time key of the sent form's token when genuine and fresh, else None."""
+        return form_key(form, self.purpose, self.binding)
+
+
 def csrf_for(token: str, purpose: str = "link") -> str:
     """Issue the CSRF token of the page an e-mail (or sign-in) link opens."""
     return form_token(purpose, token_hash(token))
@@ -136,6 +153,12 @@ def link_csrf_ok(form: dict[str, list[str]], token: str) -> bool:
     if not link_well_formed(token):
         raise NotFound("link")
     return csrf_ok(form, token)
+
+
+def link_form(request: Request, token: str) -> dict[str, list[str]] | None:
+    """Return the POSTed form when it carries the link page's CSRF token, else None."""
+    form = read_form(request)
+    return form if link_csrf_ok(form, token) else None
 
 
 def csrf_refused(request: Request) -> Response:

@@ -22,15 +22,7 @@ from ...settings import get_settings
 from ..context import page_lang
 from ..lazy import lazy_function
 from ..pages import render_page
-from .common import (
-    blueprint,
-    csrf_refused,
-    first,
-    form_key,
-    form_token,
-    json_response,
-    read_form,
-)
+from .common import SignedForm, blueprint, csrf_refused, first, json_response, read_form
 
 if TYPE_CHECKING:
     from ...dev.events import published_events
@@ -51,7 +43,7 @@ ENABLING_VARIABLE = "SESAME_DEV_ROUTES"
 bp, current, route = blueprint(__name__)
 # The outbox page shows the newest e-mails only; the JSON lists them all.
 DEV_OUTBOX_PAGE = 10
-DEV_CLOCK_PURPOSE, DEV_CLOCK_BINDING = "dev-clock", "dev-clock-form"
+CLOCK_FORM = SignedForm("dev-clock", "dev-clock-form")
 MAX_CLOCK_HOURS = 2000
 
 
@@ -108,7 +100,7 @@ def _dev_clock_page(
         offset_hours=round(dev_clock.offset().total_seconds() / 3600, 1),
         ran=ran,
         error=error,
-        form_token=form_token(DEV_CLOCK_PURPOSE, DEV_CLOCK_BINDING),
+        form_token=CLOCK_FORM.token(),
     )
 
 
@@ -124,7 +116,7 @@ def show_dev_clock() -> Response:
 def move_dev_clock() -> Response:
     """Move the local clock forward by `hours` and run the scheduled jobs once."""
     form = read_form(current())
-    if form_key(form, DEV_CLOCK_PURPOSE, DEV_CLOCK_BINDING) is None:
+    if CLOCK_FORM.key(form) is None:
         return csrf_refused(current())
     raw = first(form, "hours").strip()
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_CLOCK_HOURS:

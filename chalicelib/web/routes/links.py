@@ -17,15 +17,7 @@ from ..context import chosen_lang, client_info, page_lang
 from ..lazy import LazyModule, lazy_function
 from ..pages import render_page
 from ..session import read_cookie
-from .common import (
-    DECISIONS,
-    blueprint,
-    csrf_for,
-    csrf_refused,
-    first,
-    link_csrf_ok,
-    read_form,
-)
+from .common import DECISIONS, blueprint, csrf_for, csrf_refused, first, link_form
 
 if TYPE_CHECKING:
     from ...domain import decider
@@ -62,12 +54,6 @@ bp, current, route = blueprint(__name__)
 log = logging.getLogger("sesame")
 
 
-def _checked_form(token: str) -> dict[str, list[str]] | None:
-    """Return the POSTed form when it carries the link page's CSRF token, else None."""
-    form = read_form(current())
-    return form if link_csrf_ok(form, token) else None
-
-
 @route("/confirm/{token}", "GET", "HEAD")
 def show_confirmation(token: str) -> Response:
     """Show what will be confirmed, with a button; never confirms by itself."""
@@ -86,7 +72,7 @@ def show_confirmation(token: str) -> Response:
 def confirm(token: str) -> Response:
     """Confirm the request (the requester pressed the button)."""
     request = current()
-    if _checked_form(token) is None:
+    if link_form(request, token) is None:
         return csrf_refused(request)
     confirmed = confirm_request(get_services(), token, client_info(request))
     return render_page("confirmed.html", page_lang(request), request=confirmed)
@@ -138,7 +124,8 @@ def _decision_page(
 @route("/decide/{token}", "POST")
 def decide(token: str) -> Response:
     """Record the approver's decision (the approver pressed a button)."""
-    request, form = current(), _checked_form(token)
+    request = current()
+    form = link_form(request, token)
     if form is None:
         return csrf_refused(request)
     lang = page_lang(request)
@@ -196,7 +183,8 @@ def _delegation_page(
 @route("/delegate/{token}", "POST")
 def name_deputy(token: str) -> Response:
     """Record a deputy for a range of days (the approver pressed the button)."""
-    request, form = current(), _checked_form(token)
+    request = current()
+    form = link_form(request, token)
     if form is None:
         return csrf_refused(request)
     lang = page_lang(request)
@@ -229,7 +217,7 @@ def show_cancellation(token: str) -> Response:
 def cancel_delegation(token: str) -> Response:
     """Cancel the delegation once (the approver pressed the button); their links come back."""
     request = current()
-    if _checked_form(token) is None:
+    if link_form(request, token) is None:
         return csrf_refused(request)
     delegation, given_back = cancel_by_link(get_services(), token, client_info(request))
     return render_page(

@@ -17,14 +17,7 @@ from ..context import client_info, page_lang
 from ..lazy import LazyModule, lazy_function
 from ..pages import render_page
 from ..session import read_cookie
-from .common import (
-    blueprint,
-    csrf_for,
-    csrf_refused,
-    first,
-    link_csrf_ok,
-    read_form,
-)
+from .common import blueprint, csrf_for, csrf_refused, first, link_form
 
 if TYPE_CHECKING:
     from ...domain import decider
@@ -95,8 +88,8 @@ def show_review(token: str) -> Response:
 def answer(token: str) -> Response:
     """Record the manager's Keep or End (the manager pressed a button)."""
     http = current()
-    form = read_form(http)
-    if not link_csrf_ok(form, token):
+    form = link_form(http, token)
+    if form is None:
         return csrf_refused(http)
     lang, services = page_lang(http), get_services()
     choice = ANSWERS.get(first(form, "answer"))

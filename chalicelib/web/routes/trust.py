@@ -16,14 +16,7 @@ from ..lazy import lazy_function
 from ..pages import render_page
 from ..session import Visitor, read_cookie, signed_in
 from ..trust_pages import carried_form, carry_of, carry_seal, pass_proof, text_blocks
-from .common import (
-    blueprint,
-    first,
-    form_key,
-    form_or_empty,
-    form_token,
-    read_form,
-)
+from .common import SignedForm, blueprint, first, form_or_empty, read_form
 
 if TYPE_CHECKING:
     from ...domain.awareness import Grade, person_ref
@@ -49,8 +42,8 @@ else:
 
 bp, current, route = blueprint(__name__)
 officer = signed_in(current, form_or_empty, officers_only=True)
-QUIZ_PURPOSE, QUIZ_BINDING = "awareness", "awareness-quiz"
-ACK_PURPOSE, ACK_BINDING = "usage-policy", "usage-policy-form"
+QUIZ_FORM = SignedForm("awareness", "awareness-quiz")
+ACK_FORM = SignedForm("usage-policy", "usage-policy-form")
 OPEN_DATA_TYPES = {
     "requests.csv": "text/csv; charset=utf-8",
     "requests.json": "application/json; charset=utf-8",
@@ -91,7 +84,7 @@ def awareness_page(
         blocks={
             s.id: text_blocks(s.text_fr if lang == "fr" else s.text_en) for s in module.screens
         },
-        form_token=form_token(QUIZ_PURPOSE, QUIZ_BINDING),
+        form_token=QUIZ_FORM.token(),
         email=email,
         signed_in_as=signed_in_as,
         answers=answers or {},
@@ -127,7 +120,7 @@ def answer_quiz() -> Response:
     signed = _signed_in_address(services, request)
     email = signed or work_address(services, first(form, "email"))
     typed = first(form, "email").strip()
-    if form_key(form, QUIZ_PURPOSE, QUIZ_BINDING) is None or email is None:
+    if QUIZ_FORM.key(form) is None or email is None:
         problem = "expired" if email is not None else "email"
         return awareness_page(
             services, lang, email=typed, answers=answers, error=problem, carry=carry,
@@ -185,7 +178,7 @@ def _usage_policy_page(
         lang,
         status=status,
         policy=services.policy,
-        form_token=form_token(ACK_PURPOSE, ACK_BINDING),
+        form_token=ACK_FORM.token(),
         signed_in_as=signed_in_as,
         sign_in_url=f"/login?next=/usage-policy&lang={lang}",
         error=error,
@@ -215,7 +208,7 @@ def acknowledge() -> Response:
     lang = page_lang(request, first(form, "lang"))
     if signed is None:
         return _usage_policy_page(services, lang, signed_in_as=None, error="signin", status=403)
-    if form_key(form, ACK_PURPOSE, ACK_BINDING) is None:
+    if ACK_FORM.key(form) is None:
         return _usage_policy_page(services, lang, signed_in_as=signed, error="expired", status=400)
     acknowledge_policy(services, person_ref(signed), client_info(request))
     return _usage_policy_page(services, lang, signed_in_as=signed, done=True)
