@@ -13,7 +13,7 @@ from chalice.app import Request, Response
 from ..domain import errors as domain_errors
 from ..rendering.i18n import catalogue
 from .context import page_lang
-from .forms import BadForm
+from .forms import BadForm, CsrfRefused
 from .pages import render_page
 
 log = logging.getLogger("sesame")
@@ -36,7 +36,9 @@ _PROBLEMS: tuple[tuple[type[Exception], int, str], ...] = (
     (domain_errors.ServiceUnavailable, 503, "unavailable"),
     (domain_errors.LimitReached, 429, "too_many"),
     (domain_errors.Delegated, 409, "delegated"),
-    (BadForm, 400, "bad_form"),  # the web's own: a body that is not a form
+    # The web's own: a body that is not a form, a form without its page's token.
+    (BadForm, 400, "bad_form"),
+    (CsrfRefused, 403, "csrf"),
 )
 
 

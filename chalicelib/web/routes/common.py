@@ -14,7 +14,7 @@ from ...service.links import link_well_formed, token_hash
 from .. import signing
 from ..context import page_lang
 from ..errors import handles_errors
-from ..forms import BadForm, parse_form
+from ..forms import BadForm, CsrfRefused, parse_form
 from ..pages import render_page
 
 if TYPE_CHECKING:
@@ -155,10 +155,12 @@ def link_csrf_ok(form: dict[str, list[str]], token: str) -> bool:
     return csrf_ok(form, token)
 
 
-def link_form(request: Request, token: str) -> dict[str, list[str]] | None:
-    """Return the POSTed form when it carries the link page's CSRF token, else None."""
+def link_form(request: Request, token: str) -> dict[str, list[str]]:
+    """Return the POSTed form of a link's page; CsrfRefused without the page's CSRF token."""
     form = read_form(request)
-    return form if link_csrf_ok(form, token) else None
+    if not link_csrf_ok(form, token):
+        raise CsrfRefused("link")
+    return form
 
 
 def csrf_refused(request: Request) -> Response:

@@ -6,63 +6,48 @@ Like the decision links: a GET (or HEAD) shows the grant and two buttons and cha
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
 from chalice.app import Response
 
-from ...domain.errors import DomainError
 from ...service.context import get_services
 from ..context import client_info, page_lang
 from ..lazy import LazyModule, lazy_function
 from ..pages import render_page
 from ..session import read_cookie
-from .common import blueprint, csrf_for, csrf_refused, first, link_form
+from .answer_pages import answer_page, note_link_opened
+from .common import blueprint, first, link_form
 
 if TYPE_CHECKING:
     from ...domain import decider
     from ...domain.models import Lang
-    from ...service import console
-    from ...service.decision_identity import decisions_need_sign_in, verified_person
     from ...service.link_views import LinkView
     from ...service.review import answer_review, open_review
     from ...service.signin import current_session
 else:
     # Imported on first use: serving the form needs none of these (cold start, issue 9).
-    console = LazyModule("chalicelib.service.console")
     decider = LazyModule("chalicelib.domain.decider")  # its refusals, raised by an answer
-    decisions_need_sign_in = lazy_function(
-        "chalicelib.service.decision_identity", "decisions_need_sign_in"
-    )
-    verified_person = lazy_function("chalicelib.service.decision_identity", "verified_person")
     answer_review = lazy_function("chalicelib.service.review", "answer_review")
     open_review = lazy_function("chalicelib.service.review", "open_review")
     current_session = lazy_function("chalicelib.service.signin", "current_session")
 
 bp, current, route = blueprint(__name__)
-log = logging.getLogger("sesame")
 ANSWERS = {"keep": "keep", "end": "end"}
 
 
 def _page(
     token: str, lang: Lang, view: LinkView, *, error: bool = False, status: int = 200
 ) -> Response:
-    services = get_services()
-    session = current_session(services, read_cookie(current(), services.settings))
-    sign_in_first = decisions_need_sign_in(services) and verified_person(services, session) is None
-    return render_page(
+    return answer_page(
         "review.html",
+        current(),
         lang,
+        token,
+        view,
         status=400 if error else status,
-        token=token,
-        sign_in_first=sign_in_first,
-        pressed=status == 403,  # an answer pressed before the sign-in: say why nothing changed
-        request=view.request,
         manager=view.link.approver,
         answer_by=view.link.expires_at,
-        csrf=csrf_for(token),
         error=error,
-        policy=services.policy,
     )
 
 
@@ -72,15 +57,7 @@ def show_review(token: str) -> Response:
     http = current()
     view = open_review(get_services(), token, client_info(http))
     response = _page(token, page_lang(http), view)
-    if http.method == "GET":
-        # Audited like the other links' openings; a failure to record it never breaks the page.
-        try:
-            console.link_opened(
-                get_services(), view.request, view.link.approver or "", None, client_info(http),
-                head=view.head,
-            )  # fmt: skip
-        except DomainError as failure:
-            log.warning("link opening not audited: %s", failure)
+    note_link_opened(http, view, view.link.approver or "", None)  # as the other links' openings
     return response
 
 
@@ -89,8 +66,6 @@ def answer(token: str) -> Response:
     """Record the manager's Keep or End (the manager pressed a button)."""
     http = current()
     form = link_form(http, token)
-    if form is None:
-        return csrf_refused(http)
     lang, services = page_lang(http), get_services()
     choice = ANSWERS.get(first(form, "answer"))
     if choice is None:
