@@ -42,7 +42,7 @@ from .common import (
     form_or_empty,
     read_form,
 )
-from .decisions import decide_signed_in
+from .decisions import decide_signed_in, decision_page
 
 if TYPE_CHECKING:
     from ...domain.models import Lang
@@ -289,17 +289,8 @@ def _step_page(
     held = step is not None and step.role != "manager" and step.role in visitor.roles
     if step is None or (visitor.email not in step.approvers and not held):
         raise NotAnApprover("not waiting for this person")
-    return render_page(
-        "account/step.html",
-        lang,
-        status=400 if error else 200,
-        visitor=visitor,
-        section="me",
-        request=request,
-        step_index=index,
-        error=error,
-        comment=comment,
-        policy=services.policy,
+    return decision_page(
+        "account/step.html", "me", visitor, request, lang, error, comment, step_index=index
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ParamSpec, Protocol
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol
 
 from chalice.app import Blueprint, Request, Response
 
@@ -19,6 +19,7 @@ from ..pages import render_page
 
 if TYPE_CHECKING:
     from ...domain.models import Decision
+    from ..session import Visitor
 
 # Routes accept JSON by default: a form route lists the url-encoded type.
 FORM = ["application/x-www-form-urlencoded"]
@@ -166,6 +167,12 @@ def link_form(request: Request, token: str) -> dict[str, list[str]]:
 def csrf_refused(request: Request) -> Response:
     """The page for a form sent without a valid token, or from another site."""
     return render_page("problem.html", page_lang(request), status=403, problem="csrf")
+
+
+def console_page(request: Request, visitor: Visitor, section: str, **context: Any) -> Response:
+    """Render a console section's page, `console/<section>.html`, the section highlighted."""
+    lang = page_lang(request)
+    return render_page(f"console/{section}.html", lang, visitor=visitor, section=section, **context)
 
 
 def json_response(body: str) -> Response:

@@ -14,10 +14,9 @@ from ...rendering.i18n import Translator
 from ...service.context import get_services
 from ..context import client_info, page_lang
 from ..lazy import LazyModule, lazy_function
-from ..pages import render_page
 from ..session import Visitor, redirect, signed_in, site_path
-from .common import blueprint, first, form_or_empty
-from .decisions import decide_signed_in
+from .common import blueprint, console_page, first, form_or_empty
+from .decisions import decide_signed_in, decision_page
 
 if TYPE_CHECKING:
     from ...domain.models import Lang
@@ -38,17 +37,12 @@ officer = signed_in(current, form_or_empty, officers_only=True)
 EXPORTS = (("grants", "csv"), ("grants", "json"), ("audit", "csv"), ("audit", "json"))
 
 
-def _page(visitor: Visitor, section: str, **context: Any) -> Response:
-    """Render a section's console page in the visitor's language, the section highlighted."""
-    lang = page_lang(current())
-    return render_page(f"console/{section}.html", lang, visitor=visitor, section=section, **context)
-
-
 def _listing(
     visitor: Visitor, section: str, next_key: dict[str, Any] | None, **rows: Any
 ) -> Response:
     """Render one page of a listing: its rows, the links to the next and the first page."""
-    return _page(
+    return console_page(
+        current(),
         visitor,
         section,
         next_page=_next_cursor(next_key),
@@ -86,7 +80,7 @@ def console_queue(visitor: Visitor) -> Response:
     """Security steps waiting for an officer, oldest first, with their age."""
     services = get_services()
     queue = console.security_queue(services)
-    return _page(visitor, "queue", queue=queue, policy=services.policy)
+    return console_page(current(), visitor, "queue", queue=queue, policy=services.policy)
 
 
 @route("/console/requests")
@@ -108,22 +102,20 @@ def _detail_page(
 ) -> Response:
     services = get_services()
     request, events = console.request_detail(services, request_id)
-    return render_page(
+    return decision_page(
         "console/request.html",
+        "requests",
+        visitor,
+        request,
         lang,
-        status=400 if error else 200,
-        visitor=visitor,
-        section="requests",
-        request=request,
+        error,
+        comment,
         events=events,
         access=access_of_request(request.id),  # per group: applied or failed, since when
-        error=error,
         form=form,
-        comment=comment,
         reason=reason,
         done=pages.query_params(current()).get("done", ""),
         now=services.clock(),
-        policy=services.policy,
     )
 
 
@@ -191,7 +183,8 @@ def console_dashboard(visitor: Visitor) -> Response:
     services = get_services()
     figures = console.dashboard_figures(services)
     charts = dashboard_charts(figures, Translator(page_lang(current())), services.policy)
-    return _page(
+    return console_page(
+        current(),
         visitor,
         "dashboard",
         figures=figures,

@@ -12,11 +12,10 @@ from urllib.parse import urlencode
 from chalice.app import Response
 
 from ...service.context import get_services
-from ..context import client_info, page_lang
+from ..context import client_info
 from ..lazy import LazyModule, lazy_function
-from ..pages import render_page
 from ..session import Visitor, redirect, signed_in, site_path
-from .common import blueprint, first, form_or_empty
+from .common import blueprint, console_page, first, form_or_empty
 
 if TYPE_CHECKING:
     from ...service import console, enforce_console
@@ -41,12 +40,11 @@ def _failures(visitor: Visitor, status: int = 200, **context: Any) -> Response:
     found = enforce_console.failures_page(services, pages.PAGE_SIZE, start)
     done = params.get("done", "")
     context.setdefault("reconciled", None)
-    return render_page(
-        "console/failures.html",
-        page_lang(current()),
+    return console_page(
+        current(),
+        visitor,
+        "failures",
         status=status,
-        visitor=visitor,
-        section="failures",
         found=found,
         done=done if done in DONE else "",
         next_page=pages.encode_cursor(services.settings.signing_secret, found.next_key),
@@ -105,12 +103,11 @@ def _clients(visitor: Visitor, status: int = 200, **context: Any) -> Response:
     services = get_services()
     for name in ("done", "created", "secret", "bad_name", "name"):
         context.setdefault(name, None)
-    return render_page(
-        "console/api_clients.html",
-        page_lang(current()),
+    return console_page(
+        current(),
+        visitor,
+        "api_clients",
         status=status,
-        visitor=visitor,
-        section="api_clients",
         clients=enforce_console.api_clients(services),
         **context,
     )

@@ -16,7 +16,7 @@ from ..lazy import lazy_function
 from ..pages import render_page
 from ..session import Visitor, read_cookie, signed_in
 from ..trust_pages import carried_form, carry_of, carry_seal, pass_proof, text_blocks
-from .common import SignedForm, blueprint, first, form_or_empty, read_form
+from .common import SignedForm, blueprint, console_page, first, form_or_empty, read_form
 
 if TYPE_CHECKING:
     from ...domain.awareness import Grade, person_ref
@@ -238,11 +238,10 @@ def open_data(name: str) -> Response:
 def console_campaign(visitor: Visitor) -> Response:
     """Show where the active grants stand in the current usage policy's campaign."""
     services = get_services()
-    return render_page(
-        "console/campaign.html",
-        page_lang(current()),
-        visitor=visitor,
-        section="campaign",
+    return console_page(
+        current(),
+        visitor,
+        "campaign",
         policy=services.policy,
         progress=campaign_progress(services),
         flagged=flagged_grants(services),
