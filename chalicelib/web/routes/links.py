@@ -22,12 +22,12 @@ from .common import DECISIONS, blueprint, csrf_for, first, link_form
 if TYPE_CHECKING:
     from ...domain import decider
     from ...domain.models import Lang
+    from ...service import link_views, undelegate
     from ...service.confirm import confirm_request
     from ...service.decide import decide_step
     from ...service.delegate import delegate, open_delegation, parse_day
-    from ...service.link_views import LinkView, open_confirmation, open_decision, status_timeline
+    from ...service.link_views import LinkView
     from ...service.signin import current_session
-    from ...service.undelegate import cancel_by_link, open_cancellation
 else:
     # Imported on first use: serving the form needs none of these (cold start, issue 9).
     decider = LazyModule("chalicelib.domain.decider")  # its refusals, raised by a decision
@@ -36,11 +36,8 @@ else:
     delegate = lazy_function("chalicelib.service.delegate", "delegate")
     open_delegation = lazy_function("chalicelib.service.delegate", "open_delegation")
     parse_day = lazy_function("chalicelib.service.delegate", "parse_day")
-    open_confirmation = lazy_function("chalicelib.service.link_views", "open_confirmation")
-    open_decision = lazy_function("chalicelib.service.link_views", "open_decision")
-    status_timeline = lazy_function("chalicelib.service.link_views", "status_timeline")
-    cancel_by_link = lazy_function("chalicelib.service.undelegate", "cancel_by_link")
-    open_cancellation = lazy_function("chalicelib.service.undelegate", "open_cancellation")
+    link_views = LazyModule("chalicelib.service.link_views")
+    undelegate = LazyModule("chalicelib.service.undelegate")
     current_session = lazy_function("chalicelib.service.signin", "current_session")
 
 bp, current, route = blueprint(__name__)
@@ -49,7 +46,7 @@ bp, current, route = blueprint(__name__)
 @route("/confirm/{token}", "GET", "HEAD")
 def show_confirmation(token: str) -> Response:
     """Show what will be confirmed, with a button; never confirms by itself."""
-    view = open_confirmation(get_services(), token, client_info(current()))
+    view = link_views.open_confirmation(get_services(), token, client_info(current()))
     _note_link_opened(view)
     return render_page(
         "confirm.html",
@@ -73,7 +70,7 @@ def confirm(token: str) -> Response:
 def show_decision(token: str) -> Response:
     """Show the request exactly as it will be decided, with Approve and Refuse."""
     request = current()
-    view = open_decision(get_services(), token, client_info(request))
+    view = link_views.open_decision(get_services(), token, client_info(request))
     response = _decision_page(token, page_lang(request), view=view)
     _note_link_opened(view)
     return response
@@ -90,7 +87,7 @@ def _decision_page(
 ) -> Response:
     """Render the decision page; `view` is the link already opened (one read, not two)."""
     if view is None:
-        view = open_decision(get_services(), token, client_info(current()))
+        view = link_views.open_decision(get_services(), token, client_info(current()))
     return answer_page(
         "decide.html",
         current(),
@@ -187,7 +184,7 @@ def name_deputy(token: str) -> Response:
 def show_cancellation(token: str) -> Response:
     """Show the delegation the approver's e-mailed link cancels, with a button (changes nothing)."""
     request = current()
-    opened = open_cancellation(get_services(), token, client_info(request))
+    opened = undelegate.open_cancellation(get_services(), token, client_info(request))
     return render_page(
         "undelegate.html", page_lang(request), delegation=opened.delegation, csrf=csrf_for(token)
     )
@@ -198,7 +195,7 @@ def cancel_delegation(token: str) -> Response:
     """Cancel the delegation once (the approver pressed the button); their links come back."""
     request = current()
     link_form(request, token)  # only a page's own button cancels (its CSRF token)
-    delegation, given_back = cancel_by_link(get_services(), token, client_info(request))
+    delegation, given_back = undelegate.cancel_by_link(get_services(), token, client_info(request))
     return render_page(
         "undelegated.html", page_lang(request), delegation=delegation, given_back=given_back
     )
@@ -208,7 +205,7 @@ def cancel_delegation(token: str) -> Response:
 def status(token: str) -> Response:
     """Show a request's status and timeline to its requester (read-only)."""
     request = current()
-    access_request, events = status_timeline(get_services(), token, client_info(request))
+    access_request, events = link_views.status_timeline(get_services(), token, client_info(request))
     return render_page(
         "status.html",
         page_lang(request),

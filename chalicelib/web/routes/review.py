@@ -21,14 +21,13 @@ from .common import blueprint, first, link_form
 if TYPE_CHECKING:
     from ...domain import decider
     from ...domain.models import Lang
+    from ...service import review
     from ...service.link_views import LinkView
-    from ...service.review import answer_review, open_review
     from ...service.signin import current_session
 else:
     # Imported on first use: serving the form needs none of these (cold start, issue 9).
     decider = LazyModule("chalicelib.domain.decider")  # its refusals, raised by an answer
-    answer_review = lazy_function("chalicelib.service.review", "answer_review")
-    open_review = lazy_function("chalicelib.service.review", "open_review")
+    review = LazyModule("chalicelib.service.review")
     current_session = lazy_function("chalicelib.service.signin", "current_session")
 
 bp, current, route = blueprint(__name__)
@@ -36,11 +35,20 @@ ANSWERS = {"keep": "keep", "end": "end"}
 
 
 def _page(
-    token: str, lang: Lang, view: LinkView, *, error: bool = False, status: int = 200
+    token: str,
+    lang: Lang,
+    *,
+    error: bool = False,
+    status: int = 200,
+    view: LinkView | None = None,
 ) -> Response:
+    """Render the review page; `view` is the link already opened (one read, not two)."""
+    http = current()
+    if view is None:
+        view = review.open_review(get_services(), token, client_info(http))
     return answer_page(
         "review.html",
-        current(),
+        http,
         lang,
         token,
         view,
@@ -55,8 +63,8 @@ def _page(
 def show_review(token: str) -> Response:
     """Show the grant under review with Keep and End; never answers by itself."""
     http = current()
-    view = open_review(get_services(), token, client_info(http))
-    response = _page(token, page_lang(http), view)
+    view = review.open_review(get_services(), token, client_info(http))
+    response = _page(token, page_lang(http), view=view)
     note_link_opened(http, view, view.link.approver or "", None)  # as the other links' openings
     return response
 
@@ -69,15 +77,15 @@ def answer(token: str) -> Response:
     lang, services = page_lang(http), get_services()
     choice = ANSWERS.get(first(form, "answer"))
     if choice is None:
-        return _page(token, lang, open_review(services, token, client_info(http)), error=True)
+        return _page(token, lang, error=True)
     session = current_session(services, read_cookie(http, services.settings))
     try:
-        answered = answer_review(
+        answered = review.answer_review(
             services, token, "keep" if choice == "keep" else "end", client_info(http), session
         )
     except decider.SignInRequired:
         # Nothing changed: the page again, with its sign-in button (as the decision page).
-        return _page(token, lang, open_review(services, token, client_info(http)), status=403)
+        return _page(token, lang, status=403)
     except decider.NotTheLinksApprover as refused:
         return render_page(
             "identity/other_person.html", lang, status=403, email=refused.signed_in_as

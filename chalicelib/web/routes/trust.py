@@ -12,7 +12,7 @@ from ...service.context import Services, get_services
 from ...settings import PROJECT_ROOT
 from ..context import client_info, page_lang
 from ..forms import BadForm
-from ..lazy import lazy_function
+from ..lazy import LazyModule, lazy_function
 from ..pages import render_page
 from ..session import Visitor, read_cookie, signed_in
 from ..trust_pages import carried_form, carry_of, carry_seal, pass_proof, text_blocks
@@ -21,22 +21,19 @@ from .common import SignedForm, blueprint, console_page, first, form_or_empty, r
 if TYPE_CHECKING:
     from ...domain.awareness import Grade, person_ref
     from ...domain.models import Lang
+    from ...service import campaign, signin
     from ...service.acknowledge import acknowledge_policy
     from ...service.awareness import current_module, take_quiz
-    from ...service.campaign import campaign_progress, flagged_grants
     from ...service.open_data import open_figures_csv, open_figures_json
-    from ...service.signin import current_session, valid_email
 else:
     # Imported on first use: serving the form needs none of these (cold start, issue 9).
     acknowledge_policy = lazy_function("chalicelib.service.acknowledge", "acknowledge_policy")
-    campaign_progress = lazy_function("chalicelib.service.campaign", "campaign_progress")
-    flagged_grants = lazy_function("chalicelib.service.campaign", "flagged_grants")
+    campaign = LazyModule("chalicelib.service.campaign")
     current_module = lazy_function("chalicelib.service.awareness", "current_module")
     take_quiz = lazy_function("chalicelib.service.awareness", "take_quiz")
     open_figures_csv = lazy_function("chalicelib.service.open_data", "open_figures_csv")
     open_figures_json = lazy_function("chalicelib.service.open_data", "open_figures_json")
-    valid_email = lazy_function("chalicelib.service.signin", "valid_email")
-    current_session = lazy_function("chalicelib.service.signin", "current_session")
+    signin = LazyModule("chalicelib.service.signin")
     # The awareness models are pydantic's: defined when a person is identified, not before.
     person_ref = lazy_function("chalicelib.domain.awareness", "person_ref")
 
@@ -56,7 +53,7 @@ OPEN_DATA_SCHEMA = PROJECT_ROOT / "templates" / "static" / "open-data.schema.jso
 def work_address(services: Services, typed: str) -> str | None:
     """Return the typed address when it is an address of the organisation, else None."""
     email = typed.strip().lower()
-    if not valid_email(email) or not services.policy.email_domain_allowed(email):
+    if not signin.valid_email(email) or not services.policy.email_domain_allowed(email):
         return None
     return email
 
@@ -159,7 +156,7 @@ def answer_quiz() -> Response:
 def _signed_in_address(services: Services, request: Request) -> str | None:
     """The address a session proves (a provider's sign-in or an e-mail sign-in link)."""
     cookie = read_cookie(request, services.settings)
-    session = current_session(services, cookie) if cookie else None
+    session = signin.current_session(services, cookie) if cookie else None
     return session.email if session is not None else None
 
 
@@ -243,6 +240,6 @@ def console_campaign(visitor: Visitor) -> Response:
         visitor,
         "campaign",
         policy=services.policy,
-        progress=campaign_progress(services),
-        flagged=flagged_grants(services),
+        progress=campaign.campaign_progress(services),
+        flagged=campaign.flagged_grants(services),
     )
