@@ -46,18 +46,15 @@ from .decisions import decide_signed_in, decision_page
 
 if TYPE_CHECKING:
     from ...domain.models import Lang
-    from ...service import console
-    from ...service.delegate import delegate_signed_in, parse_day
+    from ...service import console, delegate, undelegate
     from ...service.provider_signin import provider_sign_out
     from ...service.signin import (
         current_session,
         open_signin,
         request_signin,
         sign_in,
-        sign_out,
         valid_email,
     )
-    from ...service.undelegate import cancel_signed_in, my_delegations
     from .. import console_pages as pages
 else:
     # Imported on first use: serving the form needs none of these (cold start, issue 9).
@@ -66,13 +63,10 @@ else:
     open_signin = lazy_function("chalicelib.service.signin", "open_signin")
     request_signin = lazy_function("chalicelib.service.signin", "request_signin")
     sign_in = lazy_function("chalicelib.service.signin", "sign_in")
-    sign_out = lazy_function("chalicelib.service.signin", "sign_out")
     valid_email = lazy_function("chalicelib.service.signin", "valid_email")
-    delegate_signed_in = lazy_function("chalicelib.service.delegate", "delegate_signed_in")
-    parse_day = lazy_function("chalicelib.service.delegate", "parse_day")
+    delegate = LazyModule("chalicelib.service.delegate")
     provider_sign_out = lazy_function("chalicelib.service.provider_signin", "provider_sign_out")
-    cancel_signed_in = lazy_function("chalicelib.service.undelegate", "cancel_signed_in")
-    my_delegations = lazy_function("chalicelib.service.undelegate", "my_delegations")
+    undelegate = LazyModule("chalicelib.service.undelegate")
     pages = LazyModule("chalicelib.web.console_pages")
 
 bp, current, route = blueprint(__name__)
@@ -226,7 +220,7 @@ def _me_page(
         section="me",
         requests=console.my_requests(services, visitor.email),
         waiting=console.steps_waiting_for(services, visitor.email, visitor.roles),
-        delegations=my_delegations(services, visitor.email),
+        delegations=undelegate.my_delegations(services, visitor.email),
         done=pages.query_params(current()).get("done", ""),
         policy=services.policy,
     )
@@ -249,12 +243,12 @@ def name_my_deputy(visitor: Visitor) -> Response:
     form = form_or_empty(request)
     values = {k: first(form, k) for k in ("deputy", "starts", "ends")}
     try:
-        delegate_signed_in(
+        delegate.delegate_signed_in(
             get_services(),
             visitor.email,
             values["deputy"],
-            parse_day(values["starts"]),
-            parse_day(values["ends"]),
+            delegate.parse_day(values["starts"]),
+            delegate.parse_day(values["ends"]),
             client_info(request),
         )
     except InvalidDecision as error:
@@ -267,7 +261,7 @@ def name_my_deputy(visitor: Visitor) -> Response:
 def cancel_my_delegation(visitor: Visitor, delegation_id: str) -> Response:
     """Cancel one of the person's own delegations; their links come back."""
     services = get_services()
-    cancel_signed_in(services, visitor.email, delegation_id, client_info(current()))
+    undelegate.cancel_signed_in(services, visitor.email, delegation_id, client_info(current()))
     return redirect(site_path(services, "/me?done=undelegated"))
 
 
