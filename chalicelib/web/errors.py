@@ -10,25 +10,10 @@ from typing import Any, ParamSpec
 
 from chalice.app import Request, Response
 
-from ..domain.errors import (
-    AlreadyDecided,
-    Conflict,
-    Delegated,
-    Escalated,
-    InvalidTransition,
-    LimitReached,
-    LinkExpired,
-    LinkStale,
-    LinkUsed,
-    NotAnApprover,
-    NotFound,
-    RequestExpired,
-    ServiceUnavailable,
-    Withdrawn,
-)
+from ..domain import errors as domain_errors
 from ..rendering.i18n import catalogue
 from .context import page_lang
-from .forms import BadForm
+from .forms import BadForm, CsrfRefused
 from .pages import render_page
 
 log = logging.getLogger("sesame")
@@ -37,21 +22,23 @@ RETRY_AFTER_SECONDS = "5"
 
 # (error class, status, problem shown on the page)
 _PROBLEMS: tuple[tuple[type[Exception], int, str], ...] = (
-    (NotFound, 404, "not_found"),
-    (LinkExpired, 410, "expired"),
-    (Withdrawn, 410, "withdrawn"),
-    (RequestExpired, 410, "request_expired"),
-    (Escalated, 410, "escalated"),
-    (LinkUsed, 409, "used"),
-    (LinkStale, 409, "stale"),
-    (AlreadyDecided, 409, "already_decided"),
-    (InvalidTransition, 409, "invalid"),
-    (Conflict, 409, "conflict"),
-    (NotAnApprover, 403, "forbidden"),
-    (ServiceUnavailable, 503, "unavailable"),
-    (LimitReached, 429, "too_many"),
+    (domain_errors.NotFound, 404, "not_found"),
+    (domain_errors.LinkExpired, 410, "expired"),
+    (domain_errors.Withdrawn, 410, "withdrawn"),
+    (domain_errors.RequestExpired, 410, "request_expired"),
+    (domain_errors.Escalated, 410, "escalated"),
+    (domain_errors.LinkUsed, 409, "used"),
+    (domain_errors.LinkStale, 409, "stale"),
+    (domain_errors.AlreadyDecided, 409, "already_decided"),
+    (domain_errors.InvalidTransition, 409, "invalid"),
+    (domain_errors.Conflict, 409, "conflict"),
+    (domain_errors.NotAnApprover, 403, "forbidden"),
+    (domain_errors.ServiceUnavailable, 503, "unavailable"),
+    (domain_errors.LimitReached, 429, "too_many"),
+    (domain_errors.Delegated, 409, "delegated"),
+    # The web's own: a body that is not a form, a form without its page's token.
     (BadForm, 400, "bad_form"),
-    (Delegated, 409, "delegated"),
+    (CsrfRefused, 403, "csrf"),
 )
 
 
@@ -60,15 +47,15 @@ def _problem_page(request: Request, error: Exception, status: int, problem: str)
     if status == 429:
         headers = {"Retry-After": "3600"}
     decided: dict[str, Any] = {}
-    if isinstance(error, AlreadyDecided):
+    if isinstance(error, domain_errors.AlreadyDecided):
         decided = {
             "decided_by": error.decided_by,
             "decided_at": error.decided_at,
             "outcome": error.outcome,
         }
-    if isinstance(error, Delegated):
+    if isinstance(error, domain_errors.Delegated):
         decided = {"deputy": error.deputy, "until": error.until}
-    if isinstance(error, NotAnApprover):
+    if isinstance(error, domain_errors.NotAnApprover):
         # A duty rule the visitor can read about; other refusals say nothing more (no leak).
         # Rules added later have their text in a table of their own (authority.duty).
         keys = (f"duty.{error.reason}", f"authority.duty.{error.reason}")

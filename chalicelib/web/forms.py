@@ -16,6 +16,10 @@ class BadForm(Exception):
         self.code = code
 
 
+class CsrfRefused(Exception):
+    """A form sent without a valid token of its page, or from another site."""
+
+
 def parse_form(body: bytes | None) -> dict[str, list[str]]:
     """Return the fields of a url-encoded body, keeping blank values."""
     if not body:

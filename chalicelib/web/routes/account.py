@@ -33,33 +33,28 @@ from ..session import (
     site_path,
 )
 from .common import (
-    FORM,
+    SignedForm,
     blueprint,
     csrf_for,
     csrf_ok,
     csrf_refused,
     first,
-    form_key,
     form_or_empty,
-    form_token,
     read_form,
 )
-from .decisions import decide_signed_in
+from .decisions import decide_signed_in, decision_page
 
 if TYPE_CHECKING:
     from ...domain.models import Lang
-    from ...service import console
-    from ...service.delegate import delegate_signed_in, parse_day
+    from ...service import console, delegate, undelegate
     from ...service.provider_signin import provider_sign_out
     from ...service.signin import (
         current_session,
         open_signin,
         request_signin,
         sign_in,
-        sign_out,
         valid_email,
     )
-    from ...service.undelegate import cancel_signed_in, my_delegations
     from .. import console_pages as pages
 else:
     # Imported on first use: serving the form needs none of these (cold start, issue 9).
@@ -68,18 +63,15 @@ else:
     open_signin = lazy_function("chalicelib.service.signin", "open_signin")
     request_signin = lazy_function("chalicelib.service.signin", "request_signin")
     sign_in = lazy_function("chalicelib.service.signin", "sign_in")
-    sign_out = lazy_function("chalicelib.service.signin", "sign_out")
     valid_email = lazy_function("chalicelib.service.signin", "valid_email")
-    delegate_signed_in = lazy_function("chalicelib.service.delegate", "delegate_signed_in")
-    parse_day = lazy_function("chalicelib.service.delegate", "parse_day")
+    delegate = LazyModule("chalicelib.service.delegate")
     provider_sign_out = lazy_function("chalicelib.service.provider_signin", "provider_sign_out")
-    cancel_signed_in = lazy_function("chalicelib.service.undelegate", "cancel_signed_in")
-    my_delegations = lazy_function("chalicelib.service.undelegate", "my_delegations")
+    undelegate = LazyModule("chalicelib.service.undelegate")
     pages = LazyModule("chalicelib.web.console_pages")
 
-bp, current, handled = blueprint(__name__)
+bp, current, route = blueprint(__name__)
 member = signed_in(current, form_or_empty)
-LOGIN_PURPOSE, LOGIN_BINDING, SIGNIN_PURPOSE = "login", "login-form", "signin"
+LOGIN_FORM, SIGNIN_PURPOSE = SignedForm("login", "login-form"), "signin"
 
 
 def _login_page(
@@ -99,7 +91,7 @@ def _login_page(
         # The organisation's sign-in first where a provider serves the stage (issue 15).
         provider=services.policy.identity.sign_in_for(services.settings.stage) is not None,
         email_links=services.policy.identity.email_links_allowed(services.settings.stage),
-        form_token=form_token(LOGIN_PURPOSE, LOGIN_BINDING),
+        form_token=LOGIN_FORM.token(),
         email=email,
         next_path=next_path,
         error=error,
@@ -107,8 +99,7 @@ def _login_page(
     )
 
 
-@bp.route("/login", methods=["GET"])
-@handled
+@route("/login")
 def login_form() -> Response:
     """Ask for a work e-mail address to send a sign-in link to."""
     request = current()
@@ -120,8 +111,7 @@ def login_form() -> Response:
     )
 
 
-@bp.route("/login", methods=["POST"], content_types=FORM)
-@handled
+@route("/login", "POST")
 def login() -> Response:
     """Send a sign-in link; the answer is the same whether the address is known or not."""
     request = current()
@@ -138,7 +128,7 @@ def login() -> Response:
         return _login_page(
             lang, next_path=next_path, error="identity_pages.email_links_off", status=403
         )
-    key = form_key(form, LOGIN_PURPOSE, LOGIN_BINDING)
+    key = LOGIN_FORM.key(form)
     if key is None or not valid_email(email):
         problem = "expired" if key is None else "invalid_email"
         return _login_page(lang, email=email, next_path=next_path, error=problem, status=400)
@@ -151,8 +141,7 @@ def login() -> Response:
     return render_page("login_sent.html", lang, email=email)
 
 
-@bp.route("/login/{token}", methods=["GET", "HEAD"])
-@handled
+@route("/login/{token}", "GET", "HEAD")
 def show_signin(token: str) -> Response:
     """Show who is about to sign in, with a button; never signs in by itself."""
     link = open_signin(get_services(), token)
@@ -160,8 +149,7 @@ def show_signin(token: str) -> Response:
     return render_page("login_confirm.html", lang, link=link, csrf=csrf_for(token, SIGNIN_PURPOSE))
 
 
-@bp.route("/login/{token}", methods=["POST"], content_types=FORM)
-@handled
+@route("/login/{token}", "POST")
 def signin(token: str) -> Response:
     """Use the sign-in link once: a new session (the previous one ends), then go on."""
     request = current()
@@ -185,8 +173,7 @@ def signin(token: str) -> Response:
     )
 
 
-@bp.route("/logout", methods=["POST"], content_types=FORM)
-@handled
+@route("/logout", "POST")
 def logout() -> Response:
     """End the session on the server and in the browser."""
     request = current()
@@ -208,8 +195,7 @@ def logout() -> Response:
     )
 
 
-@bp.route("/me", methods=["GET"])
-@handled
+@route("/me")
 @member
 def my_requests(visitor: Visitor) -> Response:
     """The person's requests (status, withdraw) and the steps waiting for their decision."""
@@ -234,14 +220,13 @@ def _me_page(
         section="me",
         requests=console.my_requests(services, visitor.email),
         waiting=console.steps_waiting_for(services, visitor.email, visitor.roles),
-        delegations=my_delegations(services, visitor.email),
+        delegations=undelegate.my_delegations(services, visitor.email),
         done=pages.query_params(current()).get("done", ""),
         policy=services.policy,
     )
 
 
-@bp.route("/me/requests/{request_id}/withdraw", methods=["POST"], content_types=FORM)
-@handled
+@route("/me/requests/{request_id}/withdraw", "POST")
 @member
 def withdraw(visitor: Visitor, request_id: str) -> Response:
     """Withdraw one's own request that is not decided yet."""
@@ -250,8 +235,7 @@ def withdraw(visitor: Visitor, request_id: str) -> Response:
     return redirect(site_path(services, "/me?done=withdrawn"))
 
 
-@bp.route("/me/delegations", methods=["POST"], content_types=FORM)
-@handled
+@route("/me/delegations", "POST")
 @member
 def name_my_deputy(visitor: Visitor) -> Response:
     """Record a deputy for the signed-in person's own steps, for a range of days."""
@@ -259,12 +243,12 @@ def name_my_deputy(visitor: Visitor) -> Response:
     form = form_or_empty(request)
     values = {k: first(form, k) for k in ("deputy", "starts", "ends")}
     try:
-        delegate_signed_in(
+        delegate.delegate_signed_in(
             get_services(),
             visitor.email,
             values["deputy"],
-            parse_day(values["starts"]),
-            parse_day(values["ends"]),
+            delegate.parse_day(values["starts"]),
+            delegate.parse_day(values["ends"]),
             client_info(request),
         )
     except InvalidDecision as error:
@@ -272,18 +256,16 @@ def name_my_deputy(visitor: Visitor) -> Response:
     return redirect(site_path(get_services(), "/me?done=delegated"))
 
 
-@bp.route("/me/delegations/{delegation_id}/cancel", methods=["POST"], content_types=FORM)
-@handled
+@route("/me/delegations/{delegation_id}/cancel", "POST")
 @member
 def cancel_my_delegation(visitor: Visitor, delegation_id: str) -> Response:
     """Cancel one of the person's own delegations; their links come back."""
     services = get_services()
-    cancel_signed_in(services, visitor.email, delegation_id, client_info(current()))
+    undelegate.cancel_signed_in(services, visitor.email, delegation_id, client_info(current()))
     return redirect(site_path(services, "/me?done=undelegated"))
 
 
-@bp.route("/me/steps/{request_id}", methods=["GET"])
-@handled
+@route("/me/steps/{request_id}")
 @member
 def my_step(visitor: Visitor, request_id: str) -> Response:
     """Show a request waiting for this person's decision, with Approve and Refuse."""
@@ -301,22 +283,12 @@ def _step_page(
     held = step is not None and step.role != "manager" and step.role in visitor.roles
     if step is None or (visitor.email not in step.approvers and not held):
         raise NotAnApprover("not waiting for this person")
-    return render_page(
-        "account/step.html",
-        lang,
-        status=400 if error else 200,
-        visitor=visitor,
-        section="me",
-        request=request,
-        step_index=index,
-        error=error,
-        comment=comment,
-        policy=services.policy,
+    return decision_page(
+        "account/step.html", "me", visitor, request, lang, error, comment, step_index=index
     )
 
 
-@bp.route("/me/steps/{request_id}", methods=["POST"], content_types=FORM)
-@handled
+@route("/me/steps/{request_id}", "POST")
 @member
 def my_decision(visitor: Visitor, request_id: str) -> Response:
     """Record the manager's decision made signed in (same rules as from the e-mail)."""

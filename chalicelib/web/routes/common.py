@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, ParamSpec, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol
 
 from chalice.app import Blueprint, Request, Response
 
@@ -13,11 +14,12 @@ from ...service.links import link_well_formed, token_hash
 from .. import signing
 from ..context import page_lang
 from ..errors import handles_errors
-from ..forms import BadForm, parse_form
+from ..forms import BadForm, CsrfRefused, parse_form
 from ..pages import render_page
 
 if TYPE_CHECKING:
     from ...domain.models import Decision
+    from ..session import Visitor
 
 # Routes accept JSON by default: a form route lists the url-encoded type.
 FORM = ["application/x-www-form-urlencoded"]
@@ -29,6 +31,12 @@ class ViewWrapper(Protocol):
     """A decorator that keeps a view's signature (`handled`: every error becomes a page)."""
 
     def __call__(self, view: Callable[P, Response], /) -> Callable[P, Response]: ...
+
+
+class Route(Protocol):
+    """Register a view at a path for some methods (GET when none is named)."""
+
+    def __call__(self, path: str, /, *methods: str) -> ViewWrapper: ...
 
 
 def request_of(blueprint: Blueprint) -> Callable[[], Request]:
@@ -43,11 +51,29 @@ def request_of(blueprint: Blueprint) -> Callable[[], Request]:
     return current
 
 
-def blueprint(name: str) -> tuple[Blueprint, Callable[[], Request], ViewWrapper]:
-    """Return a route module's blueprint, the request it serves, and its error-page decorator."""
+def blueprint(name: str) -> tuple[Blueprint, Callable[[], Request], Route]:
+    """Return a route module's blueprint, the request it serves, and its `route` decorator.
+
+    `route(path, *methods)` registers a view whose every error becomes a page; a POST is a
+    form's (url-encoded), since routes accept only JSON unless told otherwise.
+    """
     bp = Blueprint(name)
     current = request_of(bp)
-    return bp, current, handles_errors(current)
+    handled = handles_errors(current)
+
+    def route(path: str, /, *methods: str) -> ViewWrapper:
+        chosen = list(methods or ("GET",))
+        options = {"content_types": FORM} if "POST" in chosen else {}
+
+        def register(view: Callable[P, Response]) -> Callable[P, Response]:
+            registered: Callable[P, Response] = bp.route(path, methods=chosen, **options)(
+                handled(view)
+            )
+            return registered
+
+        return register
+
+    return bp, current, route
 
 
 def read_form(request: Request) -> dict[str, list[str]]:
@@ -88,6 +114,22 @@ def form_token(purpose: str, binding: str) -> str:
     return signing.issue(services.settings.signing_secret, purpose, binding, services.clock())
 
 
+@dataclass(frozen=True)
+class SignedForm:
+    """A form no e-mail link identifies: its token is signed for a purpose, bound to the form."""
+
+    purpose: str
+    binding: str
+
+    def token(self) -> str:
+        """Issue the token the form's page carries."""
+        return form_token(self.purpose, self.binding)
+
+    def key(self, form: dict[str, list[str]]) -> str | None:
+        """Return the one-time key of the sent form's token when genuine and fresh, else None."""
+        return form_key(form, self.purpose, self.binding)
+
+
 def csrf_for(token: str, purpose: str = "link") -> str:
     """Issue the CSRF token of the page an e-mail (or sign-in) link opens."""
     return form_token(purpose, token_hash(token))
@@ -114,9 +156,23 @@ def link_csrf_ok(form: dict[str, list[str]], token: str) -> bool:
     return csrf_ok(form, token)
 
 
+def link_form(request: Request, token: str) -> dict[str, list[str]]:
+    """Return the POSTed form of a link's page; CsrfRefused without the page's CSRF token."""
+    form = read_form(request)
+    if not link_csrf_ok(form, token):
+        raise CsrfRefused("link")
+    return form
+
+
 def csrf_refused(request: Request) -> Response:
     """The page for a form sent without a valid token, or from another site."""
     return render_page("problem.html", page_lang(request), status=403, problem="csrf")
+
+
+def console_page(request: Request, visitor: Visitor, section: str, **context: Any) -> Response:
+    """Render a console section's page, `console/<section>.html`, the section highlighted."""
+    lang = page_lang(request)
+    return render_page(f"console/{section}.html", lang, visitor=visitor, section=section, **context)
 
 
 def json_response(body: str) -> Response:

@@ -5,7 +5,7 @@ Failed deliveries are listed with the access failures in "Échecs" (routes/enfor
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from chalice.app import Response
 
@@ -14,10 +14,9 @@ from ...rendering.i18n import Translator
 from ...service.context import get_services
 from ..context import client_info, page_lang
 from ..lazy import LazyModule, lazy_function
-from ..pages import render_page
 from ..session import Visitor, redirect, signed_in, site_path
-from .common import FORM, blueprint, first, form_or_empty
-from .decisions import decide_signed_in
+from .common import blueprint, console_page, first, form_or_empty
+from .decisions import decide_signed_in, decision_page
 
 if TYPE_CHECKING:
     from ...domain.models import Lang
@@ -32,22 +31,18 @@ else:
     pages = LazyModule("chalicelib.web.console_pages")
     dashboard_charts = lazy_function("chalicelib.web.charts", "dashboard_charts")
 
-bp, current, handled = blueprint(__name__)
+bp, current, route = blueprint(__name__)
 officer = signed_in(current, form_or_empty, officers_only=True)
-
-
-def _page(template: str, visitor: Visitor, section: str, **context: Any) -> Response:
-    """Render a console page in the visitor's language, its section highlighted."""
-    lang = page_lang(current())
-    return render_page(template, lang, visitor=visitor, section=section, **context)
+# The exports, one view each: /console/grants.csv, …/grants.json, …/audit.csv, …/audit.json.
+EXPORTS = (("grants", "csv"), ("grants", "json"), ("audit", "csv"), ("audit", "json"))
 
 
 def _listing(
-    template: str, visitor: Visitor, section: str, next_key: dict[str, Any] | None, **rows: Any
+    visitor: Visitor, section: str, next_key: dict[str, Any] | None, **rows: Any
 ) -> Response:
     """Render one page of a listing: its rows, the links to the next and the first page."""
-    return _page(
-        template,
+    return console_page(
+        current(),
         visitor,
         section,
         next_page=_next_cursor(next_key),
@@ -55,6 +50,15 @@ def _listing(
         policy=get_services().policy,
         **rows,
     )
+
+
+def _requests_listing(visitor: Visitor, section: Literal["requests", "grants"]) -> Response:
+    """One page of every request, or of the active grants, filtered; one Query per page."""
+    page_of = console.requests_page if section == "requests" else console.grants_page
+    filters = _filters()
+    found = page_of(get_services(), filters.requests, pages.PAGE_SIZE, _cursor())
+    # Each template names its rows after its section ("requests", "grants").
+    return _listing(visitor, section, found.next_key, filters=filters, **{section: found.requests})
 
 
 def _filters() -> pages.FilterForm:
@@ -70,32 +74,20 @@ def _next_cursor(key: dict[str, Any] | None) -> str:
     return pages.encode_cursor(get_services().settings.signing_secret, key)
 
 
-@bp.route("/console", methods=["GET"])
-@handled
+@route("/console")
 @officer
 def console_queue(visitor: Visitor) -> Response:
     """Security steps waiting for an officer, oldest first, with their age."""
     services = get_services()
     queue = console.security_queue(services)
-    return _page("console/queue.html", visitor, "queue", queue=queue, policy=services.policy)
+    return console_page(current(), visitor, "queue", queue=queue, policy=services.policy)
 
 
-@bp.route("/console/requests", methods=["GET"])
-@handled
+@route("/console/requests")
 @officer
 def console_requests(visitor: Visitor) -> Response:
     """Every request, filtered, newest first; one Query per page."""
-    services = get_services()
-    filters = _filters()
-    found = console.requests_page(services, filters.requests, pages.PAGE_SIZE, _cursor())
-    return _listing(
-        "console/requests.html",
-        visitor,
-        "requests",
-        found.next_key,
-        filters=filters,
-        requests=found.requests,
-    )
+    return _requests_listing(visitor, "requests")
 
 
 def _detail_page(
@@ -110,35 +102,31 @@ def _detail_page(
 ) -> Response:
     services = get_services()
     request, events = console.request_detail(services, request_id)
-    return render_page(
+    return decision_page(
         "console/request.html",
+        "requests",
+        visitor,
+        request,
         lang,
-        status=400 if error else 200,
-        visitor=visitor,
-        section="requests",
-        request=request,
+        error,
+        comment,
         events=events,
         access=access_of_request(request.id),  # per group: applied or failed, since when
-        error=error,
         form=form,
-        comment=comment,
         reason=reason,
         done=pages.query_params(current()).get("done", ""),
         now=services.clock(),
-        policy=services.policy,
     )
 
 
-@bp.route("/console/requests/{request_id}", methods=["GET"])
-@handled
+@route("/console/requests/{request_id}")
 @officer
 def console_request(visitor: Visitor, request_id: str) -> Response:
     """A request's whole story: content, steps, every audit event; decide or revoke here."""
     return _detail_page(visitor, request_id, page_lang(current()))
 
 
-@bp.route("/console/requests/{request_id}/decide", methods=["POST"], content_types=FORM)
-@handled
+@route("/console/requests/{request_id}/decide", "POST")
 @officer
 def console_decide(visitor: Visitor, request_id: str) -> Response:
     """Record an officer's decision on the security step, made in the console."""
@@ -146,8 +134,7 @@ def console_decide(visitor: Visitor, request_id: str) -> Response:
     return decide_signed_in(current(), visitor, request_id, back, _detail_page)
 
 
-@bp.route("/console/requests/{request_id}/revoke", methods=["POST"], content_types=FORM)
-@handled
+@route("/console/requests/{request_id}/revoke", "POST")
 @officer
 def console_revoke(visitor: Visitor, request_id: str) -> Response:
     """End an active grant now, with a reason the requester is told."""
@@ -163,22 +150,11 @@ def console_revoke(visitor: Visitor, request_id: str) -> Response:
     return redirect(site_path(services, f"/console/requests/{request_id}?done=revoked"))
 
 
-@bp.route("/console/grants", methods=["GET"])
-@handled
+@route("/console/grants")
 @officer
 def console_grants(visitor: Visitor) -> Response:
     """Who may reach which platform until when, filtered; one Query per page."""
-    services = get_services()
-    filters = _filters()
-    found = console.grants_page(services, filters.requests, pages.PAGE_SIZE, _cursor())
-    return _listing(
-        "console/grants.html",
-        visitor,
-        "grants",
-        found.next_key,
-        filters=filters,
-        grants=found.requests,
-    )
+    return _requests_listing(visitor, "grants")
 
 
 def _export(kind: str, extension: str, visitor: Visitor) -> Response:
@@ -200,32 +176,15 @@ def _export(kind: str, extension: str, visitor: Visitor) -> Response:
     return pages.csv_response(name, header, ([r[h] for h in header] for r in rows))
 
 
-@bp.route("/console/grants.csv", methods=["GET"])
-@handled
-@officer
-def console_grants_csv(visitor: Visitor) -> Response:
-    """Active grants as CSV (UTF-8, safe to open in a spreadsheet); the export is audited."""
-    return _export("grants", "csv", visitor)
-
-
-@bp.route("/console/grants.json", methods=["GET"])
-@handled
-@officer
-def console_grants_json(visitor: Visitor) -> Response:
-    """Active grants as JSON; the export is audited."""
-    return _export("grants", "json", visitor)
-
-
-@bp.route("/console/dashboard", methods=["GET"])
-@handled
+@route("/console/dashboard")
 @officer
 def console_dashboard(visitor: Visitor) -> Response:
     """Requests by status and platform, median time to decision per step, as inline SVG."""
     services = get_services()
     figures = console.dashboard_figures(services)
     charts = dashboard_charts(figures, Translator(page_lang(current())), services.policy)
-    return _page(
-        "console/dashboard.html",
+    return console_page(
+        current(),
         visitor,
         "dashboard",
         figures=figures,
@@ -234,8 +193,7 @@ def console_dashboard(visitor: Visitor) -> Response:
     )
 
 
-@bp.route("/console/audit", methods=["GET"])
-@handled
+@route("/console/audit")
 @officer
 def console_audit(visitor: Visitor) -> Response:
     """The audit log, filtered, newest first; one Query per page."""
@@ -243,7 +201,6 @@ def console_audit(visitor: Visitor) -> Response:
     filters = _filters()
     found = console.audit_page(services, filters.audit, pages.PAGE_SIZE, _cursor())
     return _listing(
-        "console/audit.html",
         visitor,
         "audit",
         found.next_key,
@@ -253,17 +210,15 @@ def console_audit(visitor: Visitor) -> Response:
     )
 
 
-@bp.route("/console/audit.csv", methods=["GET"])
-@handled
-@officer
-def console_audit_csv(visitor: Visitor) -> Response:
-    """The filtered audit log as CSV (formulas neutralised); the export is itself audited."""
-    return _export("audit", "csv", visitor)
+def _serve_export(kind: str, extension: str) -> None:
+    """Serve the filtered `kind` (grants, audit) as `extension` at /console/{kind}.{extension}."""
+
+    @route(f"/console/{kind}.{extension}")
+    @officer
+    def console_export(visitor: Visitor) -> Response:
+        """CSV in UTF-8, formulas neutralised (safe in a spreadsheet), or JSON; audited."""
+        return _export(kind, extension, visitor)
 
 
-@bp.route("/console/audit.json", methods=["GET"])
-@handled
-@officer
-def console_audit_json(visitor: Visitor) -> Response:
-    """The filtered audit log as JSON; the export is itself audited."""
-    return _export("audit", "json", visitor)
+for export in EXPORTS:
+    _serve_export(*export)

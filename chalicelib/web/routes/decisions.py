@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Request, Response
 
@@ -11,15 +11,42 @@ from ...domain.errors import InvalidDecision
 from ...service.context import get_services
 from ..context import chosen_lang, client_info, page_lang
 from ..lazy import LazyModule, lazy_function
+from ..pages import render_page
 from ..session import Visitor, redirect, site_path
 from .common import DECISIONS, first, form_or_empty
 
 if TYPE_CHECKING:
+    from ...domain.models import AccessRequest, Lang
     from ...service import console
     from ...service.decision_identity import verified_person
 else:
     console = LazyModule("chalicelib.service.console")
     verified_person = lazy_function("chalicelib.service.decision_identity", "verified_person")
+
+
+def decision_page(
+    template: str,
+    section: str,
+    visitor: Visitor,
+    request: AccessRequest,
+    lang: Lang,
+    error: str | None,
+    comment: str,
+    **context: Any,
+) -> Response:
+    """Render a request to decide signed in; a page showing a problem answers 400."""
+    return render_page(
+        template,
+        lang,
+        status=400 if error else 200,
+        visitor=visitor,
+        section=section,
+        request=request,
+        error=error,
+        comment=comment,
+        policy=get_services().policy,
+        **context,
+    )
 
 
 def decide_signed_in(

@@ -22,16 +22,7 @@ from ...settings import get_settings
 from ..context import page_lang
 from ..lazy import lazy_function
 from ..pages import render_page
-from .common import (
-    FORM,
-    blueprint,
-    csrf_refused,
-    first,
-    form_key,
-    form_token,
-    json_response,
-    read_form,
-)
+from .common import SignedForm, blueprint, csrf_refused, first, json_response, read_form
 
 if TYPE_CHECKING:
     from ...dev.events import published_events
@@ -49,10 +40,10 @@ else:
     run_campaign = lazy_function("chalicelib.service.campaign", "run_campaign")
 
 ENABLING_VARIABLE = "SESAME_DEV_ROUTES"
-bp, current, handled = blueprint(__name__)
+bp, current, route = blueprint(__name__)
 # The outbox page shows the newest e-mails only; the JSON lists them all.
 DEV_OUTBOX_PAGE = 10
-DEV_CLOCK_PURPOSE, DEV_CLOCK_BINDING = "dev-clock", "dev-clock-form"
+CLOCK_FORM = SignedForm("dev-clock", "dev-clock-form")
 MAX_CLOCK_HOURS = 2000
 
 
@@ -75,8 +66,7 @@ def _sent_to() -> tuple[str, list[SentEmail]]:
     return recipient, [e for e in sent_emails() if not recipient or recipient in e.to]
 
 
-@bp.route("/dev/outbox", methods=["GET"])
-@handled
+@route("/dev/outbox")
 @local_only
 def dev_outbox() -> Response:
     """List the e-mails the local emulator sent, newest first (`?to=` filters)."""
@@ -90,8 +80,7 @@ def dev_outbox() -> Response:
     )
 
 
-@bp.route("/dev/outbox.json", methods=["GET"])
-@handled
+@route("/dev/outbox.json")
 @local_only
 def dev_outbox_json() -> Response:
     """Return every e-mail the local emulator sent, as JSON (`?to=` filters)."""
@@ -111,25 +100,23 @@ def _dev_clock_page(
         offset_hours=round(dev_clock.offset().total_seconds() / 3600, 1),
         ran=ran,
         error=error,
-        form_token=form_token(DEV_CLOCK_PURPOSE, DEV_CLOCK_BINDING),
+        form_token=CLOCK_FORM.token(),
     )
 
 
-@bp.route("/dev/clock", methods=["GET"])
-@handled
+@route("/dev/clock")
 @local_only
 def show_dev_clock() -> Response:
     """Show the local stack's time."""
     return _dev_clock_page()
 
 
-@bp.route("/dev/clock", methods=["POST"], content_types=FORM)
-@handled
+@route("/dev/clock", "POST")
 @local_only
 def move_dev_clock() -> Response:
     """Move the local clock forward by `hours` and run the scheduled jobs once."""
     form = read_form(current())
-    if form_key(form, DEV_CLOCK_PURPOSE, DEV_CLOCK_BINDING) is None:
+    if CLOCK_FORM.key(form) is None:
         return csrf_refused(current())
     raw = first(form, "hours").strip()
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_CLOCK_HOURS:
@@ -146,8 +133,7 @@ def move_dev_clock() -> Response:
     return _dev_clock_page(ran={k: v for k, v in ran.items() if v})
 
 
-@bp.route("/dev/events", methods=["GET"])
-@handled
+@route("/dev/events")
 @local_only
 def dev_events() -> Response:
     """List the access events the emulator received on the bus."""
@@ -155,8 +141,7 @@ def dev_events() -> Response:
     return render_page("dev_events.html", page_lang(current()), events=events)
 
 
-@bp.route("/dev/events.json", methods=["GET"])
-@handled
+@route("/dev/events.json")
 @local_only
 def dev_events_json() -> Response:
     """Return the access events the emulator received, as JSON."""

@@ -12,11 +12,10 @@ from urllib.parse import urlencode
 from chalice.app import Response
 
 from ...service.context import get_services
-from ..context import client_info, page_lang
+from ..context import client_info
 from ..lazy import LazyModule, lazy_function
-from ..pages import render_page
 from ..session import Visitor, redirect, signed_in, site_path
-from .common import FORM, blueprint, first, form_or_empty
+from .common import blueprint, console_page, first, form_or_empty
 
 if TYPE_CHECKING:
     from ...service import console, enforce_console
@@ -29,7 +28,7 @@ else:
     deliver_due = lazy_function("chalicelib.service.sweep", "deliver_due")
     pages = LazyModule("chalicelib.web.console_pages")
 
-bp, current, handled = blueprint(__name__)
+bp, current, route = blueprint(__name__)
 officer = signed_in(current, form_or_empty, officers_only=True)
 DONE = ("retried", "still_failing", "resent")
 
@@ -41,12 +40,11 @@ def _failures(visitor: Visitor, status: int = 200, **context: Any) -> Response:
     found = enforce_console.failures_page(services, pages.PAGE_SIZE, start)
     done = params.get("done", "")
     context.setdefault("reconciled", None)
-    return render_page(
-        "console/failures.html",
-        page_lang(current()),
+    return console_page(
+        current(),
+        visitor,
+        "failures",
         status=status,
-        visitor=visitor,
-        section="failures",
         found=found,
         done=done if done in DONE else "",
         next_page=pages.encode_cursor(services.settings.signing_secret, found.next_key),
@@ -55,8 +53,7 @@ def _failures(visitor: Visitor, status: int = 200, **context: Any) -> Response:
     )
 
 
-@bp.route("/console/failures", methods=["GET"])
-@handled
+@route("/console/failures")
 @officer
 def console_failures(visitor: Visitor) -> Response:
     """Failed e-mails and lasting access failures, each with its reason and a retry."""
@@ -72,8 +69,7 @@ def console_deliveries_moved() -> Response:
     return Response(body="", status_code=308, headers={"Location": location})
 
 
-@bp.route("/console/failures/email/{outbox_id}/retry", methods=["POST"], content_types=FORM)
-@handled
+@route("/console/failures/email/{outbox_id}/retry", "POST")
 @officer
 def console_retry_delivery(visitor: Visitor, outbox_id: str) -> Response:
     """Queue a failed delivery again (the same message and link); the next sweep sends it."""
@@ -83,8 +79,7 @@ def console_retry_delivery(visitor: Visitor, outbox_id: str) -> Response:
     return redirect(site_path(services, "/console/failures?done=resent"))
 
 
-@bp.route("/console/failures/access/retry", methods=["POST"], content_types=FORM)
-@handled
+@route("/console/failures/access/retry", "POST")
 @officer
 def console_retry_access(visitor: Visitor) -> Response:
     """Apply a failed access change again (the next failure is listed again, with its reason)."""
@@ -96,8 +91,7 @@ def console_retry_access(visitor: Visitor) -> Response:
     return redirect(site_path(get_services(), f"/console/failures?done={done}"))
 
 
-@bp.route("/console/reconcile", methods=["POST"], content_types=FORM)
-@handled
+@route("/console/reconcile", "POST")
 @officer
 def console_reconcile(visitor: Visitor) -> Response:
     """Reconcile the groups Sésame owns now (audited with the officer), then show the result."""
@@ -109,19 +103,17 @@ def _clients(visitor: Visitor, status: int = 200, **context: Any) -> Response:
     services = get_services()
     for name in ("done", "created", "secret", "bad_name", "name"):
         context.setdefault(name, None)
-    return render_page(
-        "console/api_clients.html",
-        page_lang(current()),
+    return console_page(
+        current(),
+        visitor,
+        "api_clients",
         status=status,
-        visitor=visitor,
-        section="api_clients",
         clients=enforce_console.api_clients(services),
         **context,
     )
 
 
-@bp.route("/console/api-clients", methods=["GET"])
-@handled
+@route("/console/api-clients")
 @officer
 def console_api_clients(visitor: Visitor) -> Response:
     """The grants API's clients: who may read the grants, since when; create or revoke."""
@@ -129,8 +121,7 @@ def console_api_clients(visitor: Visitor) -> Response:
     return _clients(visitor, done=done if done == "revoked" else "")
 
 
-@bp.route("/console/api-clients", methods=["POST"], content_types=FORM)
-@handled
+@route("/console/api-clients", "POST")
 @officer
 def console_create_api_client(visitor: Visitor) -> Response:
     """Create a client and show its secret once (never stored, never shown again)."""
@@ -144,8 +135,7 @@ def console_create_api_client(visitor: Visitor) -> Response:
     return _clients(visitor, created=made, secret=secret)
 
 
-@bp.route("/console/api-clients/{client_id}/revoke", methods=["POST"], content_types=FORM)
-@handled
+@route("/console/api-clients/{client_id}/revoke", "POST")
 @officer
 def console_revoke_api_client(visitor: Visitor, client_id: str) -> Response:
     """Revoke a client: its next call gets 401."""

@@ -24,7 +24,7 @@ from ..request_form import (
 )
 from ..session import read_cookie
 from ..trust_pages import carried_form, carry_of, held_pass
-from .common import FORM, blueprint, first, form_key, json_response, read_form
+from .common import blueprint, first, form_key, json_response, read_form
 from .trust import awareness_page, work_address
 
 if TYPE_CHECKING:
@@ -49,11 +49,10 @@ else:
     # The awareness models are pydantic's: defined when a request is filed, not for the form.
     person_ref = lazy_function("chalicelib.domain.awareness", "person_ref")
 
-bp, current, handled = blueprint(__name__)
+bp, current, route = blueprint(__name__)
 
 
-@bp.route("/", methods=["GET", "HEAD"])
-@handled
+@route("/", "GET", "HEAD")
 def request_form() -> Response:
     """Show the empty request form."""
     request = current()
@@ -88,8 +87,7 @@ def _signed_in_fields(services: Services, session: Session | None) -> Shown:
     return {"signed_in_as": session.email, "directory_manager": choice.manager_email}
 
 
-@bp.route("/", methods=["POST"], content_types=FORM)
-@handled
+@route("/", "POST")
 def file_request() -> Response:
     """File a request, or show the form again (switched language, preview, or what is wrong)."""
     request = current()
@@ -208,8 +206,7 @@ def _pass_of(services: Services, form: dict[str, list[str]]) -> Completion | Non
     return _held(services, form) or trained_pass(services, person_ref(email))
 
 
-@bp.route("/renew/{token}", methods=["GET", "HEAD"])
-@handled
+@route("/renew/{token}", "GET", "HEAD")
 def renewal_form(token: str) -> Response:
     """Show the request form filled in from an ending or expired request (a renewal)."""
     request = current()
@@ -219,8 +216,7 @@ def renewal_form(token: str) -> Response:
     return form_page(services, lang, values=renewal_values(renewed, token))
 
 
-@bp.route("/preview.json", methods=["GET"])
-@handled
+@route("/preview.json")
 def preview_json() -> Response:
     """Return who will approve the selection given in the query (the form's script asks)."""
     request = current()

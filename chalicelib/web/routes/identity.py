@@ -42,7 +42,7 @@ else:
     # Its refusals are pydantic's module's: loaded by the sign-in views, not by GET /.
     identity = LazyModule("chalicelib.domain.identity")
 
-bp, current, handled = blueprint(__name__)
+bp, current, route = blueprint(__name__)
 ATTEMPT_COOKIE = "sesame-oidc-attempt"
 ATTEMPT_PATH = "/login/oidc"
 ATTEMPT_MAX_AGE_SECONDS = 15 * 60
@@ -67,8 +67,7 @@ def _redirect(location: str, cookies: list[str]) -> Response:
     return Response(body="", status_code=303, headers=headers)
 
 
-@bp.route("/login/oidc", methods=["GET"])
-@handled
+@route("/login/oidc")
 def start_signin() -> Response:
     """Hand the browser to the organisation's provider (PKCE, state and nonce kept here)."""
     return _start(safe_next_path(_query(current()).get("next", "")))
@@ -85,8 +84,7 @@ def _start(next_path: str) -> Response:
     return _redirect(started.authorization_url, [cookie])
 
 
-@bp.route("/decide/{token}/sign-in", methods=["GET"])
-@handled
+@route("/decide/{token}/sign-in")
 def sign_in_to_decide(token: str) -> Response:
     """Sign in with the provider to decide from a link, then come back to its page.
 
@@ -98,8 +96,7 @@ def sign_in_to_decide(token: str) -> Response:
     return _start(f"/decide/{token}")
 
 
-@bp.route("/review/{token}/sign-in", methods=["GET"])
-@handled
+@route("/review/{token}/sign-in")
 def sign_in_to_review(token: str) -> Response:
     """Sign in with the provider to answer a grant's review, then come back to its page."""
     if not link_well_formed(token):
@@ -107,8 +104,7 @@ def sign_in_to_review(token: str) -> Response:
     return _start(f"/review/{token}")
 
 
-@bp.route("/login/oidc/callback", methods=["GET"])
-@handled
+@route("/login/oidc/callback")
 def finish_signin() -> Response:
     """Verify the provider's answer and open the session; any failure: a page, no session."""
     request = current()

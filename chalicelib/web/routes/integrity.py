@@ -11,7 +11,7 @@ from ..context import client_info, page_lang
 from ..lazy import LazyModule
 from ..pages import render_page
 from ..session import Visitor, redirect, signed_in, site_path
-from .common import FORM, blueprint, form_or_empty
+from .common import blueprint, form_or_empty
 
 if TYPE_CHECKING:
     from ...service import audit_console
@@ -19,13 +19,12 @@ else:
     # Imported on first use: the check needs the KMS and S3 clients, the form none of it.
     audit_console = LazyModule("chalicelib.service.audit_console")
 
-bp, current, handled = blueprint(__name__)
+bp, current, route = blueprint(__name__)
 officer = signed_in(current, form_or_empty, officers_only=True)
 DONE = ("written", "asked")
 
 
-@bp.route("/console/audit/verify", methods=["GET"])
-@handled
+@route("/console/audit/verify")
 @officer
 def console_verify(visitor: Visitor) -> Response:
     """Check the chain, the digests and the requests, and say intact or the first failure."""
@@ -42,8 +41,7 @@ def console_verify(visitor: Visitor) -> Response:
     )
 
 
-@bp.route("/console/audit/digest", methods=["POST"], content_types=FORM)
-@handled
+@route("/console/audit/digest", "POST")
 @officer
 def console_digest(visitor: Visitor) -> Response:
     """Write a digest of the chain now (or ask the digest function); audited."""

@@ -6,74 +6,47 @@ change is a POST carrying the page's CSRF token, made when a person presses the 
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
 from chalice.app import Response
 
-from ...domain.errors import DomainError, InvalidDecision
+from ...domain.errors import InvalidDecision
 from ...service.context import get_services
 from ..context import chosen_lang, client_info, page_lang
 from ..lazy import LazyModule, lazy_function
 from ..pages import render_page
 from ..session import read_cookie
-from .common import (
-    DECISIONS,
-    FORM,
-    blueprint,
-    csrf_for,
-    csrf_refused,
-    first,
-    link_csrf_ok,
-    read_form,
-)
+from .answer_pages import answer_page, note_link_opened
+from .common import DECISIONS, blueprint, csrf_for, first, link_form
 
 if TYPE_CHECKING:
     from ...domain import decider
     from ...domain.models import Lang
-    from ...service import console
+    from ...service import link_views, undelegate
     from ...service.confirm import confirm_request
     from ...service.decide import decide_step
-    from ...service.decision_identity import decisions_need_sign_in, verified_person
     from ...service.delegate import delegate, open_delegation, parse_day
-    from ...service.link_views import LinkView, open_confirmation, open_decision, status_timeline
+    from ...service.link_views import LinkView
     from ...service.signin import current_session
-    from ...service.undelegate import cancel_by_link, open_cancellation
 else:
     # Imported on first use: serving the form needs none of these (cold start, issue 9).
-    console = LazyModule("chalicelib.service.console")
     decider = LazyModule("chalicelib.domain.decider")  # its refusals, raised by a decision
     confirm_request = lazy_function("chalicelib.service.confirm", "confirm_request")
     decide_step = lazy_function("chalicelib.service.decide", "decide_step")
-    decisions_need_sign_in = lazy_function(
-        "chalicelib.service.decision_identity", "decisions_need_sign_in"
-    )
-    verified_person = lazy_function("chalicelib.service.decision_identity", "verified_person")
     delegate = lazy_function("chalicelib.service.delegate", "delegate")
     open_delegation = lazy_function("chalicelib.service.delegate", "open_delegation")
     parse_day = lazy_function("chalicelib.service.delegate", "parse_day")
-    open_confirmation = lazy_function("chalicelib.service.link_views", "open_confirmation")
-    open_decision = lazy_function("chalicelib.service.link_views", "open_decision")
-    status_timeline = lazy_function("chalicelib.service.link_views", "status_timeline")
-    cancel_by_link = lazy_function("chalicelib.service.undelegate", "cancel_by_link")
-    open_cancellation = lazy_function("chalicelib.service.undelegate", "open_cancellation")
+    link_views = LazyModule("chalicelib.service.link_views")
+    undelegate = LazyModule("chalicelib.service.undelegate")
     current_session = lazy_function("chalicelib.service.signin", "current_session")
 
-bp, current, handled = blueprint(__name__)
-log = logging.getLogger("sesame")
+bp, current, route = blueprint(__name__)
 
 
-def _checked_form(token: str) -> dict[str, list[str]] | None:
-    """Return the POSTed form when it carries the link page's CSRF token, else None."""
-    form = read_form(current())
-    return form if link_csrf_ok(form, token) else None
-
-
-@bp.route("/confirm/{token}", methods=["GET", "HEAD"])
-@handled
+@route("/confirm/{token}", "GET", "HEAD")
 def show_confirmation(token: str) -> Response:
     """Show what will be confirmed, with a button; never confirms by itself."""
-    view = open_confirmation(get_services(), token, client_info(current()))
+    view = link_views.open_confirmation(get_services(), token, client_info(current()))
     _note_link_opened(view)
     return render_page(
         "confirm.html",
@@ -84,23 +57,20 @@ def show_confirmation(token: str) -> Response:
     )
 
 
-@bp.route("/confirm/{token}", methods=["POST"], content_types=FORM)
-@handled
+@route("/confirm/{token}", "POST")
 def confirm(token: str) -> Response:
     """Confirm the request (the requester pressed the button)."""
     request = current()
-    if _checked_form(token) is None:
-        return csrf_refused(request)
+    link_form(request, token)  # only a page's own button confirms (its CSRF token)
     confirmed = confirm_request(get_services(), token, client_info(request))
     return render_page("confirmed.html", page_lang(request), request=confirmed)
 
 
-@bp.route("/decide/{token}", methods=["GET", "HEAD"])
-@handled
+@route("/decide/{token}", "GET", "HEAD")
 def show_decision(token: str) -> Response:
     """Show the request exactly as it will be decided, with Approve and Refuse."""
     request = current()
-    view = open_decision(get_services(), token, client_info(request))
+    view = link_views.open_decision(get_services(), token, client_info(request))
     response = _decision_page(token, page_lang(request), view=view)
     _note_link_opened(view)
     return response
@@ -116,36 +86,27 @@ def _decision_page(
     view: LinkView | None = None,
 ) -> Response:
     """Render the decision page; `view` is the link already opened (one read, not two)."""
-    services = get_services()
     if view is None:
-        view = open_decision(services, token, client_info(current()))
-    # Issue 15: the link says which request, a provider sign-in says who decides.
-    session = current_session(services, read_cookie(current(), services.settings))
-    sign_in_first = decisions_need_sign_in(services) and verified_person(services, session) is None
-    return render_page(
+        view = link_views.open_decision(get_services(), token, client_info(current()))
+    return answer_page(
         "decide.html",
+        current(),
         lang,
+        token,
+        view,
         status=status,
-        token=token,
-        sign_in_first=sign_in_first,
-        pressed=status == 403,  # a decision pressed before the sign-in: say why nothing changed
-        request=view.request,
         step_index=view.link.step,
         approver=view.link.approver,
-        csrf=csrf_for(token),
         error=error,
         comment=comment,
-        policy=services.policy,
     )
 
 
-@bp.route("/decide/{token}", methods=["POST"], content_types=FORM)
-@handled
+@route("/decide/{token}", "POST")
 def decide(token: str) -> Response:
     """Record the approver's decision (the approver pressed a button)."""
-    request, form = current(), _checked_form(token)
-    if form is None:
-        return csrf_refused(request)
+    request = current()
+    form = link_form(request, token)
     lang = page_lang(request)
     decision = DECISIONS.get(first(form, "decision"))
     comment = first(form, "comment")
@@ -177,8 +138,7 @@ def decide(token: str) -> Response:
     return render_page("decided.html", lang, request=decided, decision=decision)
 
 
-@bp.route("/delegate/{token}", methods=["GET", "HEAD"])
-@handled
+@route("/delegate/{token}", "GET", "HEAD")
 def show_delegation(token: str) -> Response:
     """Show the form naming a deputy (from an approval link; changes nothing)."""
     return _delegation_page(token, page_lang(current()), {}, None, 200)
@@ -199,13 +159,11 @@ def _delegation_page(
     )
 
 
-@bp.route("/delegate/{token}", methods=["POST"], content_types=FORM)
-@handled
+@route("/delegate/{token}", "POST")
 def name_deputy(token: str) -> Response:
     """Record a deputy for a range of days (the approver pressed the button)."""
-    request, form = current(), _checked_form(token)
-    if form is None:
-        return csrf_refused(request)
+    request = current()
+    form = link_form(request, token)
     lang = page_lang(request)
     values = {k: first(form, k) for k in ("deputy", "starts", "ends")}
     try:
@@ -222,36 +180,32 @@ def name_deputy(token: str) -> Response:
     return render_page("delegated.html", lang, delegation=delegation, moved=moved)
 
 
-@bp.route("/undelegate/{token}", methods=["GET", "HEAD"])
-@handled
+@route("/undelegate/{token}", "GET", "HEAD")
 def show_cancellation(token: str) -> Response:
     """Show the delegation the approver's e-mailed link cancels, with a button (changes nothing)."""
     request = current()
-    opened = open_cancellation(get_services(), token, client_info(request))
+    opened = undelegate.open_cancellation(get_services(), token, client_info(request))
     return render_page(
         "undelegate.html", page_lang(request), delegation=opened.delegation, csrf=csrf_for(token)
     )
 
 
-@bp.route("/undelegate/{token}", methods=["POST"], content_types=FORM)
-@handled
+@route("/undelegate/{token}", "POST")
 def cancel_delegation(token: str) -> Response:
     """Cancel the delegation once (the approver pressed the button); their links come back."""
     request = current()
-    if _checked_form(token) is None:
-        return csrf_refused(request)
-    delegation, given_back = cancel_by_link(get_services(), token, client_info(request))
+    link_form(request, token)  # only a page's own button cancels (its CSRF token)
+    delegation, given_back = undelegate.cancel_by_link(get_services(), token, client_info(request))
     return render_page(
         "undelegated.html", page_lang(request), delegation=delegation, given_back=given_back
     )
 
 
-@bp.route("/status/{token}", methods=["GET", "HEAD"])
-@handled
+@route("/status/{token}", "GET", "HEAD")
 def status(token: str) -> Response:
     """Show a request's status and timeline to its requester (read-only)."""
     request = current()
-    access_request, events = status_timeline(get_services(), token, client_info(request))
+    access_request, events = link_views.status_timeline(get_services(), token, client_info(request))
     return render_page(
         "status.html",
         page_lang(request),
@@ -262,19 +216,7 @@ def status(token: str) -> Response:
 
 
 def _note_link_opened(view: LinkView) -> None:
-    """Audit a GET of an e-mail link (who it was sent to, from where); HEAD is not recorded.
-
-    Opening changes nothing else; a failure to record it never breaks the page. The chain's
-    head read with the link saves a read.
-    """
-    http = current()
-    if http.method != "GET":
-        return
-    link, request = view.link, view.request
-    person = link.approver or request.content.email
-    try:
-        console.link_opened(
-            get_services(), request, person, link.step, client_info(http), head=view.head
-        )
-    except DomainError as error:
-        log.warning("link opening not audited: %s", error)
+    """Audit the opening of the link, sent to its approver (or, to confirm, to the requester)."""
+    note_link_opened(
+        current(), view, view.link.approver or view.request.content.email, view.link.step
+    )

@@ -6,113 +6,86 @@ Like the decision links: a GET (or HEAD) shows the grant and two buttons and cha
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
 from chalice.app import Response
 
-from ...domain.errors import DomainError
 from ...service.context import get_services
 from ..context import client_info, page_lang
 from ..lazy import LazyModule, lazy_function
 from ..pages import render_page
 from ..session import read_cookie
-from .common import (
-    FORM,
-    blueprint,
-    csrf_for,
-    csrf_refused,
-    first,
-    link_csrf_ok,
-    read_form,
-)
+from .answer_pages import answer_page, note_link_opened
+from .common import blueprint, first, link_form
 
 if TYPE_CHECKING:
     from ...domain import decider
     from ...domain.models import Lang
-    from ...service import console
-    from ...service.decision_identity import decisions_need_sign_in, verified_person
+    from ...service import review
     from ...service.link_views import LinkView
-    from ...service.review import answer_review, open_review
     from ...service.signin import current_session
 else:
     # Imported on first use: serving the form needs none of these (cold start, issue 9).
-    console = LazyModule("chalicelib.service.console")
     decider = LazyModule("chalicelib.domain.decider")  # its refusals, raised by an answer
-    decisions_need_sign_in = lazy_function(
-        "chalicelib.service.decision_identity", "decisions_need_sign_in"
-    )
-    verified_person = lazy_function("chalicelib.service.decision_identity", "verified_person")
-    answer_review = lazy_function("chalicelib.service.review", "answer_review")
-    open_review = lazy_function("chalicelib.service.review", "open_review")
+    review = LazyModule("chalicelib.service.review")
     current_session = lazy_function("chalicelib.service.signin", "current_session")
 
-bp, current, handled = blueprint(__name__)
-log = logging.getLogger("sesame")
+bp, current, route = blueprint(__name__)
 ANSWERS = {"keep": "keep", "end": "end"}
 
 
 def _page(
-    token: str, lang: Lang, view: LinkView, *, error: bool = False, status: int = 200
+    token: str,
+    lang: Lang,
+    *,
+    error: bool = False,
+    status: int = 200,
+    view: LinkView | None = None,
 ) -> Response:
-    services = get_services()
-    session = current_session(services, read_cookie(current(), services.settings))
-    sign_in_first = decisions_need_sign_in(services) and verified_person(services, session) is None
-    return render_page(
+    """Render the review page; `view` is the link already opened (one read, not two)."""
+    http = current()
+    if view is None:
+        view = review.open_review(get_services(), token, client_info(http))
+    return answer_page(
         "review.html",
+        http,
         lang,
+        token,
+        view,
         status=400 if error else status,
-        token=token,
-        sign_in_first=sign_in_first,
-        pressed=status == 403,  # an answer pressed before the sign-in: say why nothing changed
-        request=view.request,
         manager=view.link.approver,
         answer_by=view.link.expires_at,
-        csrf=csrf_for(token),
         error=error,
-        policy=services.policy,
     )
 
 
-@bp.route("/review/{token}", methods=["GET", "HEAD"])
-@handled
+@route("/review/{token}", "GET", "HEAD")
 def show_review(token: str) -> Response:
     """Show the grant under review with Keep and End; never answers by itself."""
     http = current()
-    view = open_review(get_services(), token, client_info(http))
-    response = _page(token, page_lang(http), view)
-    if http.method == "GET":
-        # Audited like the other links' openings; a failure to record it never breaks the page.
-        try:
-            console.link_opened(
-                get_services(), view.request, view.link.approver or "", None, client_info(http),
-                head=view.head,
-            )  # fmt: skip
-        except DomainError as failure:
-            log.warning("link opening not audited: %s", failure)
+    view = review.open_review(get_services(), token, client_info(http))
+    response = _page(token, page_lang(http), view=view)
+    note_link_opened(http, view, view.link.approver or "", None)  # as the other links' openings
     return response
 
 
-@bp.route("/review/{token}", methods=["POST"], content_types=FORM)
-@handled
+@route("/review/{token}", "POST")
 def answer(token: str) -> Response:
     """Record the manager's Keep or End (the manager pressed a button)."""
     http = current()
-    form = read_form(http)
-    if not link_csrf_ok(form, token):
-        return csrf_refused(http)
+    form = link_form(http, token)
     lang, services = page_lang(http), get_services()
     choice = ANSWERS.get(first(form, "answer"))
     if choice is None:
-        return _page(token, lang, open_review(services, token, client_info(http)), error=True)
+        return _page(token, lang, error=True)
     session = current_session(services, read_cookie(http, services.settings))
     try:
-        answered = answer_review(
+        answered = review.answer_review(
             services, token, "keep" if choice == "keep" else "end", client_info(http), session
         )
     except decider.SignInRequired:
         # Nothing changed: the page again, with its sign-in button (as the decision page).
-        return _page(token, lang, open_review(services, token, client_info(http)), status=403)
+        return _page(token, lang, status=403)
     except decider.NotTheLinksApprover as refused:
         return render_page(
             "identity/other_person.html", lang, status=403, email=refused.signed_in_as

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from chalice.app import Blueprint, Response
+from chalice.app import Response
 
 from ...domain.errors import NotFound
 from ...settings import PROJECT_ROOT
-from ..errors import handles_errors
-from .common import request_of
+from .common import blueprint
 
-bp = Blueprint(__name__)
-handled = handles_errors(request_of(bp))
+bp, _, route = blueprint(__name__)
 STATIC_DIR = PROJECT_ROOT / "templates" / "static"
 STATIC_TYPES = {
     "site.css": "text/css; charset=utf-8",
@@ -18,8 +16,7 @@ STATIC_TYPES = {
 }
 
 
-@bp.route("/static/{name}", methods=["GET"])
-@handled
+@route("/static/{name}")
 def static_file(name: str) -> Response:
     """Serve the stylesheet and the one script."""
     if name not in STATIC_TYPES:

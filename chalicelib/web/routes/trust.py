@@ -12,46 +12,35 @@ from ...service.context import Services, get_services
 from ...settings import PROJECT_ROOT
 from ..context import client_info, page_lang
 from ..forms import BadForm
-from ..lazy import lazy_function
+from ..lazy import LazyModule, lazy_function
 from ..pages import render_page
 from ..session import Visitor, read_cookie, signed_in
 from ..trust_pages import carried_form, carry_of, carry_seal, pass_proof, text_blocks
-from .common import (
-    FORM,
-    blueprint,
-    first,
-    form_key,
-    form_or_empty,
-    form_token,
-    read_form,
-)
+from .common import SignedForm, blueprint, console_page, first, form_or_empty, read_form
 
 if TYPE_CHECKING:
     from ...domain.awareness import Grade, person_ref
     from ...domain.models import Lang
+    from ...service import campaign, signin
     from ...service.acknowledge import acknowledge_policy
     from ...service.awareness import current_module, take_quiz
-    from ...service.campaign import campaign_progress, flagged_grants
     from ...service.open_data import open_figures_csv, open_figures_json
-    from ...service.signin import current_session, valid_email
 else:
     # Imported on first use: serving the form needs none of these (cold start, issue 9).
     acknowledge_policy = lazy_function("chalicelib.service.acknowledge", "acknowledge_policy")
-    campaign_progress = lazy_function("chalicelib.service.campaign", "campaign_progress")
-    flagged_grants = lazy_function("chalicelib.service.campaign", "flagged_grants")
+    campaign = LazyModule("chalicelib.service.campaign")
     current_module = lazy_function("chalicelib.service.awareness", "current_module")
     take_quiz = lazy_function("chalicelib.service.awareness", "take_quiz")
     open_figures_csv = lazy_function("chalicelib.service.open_data", "open_figures_csv")
     open_figures_json = lazy_function("chalicelib.service.open_data", "open_figures_json")
-    valid_email = lazy_function("chalicelib.service.signin", "valid_email")
-    current_session = lazy_function("chalicelib.service.signin", "current_session")
+    signin = LazyModule("chalicelib.service.signin")
     # The awareness models are pydantic's: defined when a person is identified, not before.
     person_ref = lazy_function("chalicelib.domain.awareness", "person_ref")
 
-bp, current, handled = blueprint(__name__)
+bp, current, route = blueprint(__name__)
 officer = signed_in(current, form_or_empty, officers_only=True)
-QUIZ_PURPOSE, QUIZ_BINDING = "awareness", "awareness-quiz"
-ACK_PURPOSE, ACK_BINDING = "usage-policy", "usage-policy-form"
+QUIZ_FORM = SignedForm("awareness", "awareness-quiz")
+ACK_FORM = SignedForm("usage-policy", "usage-policy-form")
 OPEN_DATA_TYPES = {
     "requests.csv": "text/csv; charset=utf-8",
     "requests.json": "application/json; charset=utf-8",
@@ -64,7 +53,7 @@ OPEN_DATA_SCHEMA = PROJECT_ROOT / "templates" / "static" / "open-data.schema.jso
 def work_address(services: Services, typed: str) -> str | None:
     """Return the typed address when it is an address of the organisation, else None."""
     email = typed.strip().lower()
-    if not valid_email(email) or not services.policy.email_domain_allowed(email):
+    if not signin.valid_email(email) or not services.policy.email_domain_allowed(email):
         return None
     return email
 
@@ -92,7 +81,7 @@ def awareness_page(
         blocks={
             s.id: text_blocks(s.text_fr if lang == "fr" else s.text_en) for s in module.screens
         },
-        form_token=form_token(QUIZ_PURPOSE, QUIZ_BINDING),
+        form_token=QUIZ_FORM.token(),
         email=email,
         signed_in_as=signed_in_as,
         answers=answers or {},
@@ -104,15 +93,13 @@ def awareness_page(
     )
 
 
-@bp.route("/awareness", methods=["GET", "HEAD"])
-@handled
+@route("/awareness", "GET", "HEAD")
 def awareness() -> Response:
     """Show the awareness module and its quiz."""
     return _for_visitor(awareness_page)
 
 
-@bp.route("/awareness", methods=["POST"], content_types=FORM)
-@handled
+@route("/awareness", "POST")
 def answer_quiz() -> Response:
     """Grade the quiz: a pass is recorded; a fail shows why each wrong answer was wrong."""
     request = current()
@@ -130,7 +117,7 @@ def answer_quiz() -> Response:
     signed = _signed_in_address(services, request)
     email = signed or work_address(services, first(form, "email"))
     typed = first(form, "email").strip()
-    if form_key(form, QUIZ_PURPOSE, QUIZ_BINDING) is None or email is None:
+    if QUIZ_FORM.key(form) is None or email is None:
         problem = "expired" if email is not None else "email"
         return awareness_page(
             services, lang, email=typed, answers=answers, error=problem, carry=carry,
@@ -169,7 +156,7 @@ def answer_quiz() -> Response:
 def _signed_in_address(services: Services, request: Request) -> str | None:
     """The address a session proves (a provider's sign-in or an e-mail sign-in link)."""
     cookie = read_cookie(request, services.settings)
-    session = current_session(services, cookie) if cookie else None
+    session = signin.current_session(services, cookie) if cookie else None
     return session.email if session is not None else None
 
 
@@ -188,7 +175,7 @@ def _usage_policy_page(
         lang,
         status=status,
         policy=services.policy,
-        form_token=form_token(ACK_PURPOSE, ACK_BINDING),
+        form_token=ACK_FORM.token(),
         signed_in_as=signed_in_as,
         sign_in_url=f"/login?next=/usage-policy&lang={lang}",
         error=error,
@@ -196,15 +183,13 @@ def _usage_policy_page(
     )
 
 
-@bp.route("/usage-policy", methods=["GET", "HEAD"])
-@handled
+@route("/usage-policy", "GET", "HEAD")
 def usage_policy() -> Response:
     """Show the usage policy in force; a signed-in person may acknowledge it."""
     return _for_visitor(_usage_policy_page)
 
 
-@bp.route("/usage-policy", methods=["POST"], content_types=FORM)
-@handled
+@route("/usage-policy", "POST")
 def acknowledge() -> Response:
     """Record that a signed-in person read the usage policy in force (once per version)."""
     request = current()
@@ -220,14 +205,13 @@ def acknowledge() -> Response:
     lang = page_lang(request, first(form, "lang"))
     if signed is None:
         return _usage_policy_page(services, lang, signed_in_as=None, error="signin", status=403)
-    if form_key(form, ACK_PURPOSE, ACK_BINDING) is None:
+    if ACK_FORM.key(form) is None:
         return _usage_policy_page(services, lang, signed_in_as=signed, error="expired", status=400)
     acknowledge_policy(services, person_ref(signed), client_info(request))
     return _usage_policy_page(services, lang, signed_in_as=signed, done=True)
 
 
-@bp.route("/open-data/{name}", methods=["GET", "HEAD"])
-@handled
+@route("/open-data/{name}", "GET", "HEAD")
 def open_data(name: str) -> Response:
     """Publish the monthly aggregates (no person; counts below 5 withheld), CC BY 4.0."""
     if name not in OPEN_DATA_TYPES:
@@ -246,18 +230,16 @@ def open_data(name: str) -> Response:
     return Response(body=body, headers=headers)
 
 
-@bp.route("/console/campaign", methods=["GET"])
-@handled
+@route("/console/campaign")
 @officer
 def console_campaign(visitor: Visitor) -> Response:
     """Show where the active grants stand in the current usage policy's campaign."""
     services = get_services()
-    return render_page(
-        "console/campaign.html",
-        page_lang(current()),
-        visitor=visitor,
-        section="campaign",
+    return console_page(
+        current(),
+        visitor,
+        "campaign",
         policy=services.policy,
-        progress=campaign_progress(services),
-        flagged=flagged_grants(services),
+        progress=campaign.campaign_progress(services),
+        flagged=campaign.flagged_grants(services),
     )
