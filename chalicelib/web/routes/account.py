@@ -19,7 +19,7 @@ from ...service.context import get_services
 from ...service.links import well_formed
 from ..context import client_info, page_lang
 from ..forms import BadForm
-from ..lazy import LazyModule, lazy_function
+from ..lazy import LazyModule
 from ..pages import render_page
 from ..session import (
     Visitor,
@@ -47,25 +47,12 @@ from .decisions import decide_signed_in, decision_page
 if TYPE_CHECKING:
     from ...domain.models import Lang
     from ...service import console, delegate, undelegate
-    from ...service.provider_signin import provider_sign_out
-    from ...service.signin import (
-        current_session,
-        open_signin,
-        request_signin,
-        sign_in,
-        valid_email,
-    )
     from .. import console_pages as pages
 else:
-    # Imported on first use: serving the form needs none of these (cold start, issue 9).
+    # Imported on first use: serving the form needs none of these (cold start, issue 9). The
+    # sign-in views import their use case themselves, each on its first call.
     console = LazyModule("chalicelib.service.console")
-    current_session = lazy_function("chalicelib.service.signin", "current_session")
-    open_signin = lazy_function("chalicelib.service.signin", "open_signin")
-    request_signin = lazy_function("chalicelib.service.signin", "request_signin")
-    sign_in = lazy_function("chalicelib.service.signin", "sign_in")
-    valid_email = lazy_function("chalicelib.service.signin", "valid_email")
     delegate = LazyModule("chalicelib.service.delegate")
-    provider_sign_out = lazy_function("chalicelib.service.provider_signin", "provider_sign_out")
     undelegate = LazyModule("chalicelib.service.undelegate")
     pages = LazyModule("chalicelib.web.console_pages")
 
@@ -128,6 +115,8 @@ def login() -> Response:
         return _login_page(
             lang, next_path=next_path, error="identity_pages.email_links_off", status=403
         )
+    from ...service.signin import request_signin, valid_email
+
     key = LOGIN_FORM.key(form)
     if key is None or not valid_email(email):
         problem = "expired" if key is None else "invalid_email"
@@ -144,6 +133,8 @@ def login() -> Response:
 @route("/login/{token}", "GET", "HEAD")
 def show_signin(token: str) -> Response:
     """Show who is about to sign in, with a button; never signs in by itself."""
+    from ...service.signin import open_signin
+
     link = open_signin(get_services(), token)
     lang = page_lang(current(), link.lang)
     return render_page("login_confirm.html", lang, link=link, csrf=csrf_for(token, SIGNIN_PURPOSE))
@@ -158,6 +149,8 @@ def signin(token: str) -> Response:
     services = get_services()
     if not csrf_ok(form_or_empty(request), token, SIGNIN_PURPOSE):
         return csrf_refused(request)
+    from ...service.signin import sign_in
+
     try:
         done = sign_in(
             services, token, read_cookie(request, services.settings), client_info(request)
@@ -176,6 +169,9 @@ def signin(token: str) -> Response:
 @route("/logout", "POST")
 def logout() -> Response:
     """End the session on the server and in the browser."""
+    from ...service.provider_signin import provider_sign_out
+    from ...service.signin import current_session
+
     request = current()
     services = get_services()
     session = current_session(services, read_cookie(request, services.settings))

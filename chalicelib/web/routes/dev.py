@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Response
 
@@ -20,24 +20,14 @@ from ...domain.errors import NotFound
 from ...service.context import get_services
 from ...settings import get_settings
 from ..context import page_lang
-from ..lazy import lazy_function
 from ..pages import render_page
 from .common import SignedForm, blueprint, csrf_refused, first, json_response, read_form
 
 if TYPE_CHECKING:
-    from ...dev.events import published_events
-    from ...dev.outbox import SentEmail, sent_emails
-    from ...service.campaign import run_campaign
-    from ...service.digest import run_digest_job
-    from ...service.sweep import deliver_due
-    from ...service.timed import run_timed_jobs
-else:
-    published_events = lazy_function("chalicelib.dev.events", "published_events")
-    sent_emails = lazy_function("chalicelib.dev.outbox", "sent_emails")
-    run_digest_job = lazy_function("chalicelib.service.digest", "run_digest_job")
-    deliver_due = lazy_function("chalicelib.service.sweep", "deliver_due")
-    run_timed_jobs = lazy_function("chalicelib.service.timed", "run_timed_jobs")
-    run_campaign = lazy_function("chalicelib.service.campaign", "run_campaign")
+    from ...dev.outbox import SentEmail
+
+# The readers and the jobs are imported by the views that use them, on first call: the
+# outbox, the bus and the scheduled jobs are not what a process serving the form needs.
 
 ENABLING_VARIABLE = "SESAME_DEV_ROUTES"
 bp, current, route = blueprint(__name__)
@@ -61,6 +51,8 @@ def local_only(view: Callable[[], Response]) -> Callable[[], Response]:
 
 def _sent_to() -> tuple[str, list[SentEmail]]:
     """The `?to=` filter of the outbox pages, and the sent e-mails it keeps (newest first)."""
+    from ...dev.outbox import sent_emails
+
     params = current().query_params
     recipient = (params.get("to") or "").strip().lower() if params else ""
     return recipient, [e for e in sent_emails() if not recipient or recipient in e.to]
@@ -121,6 +113,11 @@ def move_dev_clock() -> Response:
     raw = first(form, "hours").strip()
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_CLOCK_HOURS:
         return _dev_clock_page(400, error="hours_invalid")
+    from ...service.campaign import run_campaign
+    from ...service.digest import run_digest_job
+    from ...service.sweep import deliver_due
+    from ...service.timed import run_timed_jobs
+
     dev_clock.advance(int(raw))
     services = get_services()
     # The hourly digest too: one per hour the clock moved (issue 18).
@@ -137,13 +134,18 @@ def move_dev_clock() -> Response:
 @local_only
 def dev_events() -> Response:
     """List the access events the emulator received on the bus."""
-    events = published_events(get_settings().event_bus)
-    return render_page("dev_events.html", page_lang(current()), events=events)
+    return render_page("dev_events.html", page_lang(current()), events=_bus_events())
 
 
 @route("/dev/events.json")
 @local_only
 def dev_events_json() -> Response:
     """Return the access events the emulator received, as JSON."""
-    body = json.dumps(published_events(get_settings().event_bus), ensure_ascii=False)
-    return json_response(body)
+    return json_response(json.dumps(_bus_events(), ensure_ascii=False))
+
+
+def _bus_events() -> list[dict[str, Any]]:
+    """The access events the emulator's bus received, oldest first."""
+    from ...dev.events import published_events
+
+    return published_events(get_settings().event_bus)
