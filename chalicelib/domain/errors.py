@@ -32,9 +32,10 @@ class _OneDetail(DomainError):
 
     _detail_name: ClassVar[str]
 
-    def __init_subclass__(cls, detail: str, **kwargs: Any) -> None:
+    def __init_subclass__(cls, detail: str | None = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls._detail_name = detail
+        if detail is not None:  # a subclass of a subclass keeps its parent's attribute
+            cls._detail_name = detail
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)

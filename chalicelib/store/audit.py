@@ -62,7 +62,9 @@ class HeadRead:
     link: ChainLink | None
 
 
-@dataclass(frozen=True)
+# Keyword-only: a filter inherits `since` and `until` first, so a positional call would misplace
+# every field.
+@dataclass(frozen=True, kw_only=True)
 class AuditFilter(Period):
     """What the audit page asks for: a period and these fields. Empty fields do not filter."""
 

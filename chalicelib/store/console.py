@@ -20,7 +20,7 @@ from .dynamo import DynamoTable, Item, Period
 QUEUE_LIMIT = 200
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)  # as AuditFilter: fields by name only
 class RequestFilter(Period):
     """Filters of the requests and grants pages: a period and these fields; empty ones do not."""
 

@@ -40,7 +40,7 @@ def key_of(item: Item) -> tuple[str, str]:
     return item["PK"]["S"], item["SK"]["S"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Period:
     """The period a listing asks for; `until` is exclusive. An empty end does not bound it."""
 

@@ -28,7 +28,7 @@ P = ParamSpec("P")
 
 
 class ViewWrapper(Protocol):
-    """A decorator that keeps a view's signature (`handled`: every error becomes a page)."""
+    """A decorator that keeps a view's signature (the one that gives a view its error page)."""
 
     def __call__(self, view: Callable[P, Response], /) -> Callable[P, Response]: ...
 
