@@ -21,8 +21,9 @@ from ..domain.models import (
 from ..domain.stats import Dashboard, dashboard, step_opened_at
 from ..domain.workflow import check_duties, decide, raise_if_decided
 from ..store import keys
-from ..store.audit import AuditFilter, ChainedEvent, EventPage, HeadRead
-from ..store.console import RequestFilter, RequestPage
+from ..store.audit import AuditFilter, ChainedEvent, HeadRead
+from ..store.console import RequestFilter
+from ..store.dynamo import Page
 from .audit import new_event, refused_attempt
 from .context import Services
 from .decide import _follow_ups
@@ -82,14 +83,14 @@ def my_requests(services: Services, email: str) -> list[AccessRequest]:
 
 def requests_page(
     services: Services, wanted: RequestFilter, limit: int, start: dict[str, object] | None
-) -> RequestPage:
+) -> Page[AccessRequest]:
     """One page of requests for the console (one Query)."""
     return services.store.console.requests_page(wanted, limit, start)
 
 
 def grants_page(
     services: Services, wanted: RequestFilter, limit: int, start: dict[str, object] | None
-) -> RequestPage:
+) -> Page[AccessRequest]:
     """One page of active grants, soonest to end first (one Query)."""
     return services.store.console.grants_page(wanted, services.clock(), limit, start)
 
@@ -231,7 +232,7 @@ def dashboard_figures(services: Services, days: int = DASHBOARD_DAYS) -> Dashboa
 
 def audit_page(
     services: Services, wanted: AuditFilter, limit: int, start: dict[str, object] | None
-) -> EventPage:
+) -> Page[ChainedEvent]:
     """One page of the audit log, newest first (one Query)."""
     return services.store.audit.page(wanted, limit, start)
 

@@ -29,7 +29,7 @@ from ..domain.errors import Conflict, DomainError, ServiceUnavailable
 from ..domain.models import AuditEvent
 from . import keys
 from .audit_check import AuditCheck
-from .dynamo import Item, Period
+from .dynamo import Item, Page, Period, every_item, index_query
 from .errors import translate
 from .state_stamp import with_state
 
@@ -71,14 +71,6 @@ class AuditFilter(Period):
     actor: str | None = None
     action: str | None = None
     request_id: str | None = None
-
-
-@dataclass(frozen=True)
-class EventPage:
-    """One page of events, newest first, and where the next page starts (None: last page)."""
-
-    events: list[ChainedEvent]
-    next_key: Item | None
 
 
 def _reasons(error: ClientError) -> list[str]:
@@ -262,14 +254,7 @@ class AuditLog(AuditCheck):
     def _page_query(self, wanted: AuditFilter, limit: int) -> Item:
         index, key, values = self._page_key(wanted)
         key += wanted.key_condition("GSISK", values, keys.stamp)
-        query: Item = {
-            "TableName": self._audit,
-            "IndexName": index,
-            "KeyConditionExpression": key,
-            "ExpressionAttributeValues": values,
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
+        query = index_query(self._audit, index, key, values, limit=limit, newest=True)
         filters = []
         if wanted.actor and index != "ByActor":
             filters.append("actor = :actor")
@@ -282,18 +267,14 @@ class AuditLog(AuditCheck):
             query["FilterExpression"] = " AND ".join(filters)
         return query
 
-    def page(self, wanted: AuditFilter, limit: int, start: Item | None = None) -> EventPage:
+    def page(
+        self, wanted: AuditFilter, limit: int, start: Item | None = None
+    ) -> Page[ChainedEvent]:
         """Return one page of events matching the filter, newest first: exactly one Query."""
         items, next_key = self._query_page(self._page_query(wanted, limit), start)
         events = [e for i in items if (e := self._chained(i))]
-        return EventPage(events=events, next_key=next_key)
+        return Page(events, next_key)  # newest first
 
     def all_matching(self, wanted: AuditFilter, page_size: int = 500) -> Iterator[ChainedEvent]:
         """Yield every event matching the filter, newest first (exports)."""
-        start: Item | None = None
-        while True:
-            found = self.page(wanted, page_size, start)
-            yield from found.events
-            if found.next_key is None:
-                return
-            start = found.next_key
+        return every_item(lambda start: self.page(wanted, page_size, start))

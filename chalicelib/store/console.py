@@ -15,7 +15,7 @@ from datetime import datetime
 
 from ..domain.models import AccessRequest, RequestStatus
 from . import keys
-from .dynamo import DynamoTable, Item, Period
+from .dynamo import DynamoTable, Item, Page, Period, every_item, index_query
 
 QUEUE_LIMIT = 200
 
@@ -29,14 +29,6 @@ class RequestFilter(Period):
     level: str | None = None
     organisation: str | None = None
     requester: str | None = None
-
-
-@dataclass(frozen=True)
-class RequestPage:
-    """One page of requests and where the next one starts (None: this is the last)."""
-
-    requests: list[AccessRequest]
-    next_key: Item | None
 
 
 class ConsoleQueries(DynamoTable):
@@ -85,7 +77,7 @@ class ConsoleQueries(DynamoTable):
 
     def requests_page(
         self, wanted: RequestFilter, limit: int, start: Item | None = None
-    ) -> RequestPage:
+    ) -> Page[AccessRequest]:
         """Return one page of requests, newest first: exactly one Query."""
         if wanted.requester:
             index, key, keyed = "ByRequester", "GSI1PK = :pk", {"requester", "created"}
@@ -97,74 +89,43 @@ class ConsoleQueries(DynamoTable):
             index, key, keyed = "AllRequests", "GSI4PK = :pk", {"created"}
             values = {":pk": {"S": keys.ALL_REQUESTS}}
         key += wanted.key_condition("GSI1SK", values, datetime.isoformat)
-        query: Item = {
-            "TableName": self._main,
-            "IndexName": index,
-            "KeyConditionExpression": key,
-            "ExpressionAttributeValues": values,
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
+        query = index_query(self._main, index, key, values, limit=limit, newest=True)
         self._filters(wanted, query, keyed=keyed)
         requests, next_key = self._query(query, start)
-        return RequestPage(requests, next_key)
+        return Page(requests, next_key)
 
     def requests_between(self, since: datetime, until: datetime) -> Iterator[AccessRequest]:
         """Yield every request created in a period (the dashboard), page by page."""
-        start: Item | None = None
-        while True:
-            page = self.requests_page(RequestFilter(since=since, until=until), 500, start)
-            yield from page.requests
-            if page.next_key is None:
-                return
-            start = page.next_key
+        period = RequestFilter(since=since, until=until)
+        return every_item(lambda start: self.requests_page(period, 500, start))
 
     def waiting_for(self, who: str) -> list[AccessRequest]:
         """Requests whose current step waits for a person (an address) or a role, oldest first.
 
         `who` is an address for manager steps, `ROLE#<role>` for a group such as security.
         """
-        requests, _ = self._query(
-            {
-                "TableName": self._main,
-                "IndexName": "WaitingSteps",
-                "KeyConditionExpression": "GSI5PK = :pk",
-                "ExpressionAttributeValues": {":pk": {"S": keys.partition(keys.WAITING, who)}},
-                "ScanIndexForward": True,
-                "Limit": QUEUE_LIMIT,
-            }
+        values = {":pk": {"S": keys.partition(keys.WAITING, who)}}
+        query = index_query(
+            self._main, "WaitingSteps", "GSI5PK = :pk", values, limit=QUEUE_LIMIT, newest=False
         )
+        requests, _ = self._query(query)
         return requests
 
     def requests_of(self, email: str, limit: int = 100) -> list[AccessRequest]:
         """A requester's own requests, newest first."""
-        return self.requests_page(RequestFilter(requester=email), limit).requests
+        return self.requests_page(RequestFilter(requester=email), limit).items
 
     def grants_page(
         self, wanted: RequestFilter, now: datetime, limit: int, start: Item | None = None
-    ) -> RequestPage:
+    ) -> Page[AccessRequest]:
         """Return one page of active grants, the soonest to end first: exactly one Query."""
-        query: Item = {
-            "TableName": self._main,
-            "IndexName": "Grants",
-            "KeyConditionExpression": "GSI6PK = :pk AND GSI6SK >= :now",
-            "ExpressionAttributeValues": {
-                ":pk": {"S": keys.GRANTS},
-                ":now": {"S": now.isoformat()},
-            },
-            "ScanIndexForward": True,
-            "Limit": limit,
-        }
+        key = "GSI6PK = :pk AND GSI6SK >= :now"
+        values = {":pk": {"S": keys.GRANTS}, ":now": {"S": now.isoformat()}}
+        query = index_query(self._main, "Grants", key, values, limit=limit, newest=False)
         self._filters(wanted, query, keyed={"status"})
         requests, next_key = self._query(query, start)
-        return RequestPage(requests, next_key)
+        return Page(requests, next_key)
 
     def all_grants(self, wanted: RequestFilter, now: datetime) -> Iterator[AccessRequest]:
         """Yield every active grant matching the filters (exports)."""
-        start: Item | None = None
-        while True:
-            page = self.grants_page(wanted, now, 500, start)
-            yield from page.requests
-            if page.next_key is None:
-                return
-            start = page.next_key
+        return every_item(lambda start: self.grants_page(wanted, now, 500, start))

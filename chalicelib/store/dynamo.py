@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import QueryOutputTypeDef, TransactWriteItemTypeDef
 
 Item = dict[str, Any]
+T = TypeVar("T")
 # BatchGetItem leaves keys unread only when DynamoDB throttles: this many tries, backing off.
 BATCH_GET_ATTEMPTS = 8
 
@@ -38,6 +39,39 @@ def aws_errors() -> Iterator[None]:
 def key_of(item: Item) -> tuple[str, str]:
     """Return an item's (PK, SK) pair, to match items read back with the keys asked for."""
     return item["PK"]["S"], item["SK"]["S"]
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a listing and where the next one starts (None: this is the last)."""
+
+    items: list[T]
+    next_key: Item | None
+
+
+def every_item(page_from: Callable[[Item | None], Page[T]]) -> Iterator[T]:
+    """Yield every item of a listing, page after page: `page_from(start)` reads one page."""
+    start: Item | None = None
+    while True:
+        page = page_from(start)
+        yield from page.items
+        if page.next_key is None:
+            return
+        start = page.next_key
+
+
+def index_query(
+    table: str, index: str, key: str, values: Item, *, limit: int, newest: bool
+) -> Item:
+    """Return a Query of one index's page: its key condition and values, order and size."""
+    return {
+        "TableName": table,
+        "IndexName": index,
+        "KeyConditionExpression": key,
+        "ExpressionAttributeValues": values,
+        "ScanIndexForward": not newest,
+        "Limit": limit,
+    }
 
 
 @dataclass(frozen=True, kw_only=True)

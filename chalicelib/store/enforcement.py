@@ -59,7 +59,10 @@ class EnforcementStore(DynamoTable):
             response = self._client.query(
                 TableName=self._main,
                 KeyConditionExpression="PK = :pk AND begins_with(SK, :group)",
-                ExpressionAttributeValues={":pk": key["PK"], ":group": {"S": "GROUP#"}},
+                ExpressionAttributeValues={
+                    ":pk": key["PK"],
+                    ":group": {"S": keys.partition(keys.GROUP, "")},
+                },
                 ConsistentRead=True,
             )
         return [_state_of(item) for item in response["Items"]]
@@ -81,7 +84,7 @@ class EnforcementStore(DynamoTable):
                 TableName=self._main,
                 IndexName="PendingOutbox",
                 KeyConditionExpression="GSI2PK = :pk",
-                ExpressionAttributeValues={":pk": {"S": "ENFORCEMENT#failed"}},
+                ExpressionAttributeValues={":pk": {"S": keys.ENFORCEMENT_FAILED}},
                 ScanIndexForward=False,
                 Limit=limit,
             )

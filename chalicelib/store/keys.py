@@ -12,6 +12,7 @@ from ..domain.models import AccessRequest, RequestStatus
 # Partitions of the sparse indexes that list one kind of item (docs/data-model.md).
 OUTBOX_PENDING = "OUTBOX#pending"  # PendingOutbox: what still has to be delivered
 OUTBOX_FAILED = "OUTBOX#failed"  # PendingOutbox: deliveries that failed for good
+ENFORCEMENT_FAILED = "ENFORCEMENT#failed"  # PendingOutbox: grants a group change never reached
 DUE = "DUE"  # DueRequests: requests a scheduled job must look at
 ALL_REQUESTS = "REQUESTS"  # AllRequests
 GRANTS = "GRANTS"  # Grants: approved requests by end of access
@@ -32,6 +33,9 @@ ASSIGN = "ASSIGN"  # the steps waiting for one approver
 DELEGATION = "DELEGATION"  # one approver's delegations
 ACTOR = "ACTOR"  # ByActor: the audit events of one actor
 ACTION = "ACTION"  # ByAction: the audit events of one action
+ENFORCEMENT = "ENFORCEMENT"  # a grant's state in each of its groups, sorted by GROUP
+GROUP = "GROUP"  # the sort key prefix of one group's state, `GROUP#<group>#<email>`
+LANGUAGE = "LANG"  # the attribute prefix of one person's chosen language
 
 
 def partition(prefix: str, value: str) -> str:
@@ -126,7 +130,7 @@ language_choices_key: Callable[[], Key] = functools.partial(item_key, "LANGUAGES
 
 def language_attribute(person: str) -> str:
     """The attribute of one person in the language choices item."""
-    return f"LANG#{person.strip().lower()}"
+    return partition(LANGUAGE, person.strip().lower())
 
 
 def delegation_attribute(delegation_id: str) -> str:
@@ -221,13 +225,13 @@ policy_seen_key: Callable[[str], Key] = functools.partial(own_partition_key, "PO
 # ----- enforcement (issue 16) ---------------------------------------------------------------
 def access_state_key(request_id: str, group: str, email: str) -> Key:
     """Key of whether one grant's change reached one group (a Query lists a grant's groups)."""
-    return item_key(f"ENFORCEMENT#{request_id}", f"GROUP#{group}#{email}")
+    return item_key(partition(ENFORCEMENT, request_id), partition(GROUP, f"{group}#{email}"))
 
 
 def failed_enforcement_index(failed_at: datetime, request_id: str) -> dict[str, Any]:
     """Index attributes listing a lasting enforcement failure beside failed e-mails (GSI2)."""
     return {
-        "GSI2PK": {"S": "ENFORCEMENT#failed"},
+        "GSI2PK": {"S": ENFORCEMENT_FAILED},
         "GSI2SK": {"S": f"{stamp(failed_at)}#{request_id}"},
     }
 

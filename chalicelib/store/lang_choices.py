@@ -15,7 +15,7 @@ from ..domain.models import Lang
 from . import keys
 from .dynamo import Item
 
-PREFIX = "LANG#"
+PREFIX = keys.partition(keys.LANGUAGE, "")
 
 
 def lang_choices_from(item: Item | None) -> dict[str, Lang]:

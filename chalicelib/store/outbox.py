@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from ..domain.models import AuditEvent, OutboxEntry, OutboxMessage
 from . import keys
-from .dynamo import DynamoTable, Item
+from .dynamo import DynamoTable, Item, index_query
 
 if TYPE_CHECKING:
     from .audit import AuditLog
@@ -127,17 +127,11 @@ class OutboxStore(DynamoTable):
         self, limit: int, start: Item | None = None
     ) -> tuple[list[tuple[OutboxEntry, str, str, bool]], Item | None]:
         """Return failed deliveries, newest first: (entry, reason, when, retryable), next key."""
-        items, next_key = self._query_page(
-            {
-                "TableName": self._main,
-                "IndexName": "PendingOutbox",
-                "KeyConditionExpression": "GSI2PK = :failed",
-                "ExpressionAttributeValues": {":failed": {"S": FAILED_OUTBOX}},
-                "ScanIndexForward": False,
-                "Limit": limit,
-            },
-            start,
+        values = {":failed": {"S": FAILED_OUTBOX}}
+        query = index_query(
+            self._main, "PendingOutbox", "GSI2PK = :failed", values, limit=limit, newest=True
         )
+        items, next_key = self._query_page(query, start)
         rows = []
         for item in items:
             entry = OutboxEntry.model_validate_json(item["body"]["S"])

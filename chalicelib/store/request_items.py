@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
-
-from botocore.exceptions import BotoCoreError, ClientError
+from typing import TYPE_CHECKING
 
 from . import keys
-from .errors import translate
+from .dynamo import DynamoTable, Item, key_of
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -27,21 +25,18 @@ def _batches(ids: Iterable[str]) -> Iterator[list[str]]:
         yield batch
 
 
-def request_items(
-    client: DynamoDBClient, main_table: str, ids: Iterable[str]
-) -> dict[str, dict[str, Any]]:
+class _RequestItems(DynamoTable):
+    def read(self, ids: Iterable[str]) -> dict[str, Item]:
+        found: dict[str, Item] = {}
+        for batch in _batches(ids):
+            wanted = {request_id: keys.request_key(request_id) for request_id in batch}
+            got = self._batch_get(list(wanted.values()))
+            for request_id, key in wanted.items():
+                if (item := got.get(key_of(key))) is not None:
+                    found[request_id] = item
+        return found
+
+
+def request_items(client: DynamoDBClient, main_table: str, ids: Iterable[str]) -> dict[str, Item]:
     """Return the stored item of each request id that exists (strongly consistent)."""
-    found: dict[str, dict[str, Any]] = {}
-    for batch in _batches(ids):
-        wanted: Any = {
-            main_table: {"Keys": [keys.request_key(i) for i in batch], "ConsistentRead": True}
-        }
-        try:
-            while wanted:
-                response = client.batch_get_item(RequestItems=wanted)
-                for item in response.get("Responses", {}).get(main_table, []):
-                    found[item["PK"]["S"].removeprefix("REQUEST#")] = item
-                wanted = response.get("UnprocessedKeys") or None
-        except (ClientError, BotoCoreError) as error:
-            raise translate(error) from error
-    return found
+    return _RequestItems(client, main_table).read(ids)

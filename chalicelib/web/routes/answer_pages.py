@@ -7,6 +7,7 @@ the opening; where the policy wants a provider's sign-in first, the page asks fo
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from chalice.app import Request, Response
@@ -20,7 +21,9 @@ from ..session import read_cookie
 from .common import csrf_for
 
 if TYPE_CHECKING:
+    from ...domain import decider
     from ...domain.models import Lang
+    from ...domain.sessions import Session
     from ...service import console
     from ...service.decision_identity import decisions_need_sign_in, verified_person
     from ...service.link_views import LinkView
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
 else:
     # Imported on first use: serving the form needs none of these (cold start, issue 9).
     console = LazyModule("chalicelib.service.console")
+    decider = LazyModule("chalicelib.domain.decider")  # its refusals, raised by an answer
     decisions_need_sign_in = lazy_function(
         "chalicelib.service.decision_identity", "decisions_need_sign_in"
     )
@@ -64,6 +68,31 @@ def answer_page(
         policy=services.policy,
         **context,
     )
+
+
+def signed_answer(
+    http: Request,
+    lang: Lang,
+    answer: Callable[[Session | None], Response],
+    again: Callable[[], Response],
+) -> Response:
+    """Answer with the visitor's session; a refusal of who answers changes nothing, says why.
+
+    Without the sign-in the policy wants, the page comes `again`, with its sign-in button (not a
+    303 to the provider: the CSP's form-action 'self' rightly stops a form's redirect to another
+    origin). Someone else's link (a forwarded e-mail) says who is signed in; the use case audits
+    the attempt.
+    """
+    services = get_services()
+    session = current_session(services, read_cookie(http, services.settings))
+    try:
+        return answer(session)
+    except decider.SignInRequired:
+        return again()
+    except decider.NotTheLinksApprover as refused:
+        return render_page(
+            "identity/other_person.html", lang, status=403, email=refused.signed_in_as
+        )
 
 
 def note_link_opened(http: Request, view: LinkView, person: str, step: int | None) -> None:

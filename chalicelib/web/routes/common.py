@@ -18,7 +18,7 @@ from ..forms import BadForm, CsrfRefused, parse_form
 from ..pages import render_page
 
 if TYPE_CHECKING:
-    from ...domain.models import Decision
+    from ...domain.models import Decision, Lang
     from ..session import Visitor
 
 # Routes accept JSON by default: a form route lists the url-encoded type.
@@ -162,6 +162,24 @@ def link_form(request: Request, token: str) -> dict[str, list[str]]:
     if not link_csrf_ok(form, token):
         raise CsrfRefused("link")
     return form
+
+
+@dataclass(frozen=True)
+class LinkPost:
+    """A link page's POST, its CSRF token checked: the request, its form, the page's language."""
+
+    request: Request
+    form: dict[str, list[str]]
+    lang: Lang
+
+    def field(self, name: str) -> str:
+        """Return a field's first value, or an empty string."""
+        return first(self.form, name)
+
+
+def link_post(request: Request, token: str) -> LinkPost:
+    """Read a link page's POST; CsrfRefused without the page's CSRF token."""
+    return LinkPost(request, link_form(request, token), page_lang(request))
 
 
 def csrf_refused(request: Request) -> Response:

@@ -58,7 +58,7 @@ def _requests_listing(visitor: Visitor, section: Literal["requests", "grants"]) 
     filters = _filters()
     found = page_of(get_services(), filters.requests, pages.PAGE_SIZE, _cursor())
     # Each template names its rows after its section ("requests", "grants").
-    return _listing(visitor, section, found.next_key, filters=filters, **{section: found.requests})
+    return _listing(visitor, section, found.next_key, filters=filters, **{section: found.items})
 
 
 def _filters() -> pages.FilterForm:
@@ -205,7 +205,7 @@ def console_audit(visitor: Visitor) -> Response:
         "audit",
         found.next_key,
         filters=filters,
-        events=found.events,
+        events=found.items,
         actions=pages.AUDIT_ACTIONS,
     )
 

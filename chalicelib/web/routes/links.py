@@ -13,32 +13,21 @@ from chalice.app import Response
 from ...domain.errors import InvalidDecision
 from ...service.context import get_services
 from ..context import chosen_lang, client_info, page_lang
-from ..lazy import LazyModule, lazy_function
+from ..lazy import LazyModule
 from ..pages import render_page
-from ..session import read_cookie
-from .answer_pages import answer_page, note_link_opened
-from .common import DECISIONS, blueprint, csrf_for, first, link_form
+from .answer_pages import answer_page, note_link_opened, signed_answer
+from .common import DECISIONS, blueprint, csrf_for, link_form, link_post
 
 if TYPE_CHECKING:
-    from ...domain import decider
     from ...domain.models import Lang
+    from ...domain.sessions import Session
     from ...service import link_views, undelegate
-    from ...service.confirm import confirm_request
-    from ...service.decide import decide_step
-    from ...service.delegate import delegate, open_delegation, parse_day
     from ...service.link_views import LinkView
-    from ...service.signin import current_session
 else:
-    # Imported on first use: serving the form needs none of these (cold start, issue 9).
-    decider = LazyModule("chalicelib.domain.decider")  # its refusals, raised by a decision
-    confirm_request = lazy_function("chalicelib.service.confirm", "confirm_request")
-    decide_step = lazy_function("chalicelib.service.decide", "decide_step")
-    delegate = lazy_function("chalicelib.service.delegate", "delegate")
-    open_delegation = lazy_function("chalicelib.service.delegate", "open_delegation")
-    parse_day = lazy_function("chalicelib.service.delegate", "parse_day")
+    # Imported on first use: serving the form needs none of these (cold start, issue 9); a use
+    # case only one view calls is imported in that view.
     link_views = LazyModule("chalicelib.service.link_views")
     undelegate = LazyModule("chalicelib.service.undelegate")
-    current_session = lazy_function("chalicelib.service.signin", "current_session")
 
 bp, current, route = blueprint(__name__)
 
@@ -60,6 +49,8 @@ def show_confirmation(token: str) -> Response:
 @route("/confirm/{token}", "POST")
 def confirm(token: str) -> Response:
     """Confirm the request (the requester pressed the button)."""
+    from ...service.confirm import confirm_request
+
     request = current()
     link_form(request, token)  # only a page's own button confirms (its CSRF token)
     confirmed = confirm_request(get_services(), token, client_info(request))
@@ -105,37 +96,35 @@ def _decision_page(
 @route("/decide/{token}", "POST")
 def decide(token: str) -> Response:
     """Record the approver's decision (the approver pressed a button)."""
-    request = current()
-    form = link_form(request, token)
-    lang = page_lang(request)
-    decision = DECISIONS.get(first(form, "decision"))
-    comment = first(form, "comment")
+    from ...service.decide import decide_step
+
+    post = link_post(current(), token)
+    decision = DECISIONS.get(post.field("decision"))
+    comment = post.field("comment")
     if decision is None:
-        return _decision_page(token, lang, error="decision_required", comment=comment, status=400)
-    services = get_services()
-    session = current_session(services, read_cookie(request, services.settings))
-    try:
-        decided = decide_step(
-            services,
-            token,
-            decision,
-            comment,
-            client_info(request),
-            chosen_lang=chosen_lang(request),
-            session=session,
+        return _decision_page(
+            token, post.lang, error="decision_required", comment=comment, status=400
         )
-    except InvalidDecision as error:
-        return _decision_page(token, lang, error=error.code, comment=comment, status=400)
-    except decider.SignInRequired:
-        # Nothing changed: the page again, with its sign-in button. Not a 303 to the provider:
-        # the CSP's form-action 'self' (rightly) stops a form's redirect to another origin.
-        return _decision_page(token, lang, comment=comment, status=403)
-    except decider.NotTheLinksApprover as refused:
-        # Someone else's link (a forwarded e-mail): nothing changes; the attempt is audited.
-        return render_page(
-            "identity/other_person.html", lang, status=403, email=refused.signed_in_as
-        )
-    return render_page("decided.html", lang, request=decided, decision=decision)
+
+    def decide_signed(session: Session | None) -> Response:
+        try:
+            decided = decide_step(
+                get_services(),
+                token,
+                decision,
+                comment,
+                client_info(post.request),
+                chosen_lang=chosen_lang(post.request),
+                session=session,
+            )
+        except InvalidDecision as error:
+            return _decision_page(token, post.lang, error=error.code, comment=comment, status=400)
+        return render_page("decided.html", post.lang, request=decided, decision=decision)
+
+    def again() -> Response:
+        return _decision_page(token, post.lang, comment=comment, status=403)
+
+    return signed_answer(post.request, post.lang, decide_signed, again)
 
 
 @route("/delegate/{token}", "GET", "HEAD")
@@ -147,6 +136,8 @@ def show_delegation(token: str) -> Response:
 def _delegation_page(
     token: str, lang: Lang, values: dict[str, str], error: str | None, status: int
 ) -> Response:
+    from ...service.delegate import open_delegation
+
     view = open_delegation(get_services(), token, client_info(current()))
     return render_page(
         "delegate.html",
@@ -162,10 +153,10 @@ def _delegation_page(
 @route("/delegate/{token}", "POST")
 def name_deputy(token: str) -> Response:
     """Record a deputy for a range of days (the approver pressed the button)."""
-    request = current()
-    form = link_form(request, token)
-    lang = page_lang(request)
-    values = {k: first(form, k) for k in ("deputy", "starts", "ends")}
+    from ...service.delegate import delegate, parse_day
+
+    post = link_post(current(), token)
+    values = {k: post.field(k) for k in ("deputy", "starts", "ends")}
     try:
         delegation, moved = delegate(
             get_services(),
@@ -173,11 +164,11 @@ def name_deputy(token: str) -> Response:
             values["deputy"],
             parse_day(values["starts"]),
             parse_day(values["ends"]),
-            client_info(request),
+            client_info(post.request),
         )
     except InvalidDecision as error:
-        return _delegation_page(token, lang, values, error.code, 400)
-    return render_page("delegated.html", lang, delegation=delegation, moved=moved)
+        return _delegation_page(token, post.lang, values, error.code, 400)
+    return render_page("delegated.html", post.lang, delegation=delegation, moved=moved)
 
 
 @route("/undelegate/{token}", "GET", "HEAD")

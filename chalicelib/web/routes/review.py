@@ -12,23 +12,19 @@ from chalice.app import Response
 
 from ...service.context import get_services
 from ..context import client_info, page_lang
-from ..lazy import LazyModule, lazy_function
+from ..lazy import LazyModule
 from ..pages import render_page
-from ..session import read_cookie
-from .answer_pages import answer_page, note_link_opened
-from .common import blueprint, first, link_form
+from .answer_pages import answer_page, note_link_opened, signed_answer
+from .common import blueprint, link_post
 
 if TYPE_CHECKING:
-    from ...domain import decider
     from ...domain.models import Lang
+    from ...domain.sessions import Session
     from ...service import review
     from ...service.link_views import LinkView
-    from ...service.signin import current_session
 else:
     # Imported on first use: serving the form needs none of these (cold start, issue 9).
-    decider = LazyModule("chalicelib.domain.decider")  # its refusals, raised by an answer
     review = LazyModule("chalicelib.service.review")
-    current_session = lazy_function("chalicelib.service.signin", "current_session")
 
 bp, current, route = blueprint(__name__)
 ANSWERS = {"keep": "keep", "end": "end"}
@@ -72,22 +68,22 @@ def show_review(token: str) -> Response:
 @route("/review/{token}", "POST")
 def answer(token: str) -> Response:
     """Record the manager's Keep or End (the manager pressed a button)."""
-    http = current()
-    form = link_form(http, token)
-    lang, services = page_lang(http), get_services()
-    choice = ANSWERS.get(first(form, "answer"))
+    post = link_post(current(), token)
+    choice = ANSWERS.get(post.field("answer"))
     if choice is None:
-        return _page(token, lang, error=True)
-    session = current_session(services, read_cookie(http, services.settings))
-    try:
+        return _page(token, post.lang, error=True)
+
+    def answer_signed(session: Session | None) -> Response:
         answered = review.answer_review(
-            services, token, "keep" if choice == "keep" else "end", client_info(http), session
+            get_services(),
+            token,
+            "keep" if choice == "keep" else "end",
+            client_info(post.request),
+            session,
         )
-    except decider.SignInRequired:
-        # Nothing changed: the page again, with its sign-in button (as the decision page).
-        return _page(token, lang, status=403)
-    except decider.NotTheLinksApprover as refused:
-        return render_page(
-            "identity/other_person.html", lang, status=403, email=refused.signed_in_as
-        )
-    return render_page("reviewed.html", lang, request=answered, answer=choice)
+        return render_page("reviewed.html", post.lang, request=answered, answer=choice)
+
+    def again() -> Response:
+        return _page(token, post.lang, status=403)
+
+    return signed_answer(post.request, post.lang, answer_signed, again)
