@@ -49,6 +49,7 @@ def filed_ids(client: Client, count: int) -> list[str]:
     """File `count` requests from different people; return their ids as the table holds them."""
     for n in range(count):
         assert file_request(client, email=f"personne{n}@mcn.gouv.qc.ca").status_code == 200
+    # A Scan, test-only (as conftest's counts): the ids as stored, not as the app reports them.
     items = boto3.client("dynamodb").scan(
         TableName=MAIN,
         FilterExpression="begins_with(PK, :p) AND SK = :sk",
