@@ -217,3 +217,18 @@ def test_after_sign_in_only_a_path_of_this_site_is_followed(client: Client) -> N
         page = client.http.get(path)
         response = post_form(client, path, {"csrf": hidden(html(page), "csrf")})
         assert response.headers["Location"] == expected, target
+
+
+@pytest.mark.parametrize(
+    ("lang", "example", "module_word"),
+    [("fr", "Par exemple prenom.nom@mcn.gouv.qc.ca.", "réussite"), ("en", "For instance", "pass")],
+)
+def test_the_sign_in_pages_help_is_about_the_address_not_the_awareness_module(
+    client: Client, lang: str, example: str, module_word: str
+) -> None:
+    page = html(client.http.get(f"/login?next=/me&lang={lang}"))
+    help_text = page.split('id="email-help"', 1)[1].split("</p>", 1)[0]
+    assert example in help_text
+    assert module_word not in help_text  # the module's sentence belongs to /awareness
+    awareness = html(client.http.get(f"/awareness?lang={lang}"))
+    assert "confirmation" in awareness.split('id="email-help"', 1)[1].split("</p>", 1)[0]
